@@ -1,0 +1,3 @@
+from pager import cli
+
+raise SystemExit(cli.main())

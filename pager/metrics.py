@@ -1,0 +1,52 @@
+"""Every `pager_*` metric, defined once. Names and labels are a contract with dashboards."""
+
+from __future__ import annotations
+
+import prometheus_client
+
+# Human response times: 10 s … 24 h.
+HUMAN_BUCKETS = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400)
+# pager's own latencies: 1 ms … 10 s.
+MACHINE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class Metrics:
+    """One set per app, on its own registry, so tests and replicas in one process stay apart."""
+
+    def __init__(self, registry: prometheus_client.CollectorRegistry | None = None) -> None:
+        self.registry = registry or prometheus_client.CollectorRegistry()
+        r = self.registry
+        C, G, H = prometheus_client.Counter, prometheus_client.Gauge, prometheus_client.Histogram
+        self.alerts_received = C(
+            "pager_alerts_received_total", "Alert events accepted, by integration and event status.",
+            ["integration", "status"], registry=r)
+        self.alerts_rejected = C(
+            "pager_alerts_rejected_total", "Webhook requests refused, by integration and reason.",
+            ["integration", "reason"], registry=r)
+        self.incidents_created = C(
+            "pager_incidents_created_total", "Incidents opened.", ["service", "priority"], registry=r)
+        self.alerts_deduplicated = C(
+            "pager_alerts_deduplicated_total", "Alert events that repeated what an open incident already had.",
+            ["service"], registry=r)
+        self.incidents_open = G(
+            "pager_incidents_open", "Open incidents, read from the database at scrape time.",
+            ["service", "priority", "state"], registry=r)
+        self.time_to_acknowledge = H(
+            "pager_time_to_acknowledge_seconds", "Time from incident opened to acknowledged (MTTA).",
+            ["service", "priority"], buckets=HUMAN_BUCKETS, registry=r)
+        self.time_to_resolve = H(
+            "pager_time_to_resolve_seconds", "Time from incident opened to resolved (MTTR).",
+            ["service", "priority"], buckets=HUMAN_BUCKETS, registry=r)
+        self.escalations = C(
+            "pager_escalations_total", "Escalation steps paged.", ["service", "step"], registry=r)
+        self.escalation_lateness = H(
+            "pager_escalation_lateness_seconds", "How late an escalation step fired after it was due.",
+            buckets=MACHINE_BUCKETS, registry=r)
+        self.notifications = C(
+            "pager_notifications_total", "Pages by channel and outcome.", ["channel", "outcome"], registry=r)
+        self.notification_delay = H(
+            "pager_notification_delay_seconds", "Time from a page being queued to its provider accepting it.",
+            ["channel"], buckets=MACHINE_BUCKETS, registry=r)
+
+    def exposition(self) -> bytes:
+        return prometheus_client.generate_latest(self.registry)

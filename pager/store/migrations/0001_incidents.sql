@@ -1,0 +1,73 @@
+-- Incidents, the alerts folded into them, every accepted event, and the timeline.
+
+CREATE TABLE incidents (
+    id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    service             text NOT NULL,
+    dedup_key           text NOT NULL,
+    integration         text,
+    status              text NOT NULL DEFAULT 'triggered'
+                        CHECK (status IN ('triggered', 'acknowledged', 'resolved')),
+    priority            smallint NOT NULL CHECK (priority BETWEEN 0 AND 3),
+    priority_rule       text NOT NULL DEFAULT '',
+    summary             text NOT NULL,
+    labels              jsonb NOT NULL DEFAULT '{}',
+    annotations         jsonb NOT NULL DEFAULT '{}',
+    alert_count         integer NOT NULL DEFAULT 0,
+    escalation_policy   text,
+    escalation_step     integer NOT NULL DEFAULT -1,
+    escalation_round    integer NOT NULL DEFAULT 0,
+    next_escalation_at  timestamptz,
+    created_at          timestamptz NOT NULL,
+    last_seen_at        timestamptz NOT NULL,
+    acknowledged_at     timestamptz,
+    acknowledged_by     text,
+    resolved_at         timestamptz,
+    resolved_by         text
+);
+
+-- One open incident per (service, dedup key), enforced here so concurrent
+-- duplicates cannot open two, whatever the number of replicas.
+CREATE UNIQUE INDEX incidents_open_dedup ON incidents (service, dedup_key) WHERE status <> 'resolved';
+CREATE INDEX incidents_open_by_integration ON incidents (integration, dedup_key) WHERE status <> 'resolved';
+CREATE INDEX incidents_due ON incidents (next_escalation_at) WHERE next_escalation_at IS NOT NULL;
+CREATE INDEX incidents_status ON incidents (status, id DESC);
+
+CREATE TABLE alerts (
+    incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    fingerprint     text NOT NULL,
+    status          text NOT NULL CHECK (status IN ('firing', 'resolved')),
+    priority        smallint NOT NULL,
+    summary         text NOT NULL,
+    labels          jsonb NOT NULL DEFAULT '{}',
+    annotations     jsonb NOT NULL DEFAULT '{}',
+    starts_at       timestamptz,
+    ends_at         timestamptz,
+    first_seen_at   timestamptz NOT NULL,
+    last_seen_at    timestamptz NOT NULL,
+    PRIMARY KEY (incident_id, fingerprint)
+);
+
+CREATE TABLE alert_events (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    incident_id     bigint REFERENCES incidents (id) ON DELETE CASCADE,
+    integration     text,
+    received_at     timestamptz NOT NULL,
+    dedup_key       text NOT NULL,
+    fingerprint     text NOT NULL,
+    action          text NOT NULL,
+    summary         text NOT NULL,
+    labels          jsonb NOT NULL DEFAULT '{}',
+    annotations     jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX alert_events_incident ON alert_events (incident_id, id);
+
+CREATE TABLE incident_log (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    at              timestamptz NOT NULL,
+    kind            text NOT NULL,
+    actor           text,
+    message         text NOT NULL,
+    details         jsonb
+);
+CREATE INDEX incident_log_incident ON incident_log (incident_id, id);

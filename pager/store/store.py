@@ -1,0 +1,168 @@
+"""Incident storage: every read and write the daemon makes, each one bound SQL from `queries.sql`."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import typing
+import uuid
+
+from pager import models
+from pager.store import db, sql
+
+Q = sql.QUERIES
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Group:
+    """Alerts bound for one incident: the same service and dedup key."""
+
+    service: str
+    dedup_key: str
+    policy: str | None
+    alerts: list[models.Classified]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IngestResult:
+    service: str
+    dedup_key: str
+    incident_id: int | None
+    created: bool
+    status: str  # the incident's status afterwards, or 'ignored'
+    deduplicated: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Filters:
+    status: str | None = None
+    service: str | None = None
+    priority: models.Priority | None = None
+
+
+def group(alerts: typing.Iterable[models.Classified], policy_of: typing.Callable[[str], str | None]) -> list[Group]:
+    groups: dict[tuple[str, str], list[models.Classified]] = {}
+    for c in alerts:
+        groups.setdefault((c.service, c.alert.dedup_key), []).append(c)
+    return [Group(service, key, policy_of(service), items) for (service, key), items in groups.items()]
+
+
+def _args(now: datetime.datetime, integration: str, g: Group) -> tuple[typing.Any, ...]:
+    items = g.alerts
+    return (
+        now,
+        integration,
+        g.service,
+        g.dedup_key,
+        g.policy,
+        [c.alert.fingerprint for c in items],
+        [c.alert.action.value for c in items],
+        [int(c.priority) for c in items],
+        [c.rule for c in items],
+        [c.alert.summary for c in items],
+        [c.alert.labels for c in items],
+        [c.alert.annotations for c in items],
+        [c.alert.starts_at for c in items],
+        [c.alert.ends_at for c in items],
+    )
+
+
+class Store:
+    def __init__(self, pool: db.Pool) -> None:
+        self.pool = pool
+
+    async def ping(self) -> None:
+        with db.translate_errors():
+            await self.pool.fetchval(Q["ping"])
+
+    async def ingest(self, integration: str, groups: list[Group], now: datetime.datetime) -> list[IngestResult]:
+        """Commit every group in one transaction; returns only after COMMIT."""
+        if not groups:
+            return []
+        with db.translate_errors():
+            if len(groups) == 1:
+                rows = [await self.pool.fetchrow(Q["ingest"], *_args(now, integration, groups[0]))]
+            else:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    rows = [await conn.fetchrow(Q["ingest"], *_args(now, integration, g)) for g in groups]
+        return [
+            IngestResult(g.service, g.dedup_key, r["incident_id"], r["created"], r["status"], r["deduplicated"])
+            for g, r in zip(groups, rows)
+        ]
+
+    async def list_incidents(
+        self, filters: Filters, limit: int, before_id: int | None = None
+    ) -> list[dict[str, typing.Any]]:
+        query = Q["list_open_incidents"] if filters.status == "open" else Q["list_incidents"]
+        status = None if filters.status == "open" else filters.status
+        priority = None if filters.priority is None else int(filters.priority)
+        with db.translate_errors():
+            rows = await self.pool.fetch(query, status, filters.service, priority, before_id, limit)
+        return [dict(r) for r in rows]
+
+    async def get_incident(self, incident_id: int) -> dict[str, typing.Any] | None:
+        with db.translate_errors():
+            row = await self.pool.fetchrow(Q["get_incident"], incident_id)
+        return None if row is None else dict(row)
+
+    async def incident_detail(self, incident_id: int) -> dict[str, typing.Any] | None:
+        """The incident with its alerts and timeline, read in one snapshot."""
+        with db.translate_errors():
+            async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+                row = await conn.fetchrow(Q["get_incident"], incident_id)
+                if row is None:
+                    return None
+                alerts = await conn.fetch(Q["incident_alerts"], incident_id)
+                log = await conn.fetch(Q["incident_log"], incident_id)
+        detail = dict(row)
+        detail["alerts"] = [dict(a) for a in alerts]
+        detail["timeline"] = [dict(e) for e in log]
+        return detail
+
+    async def acknowledge(
+        self, incident_id: int, actor: str, via: str, now: datetime.datetime
+    ) -> bool:
+        """True when this call acknowledged it; False when it was not triggered (already acked, resolved, absent)."""
+        message = f"Acknowledged by {actor} via {via}"
+        with db.translate_errors():
+            row = await self.pool.fetchrow(Q["acknowledge"], incident_id, now, actor, message, {"via": via})
+        return bool(row["changed"])
+
+    async def resolve(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> bool:
+        message = f"Resolved by {actor} via {via}"
+        with db.translate_errors():
+            row = await self.pool.fetchrow(Q["resolve"], incident_id, now, actor, message, {"via": via})
+        return bool(row["changed"])
+
+    async def create_incident(
+        self,
+        *,
+        service: str,
+        policy: str | None,
+        priority: models.Priority,
+        summary: str,
+        labels: dict[str, str],
+        annotations: dict[str, str],
+        actor: str,
+        now: datetime.datetime,
+        dedup_key: str | None = None,
+    ) -> int:
+        key = dedup_key or uuid.uuid4().hex
+        message = f"Incident opened ({priority.name}) by {actor}: {summary}"
+        details = {"priority": priority.name, "rule": "manual", "via": "api"}
+        with db.translate_errors():
+            row = await self.pool.fetchrow(
+                Q["create_incident"],
+                service, key, int(priority), summary, labels, annotations, policy, now, actor, message, details,
+            )
+        return int(row["id"])
+
+    async def add_note(self, incident_id: int, actor: str, text: str, now: datetime.datetime) -> bool:
+        with db.translate_errors():
+            row = await self.pool.fetchrow(Q["add_note"], incident_id, now, actor, text)
+        return row is not None
+
+    async def open_counts(self) -> list[tuple[str, models.Priority, str, int]]:
+        with db.translate_errors():
+            rows = await self.pool.fetch(Q["open_counts"])
+        return [(r["service"], models.Priority(r["priority"]), r["status"], r["n"]) for r in rows]

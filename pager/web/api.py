@@ -1,0 +1,203 @@
+"""/api/v1: incidents for people and scripts, behind an API bearer token."""
+
+from __future__ import annotations
+
+import json
+import typing
+
+from aiohttp import web
+
+from pager import models
+from pager.store import db, store
+from pager.web import auth, jsonout, keys
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+_STATUSES = ("triggered", "acknowledged", "resolved", "open")
+
+
+@web.middleware
+async def require_token(request: web.Request, handler: typing.Callable[..., typing.Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    if request.path.startswith("/api/") and not auth.api_token_ok(request.app[keys.SETTINGS], auth.bearer(request)):
+        return jsonout.error(401, "missing or wrong API token: send Authorization: Bearer <token>")
+    return await handler(request)
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _incident_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit():
+        raise web.HTTPNotFound(text=json.dumps({"error": f"no incident {raw!r}"}), content_type="application/json")
+    return int(raw)
+
+
+async def _json_body(request: web.Request, *, optional: bool = False) -> dict[str, typing.Any]:
+    raw = await request.read()
+    if not raw.strip():
+        if optional:
+            return {}
+        raise BadRequest("request body is empty: expected a JSON object")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("request body must be a JSON object")
+    return data
+
+
+def _string(data: dict[str, typing.Any], key: str, *, required: bool = False, max_len: int = 1024) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise BadRequest(f"'{key}' is required")
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise BadRequest(f"'{key}' must be a non-empty string")
+    if len(value) > max_len:
+        raise BadRequest(f"'{key}' is longer than {max_len} characters")
+    return value
+
+
+def _str_map(data: dict[str, typing.Any], key: str) -> dict[str, str]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise BadRequest(f"'{key}' must be an object of string values")
+    return value
+
+
+def _actor(request: web.Request, data: dict[str, typing.Any]) -> str:
+    user = _string(data, "user", max_len=100)
+    if user is None:
+        return "api"
+    if request.app[keys.SETTINGS].config.user(user) is None:
+        raise BadRequest(f"'user': unknown user {user!r}")
+    return user
+
+
+async def list_incidents(request: web.Request) -> web.Response:
+    q = request.query
+    status = q.get("status") or None
+    if status is not None and status not in _STATUSES:
+        return jsonout.error(400, f"status: expected one of {', '.join(_STATUSES)}, got {status!r}")
+    priority = None
+    if q.get("priority"):
+        try:
+            priority = models.Priority.parse(q["priority"])
+        except ValueError as exc:
+            return jsonout.error(400, f"priority: {exc}")
+    try:
+        limit = int(q.get("limit", DEFAULT_LIMIT))
+        if limit < 1:
+            raise ValueError
+    except ValueError:
+        return jsonout.error(400, f"limit: expected a positive integer, got {q.get('limit')!r}")
+    limit = min(limit, MAX_LIMIT)
+    cursor = q.get("cursor") or None
+    if cursor is not None and not cursor.isdigit():
+        return jsonout.error(400, f"cursor: not a cursor this API returned: {cursor!r}")
+    rows = await request.app[keys.STORE].list_incidents(
+        store.Filters(status, q.get("service") or None, priority), limit + 1, int(cursor) if cursor else None
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return jsonout.response({
+        "incidents": [jsonout.incident(r) for r in rows],
+        "next_cursor": str(rows[-1]["id"]) if more else None,
+    })
+
+
+async def get_incident(request: web.Request) -> web.Response:
+    detail = await request.app[keys.STORE].incident_detail(_incident_id(request))
+    if detail is None:
+        return jsonout.error(404, f"no incident {request.match_info['id']}")
+    return jsonout.response(jsonout.incident(detail))
+
+
+async def _transition(request: web.Request, verb: str) -> web.Response:
+    incident_id = _incident_id(request)
+    try:
+        actor = _actor(request, await _json_body(request, optional=True))
+    except BadRequest as exc:
+        return jsonout.error(400, exc.message)
+    app = request.app
+    st = app[keys.STORE]
+    action = st.acknowledge if verb == "acknowledge" else st.resolve
+    changed = await action(incident_id, actor, "api", app[keys.CLOCK].now())
+    row = await st.get_incident(incident_id)
+    if row is None:
+        return jsonout.error(404, f"no incident {incident_id}")
+    if not changed and verb == "acknowledge" and row["status"] == "resolved":
+        return jsonout.error(409, f"incident {incident_id} is already resolved", incident=jsonout.incident(row))
+    return jsonout.response(jsonout.incident(row))
+
+
+async def acknowledge(request: web.Request) -> web.Response:
+    return await _transition(request, "acknowledge")
+
+
+async def resolve(request: web.Request) -> web.Response:
+    return await _transition(request, "resolve")
+
+
+async def add_note(request: web.Request) -> web.Response:
+    incident_id = _incident_id(request)
+    try:
+        data = await _json_body(request)
+        text = _string(data, "text", required=True, max_len=10_000)
+        actor = _actor(request, data)
+    except BadRequest as exc:
+        return jsonout.error(400, exc.message)
+    assert text is not None
+    app = request.app
+    if not await app[keys.STORE].add_note(incident_id, actor, text, app[keys.CLOCK].now()):
+        return jsonout.error(404, f"no incident {incident_id}")
+    return jsonout.response({"status": "noted"}, 201)
+
+
+async def create_incident(request: web.Request) -> web.Response:
+    """Anyone can report a problem: open an incident by hand on a service."""
+    app = request.app
+    cfg = app[keys.SETTINGS].config
+    try:
+        data = await _json_body(request)
+        service_id = _string(data, "service", required=True, max_len=100)
+        summary = _string(data, "summary", required=True)
+        priority = models.Priority.parse(_string(data, "priority") or "P1")
+        dedup_key = _string(data, "dedup_key", max_len=255)
+        labels, details = _str_map(data, "labels"), _str_map(data, "details")
+        actor = _actor(request, data)
+    except BadRequest as exc:
+        return jsonout.error(400, exc.message)
+    except ValueError as exc:
+        return jsonout.error(400, f"priority: {exc}")
+    assert service_id is not None and summary is not None
+    service = cfg.service(service_id)
+    if service is None:
+        return jsonout.error(400, f"service: unknown service {service_id!r}")
+    try:
+        incident_id = await app[keys.STORE].create_incident(
+            service=service.id, policy=service.escalation_policy, priority=priority, summary=summary,
+            labels=labels, annotations=details, actor=actor, now=app[keys.CLOCK].now(), dedup_key=dedup_key,
+        )
+    except db.UniqueViolation:
+        return jsonout.error(409, f"an open incident on {service.id} already has dedup_key {dedup_key!r}")
+    detail = await app[keys.STORE].incident_detail(incident_id)
+    assert detail is not None
+    return jsonout.response(jsonout.incident(detail), 201, {"Location": f"/api/v1/incidents/{incident_id}"})
+
+
+def routes() -> typing.Iterable[web.AbstractRouteDef]:
+    return [
+        web.get("/api/v1/incidents", list_incidents),
+        web.post("/api/v1/incidents", create_incident),
+        web.get("/api/v1/incidents/{id}", get_incident),
+        web.post("/api/v1/incidents/{id}/acknowledge", acknowledge),
+        web.post("/api/v1/incidents/{id}/resolve", resolve),
+        web.post("/api/v1/incidents/{id}/notes", add_note),
+    ]

@@ -1,0 +1,78 @@
+"""The aiohttp application factory: routes, middlewares, and the database pool on cleanup_ctx."""
+
+from __future__ import annotations
+
+import typing
+
+import structlog
+import tenacity
+from aiohttp import web
+
+from pager import clock as clock_mod
+from pager import config, metrics as metrics_mod
+from pager.store import db, migrate, store
+from pager.web import api, health, ingest, jsonout, keys
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY = 1024 * 1024
+
+Handler = typing.Callable[[web.Request], typing.Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Temporary faults answer 5xx with Retry-After (Alertmanager retries those); nothing crashes the daemon."""
+    try:
+        return await handler(request)
+    except db.Unavailable as exc:
+        log.warning("request failed: database unavailable", path=request.path, error=str(exc))
+        return jsonout.error(503, "database unavailable; the event was not stored, retry later")
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("request failed", path=request.path, method=request.method)
+        return jsonout.error(500, "internal error; the event was not stored, retry later")
+
+
+async def wait_for_database(url: str) -> None:
+    """Apply migrations, retrying while the database is not up yet."""
+    async for attempt in tenacity.AsyncRetrying(
+        retry=tenacity.retry_if_exception_type((db.Unavailable, OSError)),
+        wait=tenacity.wait_exponential(multiplier=0.2, max=5),
+        before_sleep=lambda rs: log.warning("waiting for the database", attempt=rs.attempt_number,
+                                            error=str(rs.outcome.exception()) if rs.outcome else None),
+    ):
+        with attempt:
+            with db.translate_errors():
+                conn = await db.connect(url)
+            try:
+                await migrate.apply(conn)
+            finally:
+                await conn.close()
+
+
+def create_app(
+    settings: config.Settings,
+    *,
+    database_url: str,
+    clock: clock_mod.Clock | None = None,
+    metrics: metrics_mod.Metrics | None = None,
+) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[errors, api.require_token])
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock or clock_mod.SystemClock()
+    app[keys.METRICS] = metrics or metrics_mod.Metrics()
+
+    async def database(app: web.Application) -> typing.AsyncIterator[None]:
+        await wait_for_database(database_url)
+        pool = await db.create_pool(
+            database_url, min_size=settings.config.database.pool_min, max_size=settings.config.database.pool_max
+        )
+        app[keys.STORE] = store.Store(pool)
+        yield
+        await pool.close()
+
+    app.cleanup_ctx.append(database)
+    app.add_routes([*health.routes(), *ingest.routes(), *api.routes()])
+    return app

@@ -1,0 +1,13 @@
+"""Typed application keys: what the handlers find on the app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from pager import clock, config, metrics
+from pager.store import store
+
+SETTINGS = web.AppKey("settings", config.Settings)
+STORE = web.AppKey("store", store.Store)
+CLOCK = web.AppKey("clock", clock.Clock)
+METRICS = web.AppKey("metrics", metrics.Metrics)

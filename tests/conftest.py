@@ -1,0 +1,94 @@
+"""The shared database fixture: a real PostgreSQL, one fresh database per test.
+
+`PAGER_TEST_DATABASE_URL` names a server to use; without it one embedded
+PostgreSQL starts per run. Migrations run once into a template database and
+every test gets a clone of it, which takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import pathlib
+import tempfile
+import typing
+import uuid
+
+import pytest
+
+from pager.store import db, embedded, migrate
+
+SAMPLES = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+_counter = itertools.count()
+
+
+async def _admin(url: str, *statements: str) -> None:
+    conn = await db.connect(url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _build_template(server_url: str, name: str) -> None:
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    conn = await db.connect(embedded.with_database(server_url, name))
+    try:
+        await migrate.apply(conn)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> typing.Iterator[str]:
+    url = os.environ.get("PAGER_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="pager-test-pg-") as tmp:
+        os.chmod(tmp, 0o755)
+        server = embedded.Embedded(pathlib.Path(tmp), delete_on_stop=True)
+        try:
+            yield server.url
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server_url: str) -> typing.Iterator[str]:
+    name = f"pager_template_{os.getpid()}"
+    asyncio.run(_build_template(pg_server_url, name))
+    yield name
+    asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def database_url(pg_server_url: str, pg_template: str) -> typing.AsyncIterator[str]:
+    """A migrated database of the test's own."""
+    name = f"pager_test_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
+    await _admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    try:
+        yield embedded.with_database(pg_server_url, name)
+    finally:
+        await _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def pool(database_url: str) -> typing.AsyncIterator[db.Pool]:
+    p = await db.create_pool(database_url)
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+def sample(name: str) -> dict[str, typing.Any]:
+    """A request captured from Alertmanager 0.25 (`../shared/samples`)."""
+    import json
+
+    path = SAMPLES / name
+    if not path.exists():
+        pytest.skip(f"captured sample {path} is not present (it lives in ../shared/samples beside the repo)")
+    return json.loads(path.read_text())
