@@ -201,7 +201,10 @@ class User(_Model):
 
 
 class Override(_Model):
-    """`user` is on call in place of the rotation (or only of `replaces`) from `start` to `end`."""
+    """`user` is on call in place of the rotation (or only of `replaces`) from `start` to `end`.
+
+    Later overrides win where they overlap.
+    """
 
     user: Ident
     start: LocalTime
@@ -223,9 +226,20 @@ class Rotation(_Model):
     members: list[Ident] = []
     overrides: list[Override] = []
 
+    @pydantic.field_validator("shift")
+    @classmethod
+    def _shift(cls, v: datetime.timedelta) -> datetime.timedelta:
+        if v < datetime.timedelta(minutes=1):
+            raise ValueError("a shift must last at least 1m")
+        return v
+
 
 class ActiveWindow(_Model):
-    """A layer applies only on these days between these local times (`end` before `start` crosses midnight)."""
+    """A layer applies on these days between these local times.
+
+    `to` before `from` crosses midnight, and the window belongs to the day it
+    opens on; `from` equal to `to` means the whole day.
+    """
 
     days: Days = tuple(range(7))
     start: ClockTime = pydantic.Field(default=datetime.time(0, 0), alias="from")
