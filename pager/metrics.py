@@ -10,6 +10,9 @@ HUMAN_BUCKETS = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800,
 MACHINE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
+prometheus_client.disable_created_metrics()
+
+
 class Metrics:
     """One set per app, on its own registry, so tests and replicas in one process stay apart."""
 

@@ -92,3 +92,16 @@ def sample(name: str) -> dict[str, typing.Any]:
     if not path.exists():
         pytest.skip(f"captured sample {path} is not present (it lives in ../shared/samples beside the repo)")
     return json.loads(path.read_text())
+
+
+@pytest.fixture
+def make_client(aiohttp_client: typing.Any, database_url: str) -> typing.Callable[..., typing.Awaitable[typing.Any]]:
+    """An HTTP client for a pager app on this test's database."""
+    from pager.web import app as web_app
+    from tests import support
+
+    async def make(settings: typing.Any = None, **kwargs: typing.Any) -> typing.Any:
+        app = web_app.create_app(settings or support.settings(), database_url=kwargs.pop("database_url", database_url), **kwargs)
+        return await aiohttp_client(app)
+
+    return make

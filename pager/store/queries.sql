@@ -66,7 +66,7 @@ SELECT (SELECT count(*) FROM changed) > 0 AS changed, (SELECT count(*) FROM noti
 WITH created AS (
     INSERT INTO incidents (service, dedup_key, integration, priority, priority_rule, summary, labels,
                            annotations, escalation_policy, next_escalation_at, created_at, last_seen_at)
-    VALUES ($1, $2, NULL, $3, 'manual', $4, $5, $6, $7, CASE WHEN $7::text IS NULL THEN NULL ELSE $8 END, $8, $8)
+    VALUES ($1, $2, NULL, $3, 'manual', $4, $5, $6, $7, CASE WHEN $7::text IS NULL THEN NULL ELSE $8::timestamptz END, $8, $8)
     RETURNING id
 ), logged AS (
     INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
