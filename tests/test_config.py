@@ -1,0 +1,341 @@
+"""Configuration: a good file loads; a bad one lists every problem with its YAML path."""
+
+from __future__ import annotations
+
+import datetime
+import textwrap
+
+import pytest
+import yaml
+
+from pager import config, models
+
+GOOD = """
+server:       {listen: "127.0.0.1:8080", public_url: "https://pager.example.com/"}
+database:     {url_env: PAGER_DATABASE_URL}
+data_dir:     ./pager-data
+api_tokens_env: [PAGER_API_TOKEN]
+users:
+  - {id: alice, name: Alice, phone: "+1 555-123-0001", email: alice@example.com, time_zone: Europe/Berlin}
+  - {id: bob, phone: "+15551230002"}
+  - {id: erin, email: erin@example.com}
+rotations:
+  - id: web-primary
+    time_zone: America/New_York
+    shift: 1w
+    handoff: "2026-01-05T09:00"
+    members: [alice, bob]
+    overrides: [{user: erin, start: "2026-02-01T00:00", end: "2026-02-02T00:00", replaces: alice}]
+  - {id: web-secondary, shift: 12h, members: [bob]}
+schedules:
+  - id: web
+    layers:
+      - {rotation: web-primary}
+      - {rotation: web-secondary, active: [{days: mon-fri, from: "09:00", to: "17:00"}]}
+escalation_policies:
+  - id: web
+    repeat: 2
+    steps:
+      - {targets: ["rotation:web-primary"], ack_timeout: 5m}
+      - {targets: ["schedule:web", "user:erin"], ack_timeout: 1h30m}
+classification:
+  - {matchers: ['severity="critical"'], priority: P0}
+  - {matchers: ['severity=~"error|major"'], priority: P1}
+  - {matchers: ['severity="warning"'], priority: P2}
+  - {priority: P3}
+priorities:
+  P0: {channels: [sms, email]}
+  P3: {channels: [email], escalate: false}
+services:
+  - {id: checkout, escalation_policy: web, matchers: ['service="checkout"']}
+  - {id: ops}
+integrations:
+  - {id: prod-am, type: alertmanager, token_env: PAGER_AM_TOKEN, service: ops}
+  - {id: pd, type: events_v2, token_env: PAGER_PD_TOKEN, service: checkout}
+notifiers:
+  sms:   {account_sid_env: TWILIO_ACCOUNT_SID, auth_token_env: TWILIO_AUTH_TOKEN, from: "+15005550006"}
+  email: {host: localhost, port: 25, from: pager@example.com}
+"""
+
+
+def load(text: str) -> config.Config:
+    return config.parse(yaml.safe_load(textwrap.dedent(text)))
+
+
+def errors_of(text: str) -> list[str]:
+    with pytest.raises(config.ConfigError) as caught:
+        load(text)
+    assert str(caught.value) == "\n".join(caught.value.errors)
+    return caught.value.errors
+
+
+def test_good_config_parses() -> None:
+    cfg = load(GOOD)
+    assert cfg.server.public_url == "https://pager.example.com"
+    assert cfg.user("alice").phone == "+15551230001"
+    assert cfg.user("bob").time_zone == "UTC"
+    assert cfg.rotation("web-secondary").shift == datetime.timedelta(hours=12)
+    assert cfg.rotation("web-primary").handoff == datetime.datetime(2026, 1, 5, 9, 0)
+    assert cfg.schedule("web").layers[1].active[0].days == (0, 1, 2, 3, 4)
+    assert cfg.schedule("web").layers[1].active[0].start == datetime.time(9, 0)
+    assert [s.ack_timeout for s in cfg.policy("web").steps] == [
+        datetime.timedelta(minutes=5),
+        datetime.timedelta(hours=1, minutes=30),
+    ]
+    assert [r.priority for r in cfg.classification] == list(models.Priority)
+    assert [str(m) for m in cfg.service("checkout").matchers] == ['service="checkout"']
+    assert cfg.priority_policy(models.Priority.P3).escalate is False
+    assert cfg.priority_policy(models.Priority.P1).channels == ["sms", "email"]  # default ladder fills the gaps
+    assert cfg.notifiers.sms.from_number == "+15005550006"
+
+
+def test_empty_file_is_a_valid_config() -> None:
+    cfg = config.parse(None)
+    assert cfg.server.listen == "127.0.0.1:8080"
+    assert len(cfg.classification) == 4
+
+
+def test_a_bad_file_lists_every_error_with_its_path() -> None:
+    errors = errors_of(
+        """
+        server: {listen: "localhost", public_url: "ftp://x"}
+        users:
+          - {id: alice, phone: "555-1234", time_zone: Mars/Base}
+          - {id: "bad id", colour: red}
+        rotations:
+          - {id: r1, shift: 0s, handoff: "next monday"}
+        escalation_policies:
+          - id: web
+            steps:
+              - {targets: ["rotation:r1"], ack_timeout: 5m}
+              - {targets: ["team:x"], ack_timeout: 5 minutes}
+        classification:
+          - {matchers: ['severity'], priority: P0}
+          - {priority: P9}
+        integrations:
+          - {id: am, type: nagios, token_env: AM, service: checkout}
+        notifiers:
+          sms: {}
+        """
+    )
+    paths = [e.partition(": ")[0] for e in errors]
+    assert paths == [
+        "server.listen",
+        "server.public_url",
+        "users[0].phone",
+        "users[0].time_zone",
+        "users[1].id",
+        "users[1].colour",
+        "rotations[0].shift",
+        "rotations[0].handoff",
+        "escalation_policies[0].steps[1].targets[0]",
+        "escalation_policies[0].steps[1].ack_timeout",
+        "classification[0].matchers[0]",
+        "classification[1].priority",
+        "integrations[0].type",
+        "notifiers.sms",
+    ]
+    assert "users[1].colour: unknown key" in errors
+    assert (
+        "escalation_policies[0].steps[1].ack_timeout: expected a positive duration such as 30s, 5m, 12h, 1d or 1w, "
+        "got '5 minutes'" in errors
+    )
+
+
+def test_unknown_references_are_errors() -> None:
+    errors = errors_of(
+        """
+        users: [{id: alice}, {id: alice}]
+        rotations:
+          - id: r
+            members: [alice, bob]
+            overrides: [{user: zed, start: "2026-01-01T00:00", end: "2026-01-02T00:00"}]
+        schedules: [{id: s, layers: [{rotation: nope}]}]
+        escalation_policies: [{id: p, steps: [{targets: ["user:carol", "rotation:r", "schedule:gone"]}]}]
+        services: [{id: checkout, escalation_policy: missing-policy}]
+        integrations: [{id: am, type: alertmanager, token_env: T, service: nowhere}]
+        """
+    )
+    assert errors == [
+        "users[1].id: duplicate id 'alice' (first at users[0])",
+        "rotations[0].members[1]: unknown user 'bob'",
+        "rotations[0].overrides[0].user: unknown user 'zed'",
+        "schedules[0].layers[0].rotation: unknown rotation 'nope'",
+        "escalation_policies[0].steps[0].targets[0]: unknown user 'carol'",
+        "escalation_policies[0].steps[0].targets[2]: unknown schedule 'gone'",
+        "services[0].escalation_policy: unknown escalation policy 'missing-policy'",
+        "integrations[0].service: unknown service 'nowhere'",
+    ]
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("30s", datetime.timedelta(seconds=30)),
+        ("5m", datetime.timedelta(minutes=5)),
+        ("1h30m", datetime.timedelta(hours=1, minutes=30)),
+        ("1d", datetime.timedelta(days=1)),
+        ("2w", datetime.timedelta(weeks=2)),
+        ("500ms", datetime.timedelta(milliseconds=500)),
+    ],
+)
+def test_durations(value: str, expected: datetime.timedelta) -> None:
+    assert config.parse_duration(value) == expected
+    cfg = load(f"users: [{{id: a}}]\nescalation_policies: [{{id: p, steps: [{{targets: [user:a], ack_timeout: {value}}}]}}]")
+    assert cfg.policy("p").steps[0].ack_timeout == expected
+
+
+@pytest.mark.parametrize("value", ["0s", "5", "300", "5 m", "1.5h", "-5m", "5min", "m", "''", "1h 30m", "[5m]"])
+def test_bad_durations_are_rejected_with_an_example(value: str) -> None:
+    errors = errors_of(f"rotations: [{{id: r, shift: {value}}}]")
+    assert len(errors) == 1
+    assert errors[0].startswith("rotations[0].shift: expected a")
+    assert "such as 30s, 5m, 12h, 1d or 1w" in errors[0]
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("Mars/Base", "users[0].time_zone: unknown time zone 'Mars/Base': expected an IANA name such as Europe/Berlin"),
+        ("CEST", "users[0].time_zone: unknown time zone 'CEST'"),
+        ("'+02:00'", "users[0].time_zone: unknown time zone '+02:00'"),
+        ("''", "users[0].time_zone: unknown time zone ''"),
+        ("42", "users[0].time_zone: expected an IANA time zone name such as Europe/Berlin, got 42"),
+    ],
+)
+def test_bad_time_zones(value: str, message: str) -> None:
+    [error] = errors_of(f"users: [{{id: a, time_zone: {value}}}]")
+    assert error.startswith(message)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=IsADirectoryError,
+    reason="BUG in config._parse_time_zone: zoneinfo raises IsADirectoryError (an OSError) for a zone "
+    "*directory* such as 'Europe'; it escapes as a crash instead of a ConfigError",
+)
+def test_time_zone_that_names_a_directory() -> None:
+    assert errors_of("users: [{id: a, time_zone: Europe}]") == [
+        "users[0].time_zone: unknown time zone 'Europe': expected an IANA name such as Europe/Berlin"
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=OverflowError,
+    reason="BUG in config.parse_duration: a huge duration raises OverflowError, which pydantic does not "
+    "turn into a validation error, so check-config crashes",
+)
+def test_absurd_duration_is_an_error_not_a_crash() -> None:
+    assert errors_of("rotations: [{id: r, shift: 99999999999w}]")[0].startswith("rotations[0].shift:")
+
+
+@pytest.mark.parametrize(
+    "value, stored",
+    [
+        ("'+15551230001'", "+15551230001"),
+        ("'+44 20 7946 0958'", "+442079460958"),
+        ("'+1-555-123-0001'", "+15551230001"),
+    ],
+)
+def test_phones_are_normalised_to_e164(value: str, stored: str) -> None:
+    assert load(f"users: [{{id: a, phone: {value}}}]").user("a").phone == stored
+
+
+@pytest.mark.parametrize(
+    "value",
+    # the last is unquoted +15551230001, which YAML reads as the integer 15551230001
+    ["'5551230001'", "'+0551230001'", "'+1 (555) 123-0001'", "'+12'", "'call alice'", "+15551230001"],
+)
+def test_bad_phones(value: str) -> None:
+    [error] = errors_of(f"users: [{{id: a, phone: {value}}}]")
+    assert error.startswith("users[0].phone: expected a phone number in E.164 form such as +15551230001, got ")
+
+
+def test_classification_priority_and_matchers() -> None:
+    errors = errors_of(
+        """
+        classification:
+          - {matchers: ['team=~"(web"'], priority: P1}
+          - {matchers: ['severity critical'], priority: P0}
+          - {priority: P4}
+          - {matchers: ['a="b"']}
+        """
+    )
+    assert [e.partition(": ")[0] for e in errors] == [
+        "classification[0].matchers[0]",
+        "classification[1].matchers[0]",
+        "classification[2].priority",
+        "classification[3].priority",
+    ]
+    assert "bad regular expression" in errors[0]
+    assert errors[3] == "classification[3].priority: required key is missing"
+
+
+def test_unreadable_yaml_names_the_line(tmp_path) -> None:
+    path = tmp_path / "pager.yaml"
+    path.write_text("users:\n  - {id: alice\nservices: []\n")
+    with pytest.raises(config.ConfigError) as caught:
+        config.read(path)
+    [error] = caught.value.errors
+    assert error.startswith(f"{path}: line ")
+    assert "not valid YAML" in error
+
+
+def test_missing_file(tmp_path) -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.read(tmp_path / "absent.yaml")
+    assert "cannot read" in caught.value.errors[0]
+
+
+def test_top_level_must_be_a_mapping() -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse(["users"])
+    assert caught.value.errors == ["(top level): expected a mapping of sections, got list"]
+
+
+@pytest.mark.parametrize(
+    "env, enabled, warned",
+    [
+        ({}, [], ["prod-am", "pd"]),
+        ({"PAGER_AM_TOKEN": ""}, [], ["prod-am", "pd"]),  # set but empty counts as unset
+        ({"PAGER_AM_TOKEN": "s3cret"}, ["prod-am"], ["pd"]),
+        ({"PAGER_AM_TOKEN": "a", "PAGER_PD_TOKEN": "b"}, ["prod-am", "pd"], []),
+    ],
+)
+def test_resolve_disables_integrations_without_a_token(env: dict, enabled: list, warned: list) -> None:
+    settings = config.resolve(load(GOOD), env)
+    assert list(settings.secrets.integration_tokens) == enabled
+    integration_warnings = [w for w in settings.warnings if w.startswith("integrations[")]
+    assert len(integration_warnings) == len(warned)
+    for ident, warning in zip(warned, integration_warnings):
+        assert f"({ident})" in warning and "is not set; integration disabled" in warning
+    assert not any("s3cret" in w for w in settings.warnings)
+
+
+def test_resolve_reads_every_secret_and_warns_about_missing_twilio() -> None:
+    env = {"PAGER_DATABASE_URL": "postgresql://db/pager", "PAGER_API_TOKEN": "api", "TWILIO_ACCOUNT_SID": "AC1"}
+    settings = config.resolve(load(GOOD), env)
+    assert settings.secrets.database_url == "postgresql://db/pager"
+    assert settings.secrets.api_tokens == ("api",)
+    assert not settings.sms_enabled
+    assert "notifiers.sms: $TWILIO_AUTH_TOKEN not set; SMS disabled" in settings.warnings
+    assert settings.enabled_channels() == ("email", "console")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG in config.parse: cross-references are checked only when the schema is valid, so a file "
+    "with one typo and one unknown reference shows only the typo; the module promises every error at once",
+)
+def test_schema_and_reference_errors_are_reported_together() -> None:
+    errors = errors_of(
+        """
+        users: [{id: alice, time_zone: Nowhere/Land}]
+        services: [{id: checkout, escalation_policy: missing-policy}]
+        """
+    )
+    assert errors == [
+        "users[0].time_zone: unknown time zone 'Nowhere/Land': expected an IANA name such as Europe/Berlin",
+        "services[0].escalation_policy: unknown escalation policy 'missing-policy'",
+    ]
