@@ -1,0 +1,140 @@
+"""Pages by email over SMTP: the same facts and links as the SMS, with room for the runbook.
+
+SMTP says itself whether to try again: 4xx replies (greylisting, a full queue)
+and lost connections are temporary, 5xx replies (no such mailbox, relay
+denied, bad credentials) are final.
+"""
+
+from __future__ import annotations
+
+import email.message
+import email.utils
+
+import aiosmtplib
+import structlog
+
+from pager.notify import message
+
+log = structlog.get_logger(__name__)
+
+SUBJECT_SUMMARY_MAX = 120
+
+
+def subject(msg: message.Message) -> str:
+    """`[P0] checkout: 5xx above 5% (#1234)`: priority and service first, for inbox filters."""
+    summary = " ".join(msg.summary.split())
+    if len(summary) > SUBJECT_SUMMARY_MAX:
+        summary = summary[: SUBJECT_SUMMARY_MAX - 1].rstrip() + "…"
+    return f"[{msg.priority.name}] {msg.service}: {summary} (#{msg.number})"
+
+
+def body(msg: message.Message) -> str:
+    lines = [
+        f"{msg.priority.name} incident #{msg.number} on {msg.service} needs you, {msg.user_name}.",
+        "",
+        msg.summary.strip(),
+        "",
+    ]
+    if msg.ack_url:
+        lines.append(f"Acknowledge or resolve: {msg.ack_url}")
+    if msg.runbook_url:
+        lines.append(f"Runbook: {msg.runbook_url}")
+    lines.append(f"By SMS: reply {msg.number} to acknowledge, res {msg.number} to resolve.")
+    if msg.more:
+        lines += ["", f"{len(msg.more)} more open incident{'s' if len(msg.more) > 1 else ''} for you:"]
+        lines += [f"  #{number} {' '.join(summary.split())}" for number, summary in msg.more]
+    lines += ["", "-- ", "pager: you are on call for this service."]
+    return "\n".join(lines) + "\n"
+
+
+def compose(msg: message.Message, sender: str) -> email.message.EmailMessage:
+    """The whole email; every page of one incident threads under one conversation."""
+    mail = email.message.EmailMessage()
+    domain = sender.rpartition("@")[2] or "pager.invalid"
+    thread = f"<incident-{msg.incident_id}@{domain}>"
+    mail["From"] = sender
+    mail["To"] = msg.address
+    mail["Subject"] = subject(msg)
+    mail["Date"] = email.utils.formatdate(usegmt=True)
+    mail["Message-ID"] = email.utils.make_msgid(domain=domain)
+    mail["In-Reply-To"] = thread
+    mail["References"] = thread
+    mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders stay quiet
+    mail["X-Pager-Incident"] = str(msg.number)
+    mail["X-Pager-Priority"] = msg.priority.name
+    mail.set_content(body(msg))
+    return mail
+
+
+class SmtpEmail:
+    """A `message.Notifier` for the `email` channel: one SMTP session per page."""
+
+    channel = "email"
+
+    def __init__(
+        self,
+        *,
+        host: str = "localhost",
+        port: int = 25,
+        sender: str = "pager@localhost",
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        tls: bool = False,
+        retry: message.RetryPolicy = message.DEFAULT_RETRY,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._sender = sender
+        self._username = username
+        self._password = password
+        self._starttls = starttls
+        self._tls = tls
+        self._retry = retry
+
+    async def send(self, msg: message.Message) -> message.Outcome:
+        mail = compose(msg, self._sender)
+
+        async def attempt() -> message.Outcome:
+            try:
+                await aiosmtplib.send(
+                    mail,
+                    hostname=self._host,
+                    port=self._port,
+                    username=self._username,
+                    password=self._password,
+                    use_tls=self._tls,
+                    start_tls=self._starttls and not self._tls,
+                    timeout=self._retry.attempt_timeout.total_seconds(),
+                )
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                return _refused(min(exc.recipients, key=lambda r: r.code), "recipient refused")
+            except aiosmtplib.SMTPResponseException as exc:
+                return _refused(exc, type(exc).__name__.removeprefix("SMTP"))
+            except aiosmtplib.SMTPNotSupported as exc:
+                return message.Outcome.failed(f"SMTP server {self._host}: {exc.message}", permanent=True)
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                raise message.Temporary(f"cannot reach SMTP server {self._host}:{self._port}: {exc}") from exc
+            return message.Outcome.sent(mail["Message-ID"])
+
+        outcome = await message.with_retries(attempt, self._retry, msg)
+        log.info(
+            "notify.email",
+            incident_id=msg.incident_id,
+            user=msg.user_id,
+            ok=outcome.ok,
+            permanent=outcome.permanent,
+            attempts=outcome.attempts,
+            error=outcome.error or None,
+        )
+        return outcome
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _refused(exc: aiosmtplib.SMTPResponseException, what: str) -> message.Outcome:
+    error = f"SMTP {exc.code} ({what}): {exc.message}"
+    if 400 <= exc.code < 500:
+        raise message.Temporary(error) from exc
+    return message.Outcome.failed(error, permanent=True)

@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import collections
+import collections.abc
+import contextlib
+import dataclasses
+import datetime
+import email
+import email.message
+import email.policy
+import socket
+import typing
+
+import pytest
+from aiosmtpd import controller, smtp
+
+from pager import models
+from pager.notify import email as email_notify
+from pager.notify import message
+
+SENDER = "pager@example.com"
+ACK = "https://pager.example.com/a/Xk3vQ9bN2mLp7RtY4wZc1A"
+FAST = message.RetryPolicy(
+    attempts=4,
+    deadline=datetime.timedelta(seconds=20),
+    attempt_timeout=datetime.timedelta(seconds=5),
+    backoff=datetime.timedelta(milliseconds=1),
+    backoff_max=datetime.timedelta(milliseconds=10),
+)
+PAGE = message.Message(
+    incident_id=1234,
+    number=1234,
+    priority=models.Priority.P0,
+    service="checkout",
+    summary="5xx above 5%",
+    user_id="alice",
+    user_name="Alice",
+    channel="email",
+    address="alice@example.com",
+    ack_url=ACK,
+    runbook_url="https://wiki.example.com/runbooks/checkout-5xx",
+    more=((12, "disk almost full"), (13, "queue backlog growing")),
+)
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps what it accepts and answers scripted refusals first."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, list[str], email.message.EmailMessage]] = []
+        self.script: dict[str, collections.deque[str]] = {"RCPT": collections.deque(), "DATA": collections.deque()}
+        self.attempts = 0
+
+    def refuse(self, stage: str, reply: str, n: int = 1) -> None:
+        self.script[stage].extend([reply] * n)
+
+    async def handle_RCPT(
+        self, server: smtp.SMTP, session: smtp.Session, envelope: smtp.Envelope, address: str, options: list[str]
+    ) -> str:
+        self.attempts += 1
+        if self.script["RCPT"]:
+            return self.script["RCPT"].popleft()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: smtp.SMTP, session: smtp.Session, envelope: smtp.Envelope) -> str:
+        if self.script["DATA"]:
+            return self.script["DATA"].popleft()
+        mail = email.message_from_bytes(typing.cast(bytes, envelope.content), policy=email.policy.default)
+        self.received.append((typing.cast(str, envelope.mail_from), list(envelope.rcpt_tos), mail))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def smtp_server(**options: typing.Any) -> collections.abc.Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    port = free_port()
+    server = controller.Controller(mailbox, hostname="127.0.0.1", port=port, **options)
+    server.start()
+    try:
+        yield mailbox, port
+    finally:
+        server.stop()
+
+
+def notifier(port: int, **options: typing.Any) -> email_notify.SmtpEmail:
+    return email_notify.SmtpEmail(host="127.0.0.1", port=port, sender=SENDER, retry=FAST, **options)
+
+
+async def test_page_arrives_by_email_with_subject_and_links() -> None:
+    with smtp_server() as (mailbox, port):
+        outcome = await notifier(port).send(PAGE)
+
+    assert outcome.ok and outcome.attempts == 1
+    [(mail_from, rcpt_tos, mail)] = mailbox.received
+    assert mail_from == SENDER and rcpt_tos == ["alice@example.com"]
+    assert mail["Subject"] == "[P0] checkout: 5xx above 5% (#1234)"
+    assert mail["From"] == SENDER and mail["To"] == "alice@example.com"
+    assert mail["Message-ID"] == outcome.provider_id
+    assert mail["Auto-Submitted"] == "auto-generated"
+    body = mail.get_content().replace("\r\n", "\n")
+    assert "P0 incident #1234 on checkout needs you, Alice." in body
+    assert "5xx above 5%" in body
+    assert f"Acknowledge or resolve: {ACK}" in body
+    assert "Runbook: https://wiki.example.com/runbooks/checkout-5xx" in body
+    assert "  #12 disk almost full\n  #13 queue backlog growing" in body
+
+
+async def test_pages_of_one_incident_thread_together() -> None:
+    with smtp_server() as (mailbox, port):
+        sender = notifier(port)
+        await sender.send(PAGE)
+        await sender.send(dataclasses.replace(PAGE, more=()))
+
+    first, second = (mail for _, _, mail in mailbox.received)
+    assert first["Message-ID"] != second["Message-ID"]
+    assert first["References"] == second["References"]
+
+
+async def test_summary_cannot_inject_headers() -> None:
+    with smtp_server() as (mailbox, port):
+        outcome = await notifier(port).send(dataclasses.replace(PAGE, summary="disk full\r\nBcc: eve@example.com"))
+
+    assert outcome.ok
+    [(_, rcpt_tos, mail)] = mailbox.received
+    assert rcpt_tos == ["alice@example.com"] and mail["Bcc"] is None
+    assert mail["Subject"] == "[P0] checkout: disk full Bcc: eve@example.com (#1234)"
+
+
+async def test_login_when_the_server_requires_it() -> None:
+    def authenticate(
+        server: smtp.SMTP, session: smtp.Session, envelope: smtp.Envelope, mechanism: str, data: smtp.LoginPassword
+    ) -> smtp.AuthResult:
+        return smtp.AuthResult(success=(data.login, data.password) == (b"pager", b"s3cret"), handled=False)
+
+    auth = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
+    insecure = pytest.warns(UserWarning, match="Requiring AUTH while not requiring TLS")
+    with insecure, smtp_server(**auth) as (mailbox, port):
+        good = await notifier(port, username="pager", password="s3cret").send(PAGE)
+        bad = await notifier(port, username="pager", password="wrong").send(PAGE)
+
+    assert good.ok
+    assert not bad.ok and bad.permanent and "535" in bad.error
+    assert len(mailbox.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("stage", "reply"),
+    [
+        ("RCPT", "451 4.3.0 Mailbox temporarily unavailable"),
+        ("RCPT", "450 4.2.1 Greylisted, try again"),
+        ("DATA", "452 4.3.1 Insufficient system storage"),
+    ],
+)
+async def test_smtp_4xx_is_retried_until_delivered(stage: str, reply: str) -> None:
+    with smtp_server() as (mailbox, port):
+        mailbox.refuse(stage, reply, n=2)
+        outcome = await notifier(port).send(PAGE)
+
+    assert outcome.ok and outcome.attempts == 3
+    assert len(mailbox.received) == 1
+
+
+async def test_smtp_4xx_every_time_is_a_temporary_failure() -> None:
+    with smtp_server() as (mailbox, port):
+        mailbox.refuse("RCPT", "451 4.3.0 Try again later", n=10)
+        outcome = await notifier(port).send(PAGE)
+
+    assert not outcome.ok and not outcome.permanent
+    assert outcome.attempts == FAST.attempts == mailbox.attempts
+    assert "451" in outcome.error
+    assert mailbox.received == []
+
+
+@pytest.mark.parametrize(
+    ("stage", "reply"),
+    [
+        ("RCPT", "550 5.1.1 <alice@example.com>: Recipient address rejected: User unknown"),
+        ("RCPT", "554 5.7.1 Relay access denied"),
+        ("DATA", "552 5.3.4 Message size exceeds fixed limit"),
+    ],
+)
+async def test_smtp_5xx_fails_at_once(stage: str, reply: str) -> None:
+    with smtp_server() as (mailbox, port):
+        mailbox.refuse(stage, reply)
+        outcome = await notifier(port).send(PAGE)
+
+    assert not outcome.ok and outcome.permanent and outcome.attempts == 1
+    assert reply[:3] in outcome.error
+    assert mailbox.attempts == 1 and mailbox.received == []
+
+
+async def test_no_smtp_server_is_a_temporary_failure() -> None:
+    outcome = await notifier(free_port()).send(PAGE)
+
+    assert not outcome.ok and not outcome.permanent
+    assert outcome.attempts == FAST.attempts
+    assert "cannot reach SMTP server" in outcome.error
+
+
+def test_subject_keeps_long_summaries_readable() -> None:
+    subject = email_notify.subject(dataclasses.replace(PAGE, summary="x" * 500))
+    assert subject.startswith("[P0] checkout: xxx") and subject.endswith("… (#1234)")
+    assert len(subject) < 160
