@@ -70,3 +70,57 @@ async def connect(url: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(url, timeout=10)
     await _init_connection(conn)
     return conn
+
+
+class Listener:
+    """LISTEN on channels over a dedicated connection that comes back after an outage.
+
+    `on_notify` runs for every notification, and once more after each reconnect,
+    since notifications sent while disconnected are lost.
+    """
+
+    def __init__(self, url: str, channels: typing.Sequence[str], on_notify: typing.Callable[[str], None]) -> None:
+        self._url = url
+        self._channels = channels
+        self._on_notify = on_notify
+        self._task: asyncio.Task[None] | None = None
+
+    def _callback(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        self._on_notify(channel)
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            lost = asyncio.Event()
+            try:
+                conn = await asyncpg.connect(self._url, timeout=5)
+            except (*_TEMPORARY, asyncpg.PostgresError) as exc:
+                log.warning("listener cannot connect; retrying", error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5)
+                continue
+            delay = 0.2
+            try:
+                conn.add_termination_listener(lambda _c: lost.set())
+                for channel in self._channels:
+                    await conn.add_listener(channel, self._callback)
+                for channel in self._channels:
+                    self._on_notify(channel)
+                while not lost.is_set():
+                    try:
+                        await asyncio.wait_for(lost.wait(), timeout=10)
+                    except asyncio.TimeoutError:
+                        await conn.execute("SELECT 1")  # notices a silently dropped connection
+            except _TEMPORARY as exc:
+                log.warning("listener connection lost; reconnecting", error=str(exc))
+            finally:
+                conn.terminate()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="pager-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -7,7 +7,9 @@ import typing
 
 from aiohttp import web
 
-from pager import models
+import datetime
+
+from pager import ical, models
 from pager.store import db, store
 from pager.web import auth, jsonout, keys
 
@@ -18,7 +20,10 @@ _STATUSES = ("triggered", "acknowledged", "resolved", "open")
 
 @web.middleware
 async def require_token(request: web.Request, handler: typing.Callable[..., typing.Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    if request.path.startswith("/api/") and not auth.api_token_ok(request.app[keys.SETTINGS], auth.bearer(request)):
+    token = auth.bearer(request)
+    if token is None and request.path.endswith(".ics"):
+        token = request.query.get("token")  # calendar apps subscribe by URL and cannot send headers
+    if request.path.startswith("/api/") and not auth.api_token_ok(request.app[keys.SETTINGS], token):
         return jsonout.error(401, "missing or wrong API token: send Authorization: Bearer <token>")
     return await handler(request)
 
@@ -192,6 +197,81 @@ async def create_incident(request: web.Request) -> web.Response:
     return jsonout.response(jsonout.incident(detail), 201, {"Location": f"/api/v1/incidents/{incident_id}"})
 
 
+async def escalate(request: web.Request) -> web.Response:
+    """Page the next step now, whatever its timer says."""
+    incident_id = _incident_id(request)
+    result = await request.app[keys.ENGINE].escalate(incident_id)
+    if result == "not_found":
+        return jsonout.error(404, f"no incident {incident_id}")
+    row = await request.app[keys.STORE].get_incident(incident_id)
+    assert row is not None
+    if result == "not_triggered":
+        return jsonout.error(409, f"incident {incident_id} is {row['status']}; only a triggered incident escalates",
+                             incident=jsonout.incident(row))
+    return jsonout.response(jsonout.incident(row))
+
+
+def _instant(request: web.Request, name: str, default: datetime.datetime) -> datetime.datetime:
+    raw = request.query.get(name)
+    if not raw:
+        return default
+    try:
+        value = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"{name}: expected an RFC 3339 time such as 2026-11-23T09:00:00Z, got {raw!r}") from None
+    if value.tzinfo is None:
+        raise BadRequest(f"{name}: give a UTC offset or Z, got {raw!r}")
+    return value
+
+
+def _user_json(request: web.Request, user_id: str) -> dict[str, typing.Any]:
+    user = request.app[keys.SETTINGS].config.user(user_id)
+    return {"id": user_id, "name": user.display_name if user else user_id}
+
+
+async def oncall_now(request: web.Request) -> web.Response:
+    """Who is on call at `at` (default now) for every rotation and schedule, and until when."""
+    cfg = request.app[keys.SETTINGS].config
+    try:
+        at = _instant(request, "at", request.app[keys.CLOCK].now())
+    except BadRequest as exc:
+        return jsonout.error(400, exc.message)
+    wanted = request.query.get("rotation")
+    targets = [f"rotation:{r.id}" for r in cfg.rotations] + [f"schedule:{s.id}" for s in cfg.schedules]
+    if wanted:
+        targets = [t for t in targets if t.partition(":")[2] == wanted]
+        if not targets:
+            return jsonout.error(404, f"no rotation or schedule {wanted!r}")
+    resolver = request.app[keys.ENGINE].resolver
+    out = []
+    for target in targets:
+        now = resolver.current(target, at)
+        out.append({"target": target, "users": [_user_json(request, u) for u in now.users],
+                    "since": jsonout.timestamp(now.since), "until": jsonout.timestamp(now.until)})
+    return jsonout.response({"at": jsonout.timestamp(at), "oncall": out})
+
+
+async def calendar(request: web.Request) -> web.Response:
+    """A rotation's (or schedule's) shifts as iCalendar, optionally one user's only."""
+    cfg = request.app[keys.SETTINGS].config
+    ident = request.match_info["id"]
+    if cfg.rotation(ident) is None and cfg.schedule(ident) is None:
+        return jsonout.error(404, f"no rotation or schedule {ident!r}")
+    now = request.app[keys.CLOCK].now()
+    try:
+        start = _instant(request, "from", now - datetime.timedelta(days=7))
+        end = _instant(request, "to", start + datetime.timedelta(days=90))
+    except BadRequest as exc:
+        return jsonout.error(400, exc.message)
+    user = request.query.get("user") or None
+    if user is not None and cfg.user(user) is None:
+        return jsonout.error(404, f"no user {user!r}")
+    if end <= start or end - start > datetime.timedelta(days=400):
+        return jsonout.error(400, "to: must be after from and at most 400 days later")
+    body = ical.rotation_calendar(request.app[keys.ENGINE].resolver, cfg, ident, start, end, user, now=now)
+    return web.Response(body=body, content_type="text/calendar", charset="utf-8")
+
+
 def routes() -> typing.Iterable[web.AbstractRouteDef]:
     return [
         web.get("/api/v1/incidents", list_incidents),
@@ -200,4 +280,7 @@ def routes() -> typing.Iterable[web.AbstractRouteDef]:
         web.post("/api/v1/incidents/{id}/acknowledge", acknowledge),
         web.post("/api/v1/incidents/{id}/resolve", resolve),
         web.post("/api/v1/incidents/{id}/notes", add_note),
+        web.post("/api/v1/incidents/{id}/escalate", escalate),
+        web.get("/api/v1/oncall", oncall_now),
+        web.get("/api/v1/rotations/{id}.ics", calendar),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import typing
 
 import structlog
@@ -9,8 +10,8 @@ import tenacity
 from aiohttp import web
 
 from pager import clock as clock_mod
-from pager import config, metrics as metrics_mod
-from pager.store import db, migrate, store
+from pager import config, engine as engine_mod, metrics as metrics_mod
+from pager.store import db, escalations, migrate, store
 from pager.web import api, health, ingest, jsonout, keys
 
 log = structlog.get_logger(__name__)
@@ -58,7 +59,9 @@ def create_app(
     database_url: str,
     clock: clock_mod.Clock | None = None,
     metrics: metrics_mod.Metrics | None = None,
+    run_engine: bool = True,
 ) -> web.Application:
+    """The whole daemon as one app; `run_engine=False` serves HTTP only (tests that drive the engine by hand)."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[errors, api.require_token])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or clock_mod.SystemClock()
@@ -70,7 +73,15 @@ def create_app(
             database_url, min_size=settings.config.database.pool_min, max_size=settings.config.database.pool_max
         )
         app[keys.STORE] = store.Store(pool)
-        yield
+        engine = engine_mod.Engine(settings, escalations.Escalations(pool), app[keys.CLOCK], app[keys.METRICS])
+        app[keys.ENGINE] = engine
+        listener = db.Listener(database_url, ["pager_incidents"], engine.wake)
+        async with contextlib.AsyncExitStack() as stack:
+            if run_engine:
+                listener.start()
+                stack.push_async_callback(listener.stop)
+                await stack.enter_async_context(engine_mod.running(engine))
+            yield
         await pool.close()
 
     app.cleanup_ctx.append(database)

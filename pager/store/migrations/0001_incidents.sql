@@ -1,4 +1,4 @@
--- Incidents, the alerts folded into them, every accepted event, and the timeline.
+-- Incidents, the alerts folded into them, every accepted event, the timeline, and the outbox of pages.
 
 CREATE TABLE incidents (
     id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -71,3 +71,30 @@ CREATE TABLE incident_log (
     details         jsonb
 );
 CREATE INDEX incident_log_incident ON incident_log (incident_id, id);
+
+-- The outbox: one row per page to one user on one channel. The unique key
+-- means a page is queued once, however many engines race for the step.
+
+CREATE TABLE notifications (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    round           integer NOT NULL,
+    step            integer NOT NULL,
+    user_id         text NOT NULL,
+    channel         text NOT NULL,
+    address         text NOT NULL,
+    status          text NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sending', 'sent', 'delivered', 'failed', 'cancelled')),
+    created_at      timestamptz NOT NULL,
+    not_before      timestamptz NOT NULL,
+    lease_until     timestamptz,
+    attempts        integer NOT NULL DEFAULT 0,
+    provider_id     text,
+    error           text,
+    sent_at         timestamptz,
+    delivered_at    timestamptz,
+    UNIQUE (incident_id, round, step, user_id, channel)
+);
+CREATE INDEX notifications_ready ON notifications (not_before) WHERE status IN ('pending', 'sending');
+CREATE INDEX notifications_incident ON notifications (incident_id);
+CREATE INDEX notifications_provider ON notifications (provider_id) WHERE provider_id IS NOT NULL;

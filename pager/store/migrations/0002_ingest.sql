@@ -170,6 +170,11 @@ BEGIN
            next_escalation_at = CASE WHEN v_status = 'triggered' THEN i.next_escalation_at END
      WHERE i.id = v_inc.id;
 
+    IF v_status <> v_inc.status AND v_status IN ('acknowledged', 'resolved') THEN
+        UPDATE notifications SET status = 'cancelled', lease_until = NULL
+         WHERE notifications.incident_id = v_inc.id AND notifications.status = 'pending';
+    END IF;
+
     RETURN QUERY SELECT v_inc.id, v_created, v_status, v_dups;
 END;
 $$;
