@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import json
 import os
 import sys
+import typing
 
-from pager import config, logs
+from pager import clock, config, logs, oncall
 
 DEFAULT_CONFIG = os.environ.get("PAGER_CONFIG", "pager.yaml")
+GAP_WINDOW = datetime.timedelta(days=28)
+"""How far ahead `check-config` looks for stretches with nobody on call."""
 
 
 def _load(path: str) -> config.Settings:
@@ -48,11 +53,96 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         print(f"{args.file}: {len(exc.errors)} error(s)", file=sys.stderr)
         return 1
-    for warning in settings.warnings:
+    now = clock.SystemClock().now()
+    for warning in [*settings.warnings, *oncall.find_gaps(settings.config, now, now + GAP_WINDOW)]:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{args.file}: OK ({len(settings.config.services)} services, "
           f"{len(settings.config.escalation_policies)} escalation policies, "
           f"{len(settings.config.integrations)} integrations)")
+    return 0
+
+
+def _instant(text: str) -> datetime.datetime:
+    """`--at`: RFC 3339 or ISO 8601; without an offset the time is UTC, never the host's zone."""
+    raw = text.strip()
+    if raw.endswith(("z", "Z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        value = datetime.datetime.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a time such as 2026-11-23T09:00:00Z or 2026-11-23T10:00+01:00, got {text!r}"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return value.astimezone(datetime.UTC)
+
+
+def _when(t: datetime.datetime) -> str:
+    return t.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if t.second else "%Y-%m-%d %H:%M UTC")
+
+
+def _person(cfg: config.Config, user_id: str) -> str:
+    user = cfg.user(user_id)
+    name = user.display_name if user else user_id
+    return user_id if name == user_id else f"{name} ({user_id})"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)] if rows else []
+    return ["   ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[-1]]) for row in rows]
+
+
+def _oncall_json(cfg: config.Config, at: datetime.datetime, now: list[oncall.OnCall]) -> dict[str, typing.Any]:
+    """The shape of GET /api/v1/oncall, so scripts can read either."""
+    from pager.web import jsonout
+
+    def user(user_id: str) -> dict[str, str]:
+        found = cfg.user(user_id)
+        return {"id": user_id, "name": found.display_name if found else user_id}
+
+    return {
+        "at": jsonout.timestamp(at),
+        "oncall": [
+            {"target": o.target, "users": [user(u) for u in o.users],
+             "since": jsonout.timestamp(o.since), "until": jsonout.timestamp(o.until)}
+            for o in now
+        ],
+    }
+
+
+def cmd_oncall(args: argparse.Namespace) -> int:
+    cfg = _load(args.config).config
+    at = args.at or clock.SystemClock().now()
+    targets = [f"rotation:{r.id}" for r in cfg.rotations] + [f"schedule:{s.id}" for s in cfg.schedules]
+    if args.rotation is not None:
+        wanted = [t for t in targets if args.rotation in (t, t.partition(":")[2])]
+        if not wanted:
+            known = ", ".join(t.partition(":")[2] for t in targets) or "none"
+            print(f"pager oncall: {args.config} has no rotation or schedule {args.rotation!r} (it has: {known})",
+                  file=sys.stderr)
+            return 2
+        targets = wanted
+    try:
+        resolver = oncall.Resolver(cfg)
+        now = [resolver.current(target, at) for target in targets]
+    except OverflowError:
+        print(f"pager oncall: {at.isoformat()} is too far from today to work out", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(_oncall_json(cfg, at, now), indent=2))
+        return 0
+    print(f"on call at {_when(at)}")
+    if not now:
+        print(f"  {args.config} has no rotations or schedules")
+    rows = [
+        [o.target, ", ".join(_person(cfg, u) for u in o.users) or "(nobody on call)",
+         f"since {_when(o.since)}" if o.since else "since over a year ago",
+         f"until {_when(o.until)}" if o.until else "until over a year from now"]
+        for o in now
+    ]
+    for line in _table(rows):
+        print(f"  {line}")
     return 0
 
 
@@ -72,6 +162,15 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a configuration file; exit 1 listing every error")
     check.add_argument("file")
     check.set_defaults(func=cmd_check_config)
+
+    who = sub.add_parser("oncall", help="show who is on call, and until when; needs no database")
+    who.add_argument("--config", "-c", default=DEFAULT_CONFIG, help="configuration file (default: %(default)s)")
+    who.add_argument("--at", type=_instant, metavar="TIME",
+                     help="the instant to ask about, RFC 3339 such as 2026-11-23T09:00:00Z or 2026-11-23T10:00+01:00; "
+                          "a time without an offset is read as UTC (default: now)")
+    who.add_argument("--rotation", metavar="ID", help="only this rotation or schedule")
+    who.add_argument("--json", action="store_true", help="print JSON shaped like GET /api/v1/oncall")
+    who.set_defaults(func=cmd_oncall)
     return p
 
 

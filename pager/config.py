@@ -13,6 +13,7 @@ import datetime
 import os
 import pathlib
 import re
+import sys
 import typing
 import zoneinfo
 
@@ -25,6 +26,8 @@ CHANNELS = ("sms", "email", "console")
 INGEST_TYPES = ("alertmanager", "events_v2", "grafana", "generic")
 TARGET_KINDS = ("user", "rotation", "schedule")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+MAX_SHIFT = datetime.timedelta(weeks=52)
 
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w)")
 _DURATION_UNITS = {
@@ -55,7 +58,10 @@ def parse_duration(value: object) -> datetime.timedelta:
     for m in _DURATION.finditer(value):
         if m.start() != pos:
             break
-        total += int(m[1]) * _DURATION_UNITS[m[2]]
+        try:
+            total += int(m[1]) * _DURATION_UNITS[m[2]]
+        except OverflowError:
+            raise ValueError(f"duration is too large: {value!r}") from None
         pos = m.end()
     if pos != len(value) or total <= datetime.timedelta():
         raise ValueError(f"expected a positive duration such as 30s, 5m, 12h, 1d or 1w, got {value!r}")
@@ -67,23 +73,29 @@ def _parse_time_zone(value: object) -> str:
         raise ValueError(f"expected an IANA time zone name such as Europe/Berlin, got {value!r}")
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as Europe
         raise ValueError(f"unknown time zone {value!r}: expected an IANA name such as Europe/Berlin") from None
     return value
 
 
 def _parse_local_time(value: object) -> datetime.datetime:
     """A wall-clock instant without zone; the enclosing rotation's time zone gives it meaning."""
-    if isinstance(value, datetime.datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, datetime.date):
-        return datetime.datetime.combine(value, datetime.time())
-    try:
-        parsed = datetime.datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"expected a local date and time such as 2026-01-05T09:00, got {value!r}") from None
+    if isinstance(value, datetime.datetime):  # YAML reads an unquoted timestamp, offset and all
+        parsed, shown = value, value.isoformat()
+    elif isinstance(value, datetime.date):
+        parsed, shown = datetime.datetime.combine(value, datetime.time()), value.isoformat()
+    else:
+        try:
+            parsed, shown = datetime.datetime.fromisoformat(str(value)), str(value)
+        except ValueError:
+            raise ValueError(f"expected a local date and time such as 2026-01-05T09:00, got {value!r}") from None
     if parsed.tzinfo is not None:
-        raise ValueError(f"{value!r} carries a UTC offset: give local wall-clock time; time_zone says which zone")
+        raise ValueError(f"{shown!r} carries a UTC offset: give local wall-clock time; time_zone says which zone")
+    # A year of margin inside datetime's range, for zone offsets and for looking around the instant.
+    if not datetime.MINYEAR < parsed.year < datetime.MAXYEAR:
+        raise ValueError(
+            f"{shown!r} is out of range: give a year from {datetime.MINYEAR + 1} to {datetime.MAXYEAR - 1}"
+        )
     return parsed
 
 
@@ -112,6 +124,11 @@ def _parse_days(value: object) -> tuple[int, ...]:
 
 
 def _parse_phone(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):  # unquoted +1555…: YAML drops the + and reads a number
+        raise ValueError(
+            f"expected a phone number in E.164 form such as +15551230001, got the number {value}: "
+            f"quote it, as in \"+{value}\", or YAML reads it as a number"
+        )
     text = str(value).replace(" ", "").replace("-", "")
     if not re.fullmatch(r"\+[1-9]\d{6,14}", text):
         raise ValueError(f"expected a phone number in E.164 form such as +15551230001, got {value!r}")
@@ -231,6 +248,8 @@ class Rotation(_Model):
     def _shift(cls, v: datetime.timedelta) -> datetime.timedelta:
         if v < datetime.timedelta(minutes=1):
             raise ValueError("a shift must last at least 1m")
+        if v > MAX_SHIFT:  # beyond it handoffs are centuries apart and leave datetime's range
+            raise ValueError("a shift must last at most 52w")
         return v
 
 
@@ -425,19 +444,18 @@ class Settings:
         return tuple(channels)
 
 
-def _path(loc: typing.Iterable[int | str]) -> str:
+_Loc = tuple[int | str, ...]
+_Error = tuple[_Loc, str]
+
+
+def _path(loc: _Loc) -> str:
     out = ""
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif "[" in str(part) or "," in str(part):  # pydantic's tags for union/function branches
-            continue
-        else:
-            out += f".{part}" if out else str(part)
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
     return out or "(top level)"
 
 
-def _pydantic_errors(exc: pydantic.ValidationError) -> list[str]:
+def _pydantic_errors(exc: pydantic.ValidationError) -> list[_Error]:
     errors = []
     for err in exc.errors():
         msg = err["msg"].removeprefix("Value error, ")
@@ -445,63 +463,111 @@ def _pydantic_errors(exc: pydantic.ValidationError) -> list[str]:
             msg = "unknown key"
         elif err["type"] == "missing":
             msg = "required key is missing"
-        errors.append(f"{_path(err['loc'])}: {msg}")
+        # pydantic's tags for union and function branches are not YAML keys
+        loc = tuple(p for p in err["loc"] if isinstance(p, int) or not ("[" in p or "," in p))
+        errors.append((loc, msg))
     return errors
 
 
-def _cross_reference(cfg: Config) -> list[str]:
-    errors: list[str] = []
-    for name in ("users", "rotations", "schedules", "escalation_policies", "services", "integrations"):
-        seen: dict[str, int] = {}
-        for i, item in enumerate(getattr(cfg, name)):
-            if item.id in seen:
-                errors.append(f"{name}[{i}].id: duplicate id {item.id!r} (first at {name}[{seen[item.id]}])")
-            seen.setdefault(item.id, i)
-    users, rotations, schedules = _index(cfg.users), _index(cfg.rotations), _index(cfg.schedules)
-    policies, services = _index(cfg.escalation_policies), _index(cfg.services)
+def _items(node: object, key: str) -> list[tuple[int, typing.Any]]:
+    """The entries of list `node[key]`; nothing when the data is not shaped so (the schema reports that)."""
+    items = node.get(key, []) if isinstance(node, dict) else []
+    return list(enumerate(items)) if isinstance(items, list) else []
 
-    def need(kind: str, ident: str | None, table: dict[str, typing.Any], where: str) -> None:
-        if ident is not None and ident not in table:
-            errors.append(f"{where}: unknown {kind} {ident!r}")
 
-    for i, r in enumerate(cfg.rotations):
-        for j, member in enumerate(r.members):
-            need("user", member, users, f"rotations[{i}].members[{j}]")
-        for j, o in enumerate(r.overrides):
-            need("user", o.user, users, f"rotations[{i}].overrides[{j}].user")
-            need("user", o.replaces, users, f"rotations[{i}].overrides[{j}].replaces")
-    for i, s in enumerate(cfg.schedules):
-        for j, layer in enumerate(s.layers):
-            need("rotation", layer.rotation, rotations, f"schedules[{i}].layers[{j}].rotation")
-        for j, o in enumerate(s.overrides):
-            need("user", o.user, users, f"schedules[{i}].overrides[{j}].user")
-            need("user", o.replaces, users, f"schedules[{i}].overrides[{j}].replaces")
+def _mappings(node: object, key: str) -> list[tuple[int, dict[typing.Any, typing.Any]]]:
+    return [(i, item) for i, item in _items(node, key) if isinstance(item, dict)]
+
+
+def _declared(data: dict[str, typing.Any], section: str, errors: list[_Error]) -> dict[str, int] | None:
+    """Ids of `section` → first index, or None if an entry without a readable id makes the set unknown."""
+    if not isinstance(data.get(section, []), list):
+        return None
+    seen: dict[str, int] = {}
+    complete = True
+    for i, item in _items(data, section):
+        ident = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(ident, str):
+            complete = False
+            continue
+        if ident in seen:
+            errors.append(((section, i, "id"), f"duplicate id {ident!r} (first at {section}[{seen[ident]}])"))
+        seen.setdefault(ident, i)
+    return seen if complete else None
+
+
+def _cross_reference(data: dict[str, typing.Any]) -> list[_Error]:
+    """Unknown and duplicate ids, read from the raw YAML so they show even beside schema errors.
+
+    Whatever cannot be read (a section that is not a list, an id that is not a
+    string) is skipped: the schema errors already name it.
+    """
+    errors: list[_Error] = []
+    users, rotations, schedules, policies, services, _ = (
+        _declared(data, name, errors)
+        for name in ("users", "rotations", "schedules", "escalation_policies", "services", "integrations")
+    )
+
+    def need(kind: str, ident: object, table: dict[str, int] | None, loc: _Loc) -> None:
+        if isinstance(ident, str) and table is not None and ident not in table:
+            errors.append((loc, f"unknown {kind} {ident!r}"))
+
+    for section in ("rotations", "schedules"):
+        for i, item in _mappings(data, section):
+            for j, member in _items(item, "members"):
+                need("user", member, users, (section, i, "members", j))
+            for j, layer in _mappings(item, "layers"):
+                need("rotation", layer.get("rotation"), rotations, (section, i, "layers", j, "rotation"))
+            for j, o in _mappings(item, "overrides"):
+                for key in ("user", "replaces"):
+                    need("user", o.get(key), users, (section, i, "overrides", j, key))
     tables = {"user": users, "rotation": rotations, "schedule": schedules}
-    for i, p in enumerate(cfg.escalation_policies):
-        for j, step in enumerate(p.steps):
-            for k, target in enumerate(step.targets):
-                kind, _, ident = target.partition(":")
-                need(kind, ident, tables[kind], f"escalation_policies[{i}].steps[{j}].targets[{k}]")
-    for i, svc in enumerate(cfg.services):
-        need("escalation policy", svc.escalation_policy, policies, f"services[{i}].escalation_policy")
-    for i, integ in enumerate(cfg.integrations):
-        need("service", integ.service, services, f"integrations[{i}].service")
+    for i, p in _mappings(data, "escalation_policies"):
+        for j, step in _mappings(p, "steps"):
+            for k, target in _items(step, "targets"):
+                kind, _, ident = target.partition(":") if isinstance(target, str) else ("", "", "")
+                if kind in tables and ident:
+                    need(kind, ident, tables[kind], ("escalation_policies", i, "steps", j, "targets", k))
+    for i, svc in _mappings(data, "services"):
+        need("escalation policy", svc.get("escalation_policy"), policies, ("services", i, "escalation_policy"))
+    for i, integ in _mappings(data, "integrations"):
+        need("service", integ.get("service"), services, ("integrations", i, "service"))
     return errors
+
+
+def _position(data: object, loc: _Loc) -> tuple[int, ...]:
+    """Where `loc` sits in the file, so errors read top to bottom; a key the file lacks sorts last."""
+    out, node = [], data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(list(node).index(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        else:
+            out.append(sys.maxsize)
+            node = None
+    return tuple(out)
 
 
 def parse(data: object) -> Config:
-    """Validate already-loaded YAML data; ConfigError lists every problem."""
+    """Validate already-loaded YAML data; ConfigError lists every problem, in file order."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"(top level): expected a mapping of sections, got {type(data).__name__}"])
+    cfg: Config | None
     try:
         cfg = Config.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise ConfigError(_pydantic_errors(exc)) from None
-    errors = _cross_reference(cfg)
-    if errors:
-        raise ConfigError(errors)
+        cfg, errors = None, _pydantic_errors(exc)
+    else:
+        errors = []
+    errors += _cross_reference(data)
+    if cfg is None or errors:
+        errors.sort(key=lambda e: _position(data, e[0]))
+        raise ConfigError([f"{_path(loc)}: {msg}" for loc, msg in errors])
     return cfg
 
 

@@ -1,19 +1,26 @@
-"""Label matchers in Alertmanager's syntax: `name="v"`, `name!="v"`, `name=~"re"`, `name!~"re"`.
+r"""Label matchers in Alertmanager's syntax: `name="v"`, `name!="v"`, `name=~"re"`, `name!~"re"`.
 
 Regular expressions are anchored at both ends, as Alertmanager anchors them,
-and a missing label matches as the empty string.
+and a missing label matches as the empty string. Inside quotes only `\"`, `\\`
+and `\n` are escapes; any other backslash stays, so a regex copied from an
+Alertmanager config (`code=~"5\d\d"`) means here what it meant there.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import typing
 
 _MATCHER = re.compile(
     r"""^\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>=~|!~|!=|=)\s*(?P<value>"(?:[^"\\]|\\.)*"|[^"\s][^\s]*)\s*$"""
 )
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_UNESCAPE = {'\\"': '"', "\\\\": "\\", "\\n": "\n"}
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -34,7 +41,7 @@ class Matcher:
         return found if self.op == "=~" else not found
 
     def __str__(self) -> str:
-        return f"{self.name}{self.op}{json.dumps(self.value)}"
+        return f'{self.name}{self.op}"{_escape(self.value)}"'
 
 
 def parse(text: str) -> Matcher:
@@ -44,10 +51,12 @@ def parse(text: str) -> Matcher:
         raise ValueError(f"bad matcher {text!r}: expected name=\"value\", name!=\"value\", name=~\"regex\" or name!~\"regex\"")
     name, op, raw = m["name"], m["op"], m["value"]
     if raw.startswith('"'):
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"bad matcher {text!r}: bad quoted value ({exc.msg})") from None
+        value = _ESCAPE.sub(lambda e: _UNESCAPE.get(e[0], e[0]), raw[1:-1])
+    elif raw[0] in "=~" or '"' in raw:
+        raise ValueError(
+            f"bad matcher {text!r}: unquoted value {raw!r} looks like a typo; "
+            'write name="value" or name=~"regex", and quote a value that contains " or starts with = or ~'
+        )
     else:
         value = raw
     regex = None

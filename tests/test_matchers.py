@@ -74,11 +74,6 @@ def test_matches_all() -> None:
     assert matchers.matches_all([], {})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG in matchers.parse: quoted values are decoded as JSON, so a regex escape copied from an "
-    "Alertmanager config (\\d, \\.) is rejected; Alertmanager keeps an unknown escape as a literal backslash",
-)
 @pytest.mark.parametrize(
     "text, labels",
     [
@@ -88,3 +83,36 @@ def test_matches_all() -> None:
 )
 def test_alertmanager_style_regex_escapes(text: str, labels: dict) -> None:
     assert matchers.parse(text).matches(labels)
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        (r'a="say \"hi\""', 'say "hi"'),
+        (r'a="back\\slash"', "back\\slash"),
+        (r'a="two\nlines"', "two\nlines"),
+        (r'a=~"5\d\d"', r"5\d\d"),  # any other escape keeps its backslash
+        (r'a=~"web\.example"', r"web\.example"),
+        (r'a="\u00e9"', r"\u00e9"),  # not JSON: \u is no escape either
+        (r'a=~"\\d"', r"\d"),
+        (r"a=5\d", r"5\d"),  # unquoted values are taken as they are
+    ],
+)
+def test_quoted_values_unescape_as_alertmanager_does(text: str, value: str) -> None:
+    assert matchers.parse(text).value == value
+
+
+@pytest.mark.parametrize("value", ["5\\d\\d", 'say "hi"', "a\\", "two\nlines", "\\n", "é ✓"])
+def test_str_quotes_any_value_so_it_parses_back(value: str) -> None:
+    m = matchers.Matcher("a", "=", value)
+    assert matchers.parse(str(m)).value == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['severity=="critical"', 'severity!=="critical"', 'team=~~"web"', "team==web", 'team=web"', 'team=~w"b"'],
+)
+def test_unquoted_values_that_look_like_typos_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        matchers.parse(text)
+    assert str(caught.value).startswith(f"bad matcher {text!r}: unquoted value ")
