@@ -11,8 +11,8 @@ from aiohttp import web
 
 from pager import clock as clock_mod
 from pager import config, engine as engine_mod, metrics as metrics_mod
-from pager.store import db, escalations, migrate, store
-from pager.web import api, health, ingest, jsonout, keys
+from pager.store import acks, db, escalations, migrate, store
+from pager.web import ackpage, api, health, ingest, jsonout, keys, twilio_sms
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +73,7 @@ def create_app(
             database_url, min_size=settings.config.database.pool_min, max_size=settings.config.database.pool_max
         )
         app[keys.STORE] = store.Store(pool)
+        app[keys.ACKS] = acks.Acks(pool)
         engine = engine_mod.Engine(settings, escalations.Escalations(pool), app[keys.CLOCK], app[keys.METRICS])
         app[keys.ENGINE] = engine
         listener = db.Listener(database_url, ["pager_incidents"], engine.wake)
@@ -85,5 +86,5 @@ def create_app(
         await pool.close()
 
     app.cleanup_ctx.append(database)
-    app.add_routes([*health.routes(), *ingest.routes(), *api.routes()])
+    app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
     return app

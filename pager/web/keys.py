@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from pager import clock, config, engine, metrics
-from pager.store import store
+from pager.store import acks, store
 
 SETTINGS = web.AppKey("settings", config.Settings)
 STORE = web.AppKey("store", store.Store)
 CLOCK = web.AppKey("clock", clock.Clock)
 METRICS = web.AppKey("metrics", metrics.Metrics)
 ENGINE = web.AppKey("engine", engine.Engine)
+ACKS = web.AppKey("acks", acks.Acks)
