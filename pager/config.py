@@ -216,6 +216,14 @@ class User(_Model):
     def display_name(self) -> str:
         return self.name or self.id
 
+    def address(self, channel: str) -> str | None:
+        """Where a page on `channel` goes; None when the user has no such contact."""
+        if channel == "sms":
+            return self.phone
+        if channel == "email":
+            return self.email
+        return self.id
+
 
 class Override(_Model):
     """`user` is on call in place of the rotation (or only of `replaces`) from `start` to `end`.

@@ -9,28 +9,19 @@ database: claims are FOR UPDATE SKIP LOCKED and the outbox key makes a page uniq
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import typing
 
 import structlog
 
 from pager import clock as clock_mod
-from pager import config, escalation, metrics as metrics_mod, oncall
-from pager.store import db, escalations
+from pager import config, escalation, metrics as metrics_mod, oncall, wakeup
+from pager.store import escalations
 
 log = structlog.get_logger(__name__)
 
 SAFETY_INTERVAL = datetime.timedelta(seconds=30)
 BATCH = 200
-
-
-def _address(user: config.User, channel: str) -> str | None:
-    if channel == "sms":
-        return user.phone
-    if channel == "email":
-        return user.email
-    return user.id
 
 
 class Engine:
@@ -62,14 +53,14 @@ class Engine:
         user = self.settings.config.user(user_id)
         if user is None:
             return ()
-        return tuple(c for c in self._enabled if _address(user, c))
+        return tuple(c for c in self._enabled if user.address(c))
 
     def _outcome(self, due: escalations.Due, decision: escalation.Decision, lateness: list[float]) -> escalations.Outcome:
         cfg = self.settings.config
         pages = []
         for page in decision.pages:
             user = cfg.user(page.user)
-            address = _address(user, page.channel) if user else None
+            address = user.address(page.channel) if user else None
             if address:
                 pages.append((page, address))
         steps = {(p.round, p.step) for p in decision.pages}
@@ -140,42 +131,6 @@ class Engine:
             self._on_pages()
         return "escalated"
 
-    async def _sleep(self, until: datetime.datetime | None) -> None:
-        limit = self.clock.now() + self._safety
-        until = limit if until is None else min(until, limit)
-        waiters = {
-            asyncio.ensure_future(self._wake.wait()),
-            asyncio.ensure_future(self.clock.sleep_until(until)),
-        }
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
-
     async def run(self) -> None:
         """Forever: process what is due, then sleep until the next timer or a wake-up."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.tick()
-                next_due = await self.store.next_due()
-            except db.Unavailable as exc:
-                log.warning("engine: database unavailable; retrying", error=str(exc))
-                next_due = self.clock.now() + datetime.timedelta(seconds=1)
-            except Exception:
-                log.exception("engine: unexpected error; retrying")
-                next_due = self.clock.now() + datetime.timedelta(seconds=1)
-            await self._sleep(next_due)
-
-
-@contextlib.asynccontextmanager
-async def running(engine: Engine) -> typing.AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(engine.run(), name="pager-engine")
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
+        await wakeup.forever("engine", self.tick, self.store.next_due, self.clock, self._wake, self._safety)

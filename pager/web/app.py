@@ -10,8 +10,9 @@ import tenacity
 from aiohttp import web
 
 from pager import clock as clock_mod
-from pager import config, engine as engine_mod, metrics as metrics_mod
+from pager import config, engine as engine_mod, metrics as metrics_mod, outbox, wakeup
 from pager.store import acks, db, escalations, migrate, store
+from pager.store import outbox as outbox_store
 from pager.web import ackpage, api, health, ingest, jsonout, keys, twilio_sms
 
 log = structlog.get_logger(__name__)
@@ -61,7 +62,7 @@ def create_app(
     metrics: metrics_mod.Metrics | None = None,
     run_engine: bool = True,
 ) -> web.Application:
-    """The whole daemon as one app; `run_engine=False` serves HTTP only (tests that drive the engine by hand)."""
+    """The whole daemon as one app; `run_engine=False` serves HTTP only (tests that drive engine and sender by hand)."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[errors, api.require_token])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or clock_mod.SystemClock()
@@ -74,14 +75,20 @@ def create_app(
         )
         app[keys.STORE] = store.Store(pool)
         app[keys.ACKS] = acks.Acks(pool)
-        engine = engine_mod.Engine(settings, escalations.Escalations(pool), app[keys.CLOCK], app[keys.METRICS])
-        app[keys.ENGINE] = engine
-        listener = db.Listener(database_url, ["pager_incidents"], engine.wake)
+        sender = outbox.Sender(settings, outbox_store.Outbox(pool), app[keys.ACKS], app[keys.CLOCK],
+                               app[keys.METRICS], outbox.build_notifiers(settings))
+        engine = engine_mod.Engine(settings, escalations.Escalations(pool), app[keys.CLOCK], app[keys.METRICS],
+                                   on_pages=sender.wake)
+        app[keys.ENGINE], app[keys.SENDER] = engine, sender
+        wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
+        listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(sender.aclose)
             if run_engine:
                 listener.start()
                 stack.push_async_callback(listener.stop)
-                await stack.enter_async_context(engine_mod.running(engine))
+                await stack.enter_async_context(wakeup.running(engine.run(), "pager-engine"))
+                await stack.enter_async_context(wakeup.running(sender.run(), "pager-sender"))
             yield
         await pool.close()
 

@@ -101,5 +101,27 @@ async def inbound(request: web.Request) -> web.Response:
     return _twiml(await _act(request, user, reply))
 
 
+_FINAL = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
+
+
+async def status(request: web.Request) -> web.Response:
+    """Twilio's delivery report for a page we sent; undelivered falls back to the user's other channels."""
+    settings = request.app[keys.SETTINGS]
+    if not settings.sms_enabled:
+        return _forbidden("SMS is not configured")
+    params = await request.post()
+    if not _verified(request, settings, params):
+        log.warning("status callback rejected: bad or missing X-Twilio-Signature")
+        return _forbidden("invalid X-Twilio-Signature")
+    message_status = str(params.get("MessageStatus") or params.get("SmsStatus") or "")
+    sid = str(params.get("MessageSid") or params.get("SmsSid") or "")
+    if message_status in _FINAL and sid:
+        code = params.get("ErrorCode")
+        error = f"Twilio error {code}" if code else None
+        report = await request.app[keys.SENDER].delivery(sid, message_status, error)
+        log.info("sms delivery report", status=message_status, known=report is not None)
+    return web.Response(status=204)
+
+
 def routes() -> typing.Iterable[web.AbstractRouteDef]:
-    return [web.post("/v1/twilio/sms", inbound)]
+    return [web.post("/v1/twilio/sms", inbound), web.post("/v1/twilio/status", status)]

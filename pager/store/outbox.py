@@ -1,0 +1,114 @@
+"""The sender's side of the store: lease pending pages, record what the providers said."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import typing
+
+from pager import models
+from pager.store import db, sql
+
+Q = sql.QUERIES
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Claimed:
+    """A leased page with the incident facts its message needs."""
+
+    id: int
+    incident_id: int
+    round: int
+    step: int
+    user_id: str
+    channel: str
+    address: str
+    created_at: datetime.datetime
+    attempts: int
+    priority: models.Priority
+    service: str
+    summary: str
+    incident_status: str
+    annotations: dict[str, typing.Any]
+    first_page: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    incident_id: int
+    user_id: str
+    channel: str
+    status: str
+
+
+class Outbox:
+    def __init__(self, pool: db.Pool) -> None:
+        self.pool = pool
+
+    async def claim(self, now: datetime.datetime, limit: int, lease: datetime.timedelta) -> list[Claimed]:
+        """Lease up to `limit` due pages; the lease commits before anything is sent."""
+        with db.translate_errors():
+            rows = await self.pool.fetch(Q["claim_pages"], now, limit, lease)
+        return [
+            Claimed(**{**dict(r), "priority": models.Priority(r["priority"])})
+            for r in rows
+        ]
+
+    async def recent_sends(self, channel: str, addresses: list[str], since: datetime.datetime
+                           ) -> dict[str, tuple[int, datetime.datetime]]:
+        with db.translate_errors():
+            rows = await self.pool.fetch(Q["recent_sends"], channel, addresses, since)
+        return {r["address"]: (r["n"], r["oldest"]) for r in rows}
+
+    async def sent(self, ids_and_provider: list[tuple[int, str | None]], now: datetime.datetime) -> None:
+        with db.translate_errors():
+            await self.pool.execute(Q["mark_sent"], [i for i, _ in ids_and_provider], now,
+                                    [p for _, p in ids_and_provider])
+
+    async def failed(self, ids: list[int], error: str) -> None:
+        with db.translate_errors():
+            await self.pool.execute(Q["mark_failed"], ids, error)
+
+    async def retry(self, ids: list[int], error: str, not_before: datetime.datetime) -> None:
+        with db.translate_errors():
+            await self.pool.execute(Q["mark_retry"], ids, error, not_before)
+
+    async def cancel(self, ids: list[int]) -> None:
+        with db.translate_errors():
+            await self.pool.execute(Q["cancel_pages"], ids)
+
+    async def hold(self, ids: list[int], until: datetime.datetime) -> None:
+        with db.translate_errors():
+            await self.pool.execute(Q["hold_pages"], ids, until)
+
+    async def fallback(self, notification_id: int, channels: list[tuple[str, str]], now: datetime.datetime
+                       ) -> list[str]:
+        """Queue the same page on other channels; returns the channels newly queued."""
+        if not channels:
+            return []
+        with db.translate_errors():
+            rows = await self.pool.fetch(Q["queue_fallback"], notification_id, now,
+                                         [c for c, _ in channels], [a for _, a in channels])
+            if rows:
+                await self.pool.execute(Q["notify_outbox"])
+        return [r["channel"] for r in rows]
+
+    async def delivery(self, provider_id: str, status: str, error: str | None, now: datetime.datetime
+                       ) -> Delivery | None:
+        """Record a provider's delivery report; None when no sent page has that id."""
+        with db.translate_errors():
+            row = await self.pool.fetchrow(Q["record_delivery"], provider_id, status, now, error)
+        return None if row is None else Delivery(**dict(row))
+
+    async def log(self, entries: list[tuple[int, str, str]], now: datetime.datetime) -> None:
+        """Timeline lines (incident, kind, message) written by the sender."""
+        if not entries:
+            return
+        with db.translate_errors():
+            await self.pool.execute(Q["append_log"], now, "pager", [i for i, _, _ in entries],
+                                    [k for _, k, _ in entries], [m for _, _, m in entries])
+
+    async def next_due(self) -> datetime.datetime | None:
+        with db.translate_errors():
+            return await self.pool.fetchval(Q["next_page_due"])
