@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 import prometheus_client
 
 # Human response times: 10 s … 24 h.
@@ -50,6 +52,12 @@ class Metrics:
         self.notification_delay = H(
             "pager_notification_delay_seconds", "Time from a page being queued to its provider accepting it.",
             ["channel"], buckets=MACHINE_BUCKETS, registry=r)
+
+    def observe_transition(self, t: typing.Any) -> None:
+        """MTTA and MTTR, observed once when an incident is acknowledged or resolved."""
+        seconds = max((t.at - t.created_at).total_seconds(), 0.0)
+        histogram = self.time_to_acknowledge if t.status == "acknowledged" else self.time_to_resolve
+        histogram.labels(t.service, t.priority.name).observe(seconds)
 
     def exposition(self) -> bytes:
         return prometheus_client.generate_latest(self.registry)

@@ -132,3 +132,24 @@ async def test_unknown_incident_is_404(make_client):
     assert (await client.post("/api/v1/incidents/999/acknowledge", headers=support.API)).status == 404
     assert (await client.post("/api/v1/incidents/x/resolve", headers=support.API)).status == 404
     assert (await client.post("/api/v1/incidents/999/notes", json={"text": "x"}, headers=support.API)).status == 404
+
+
+async def test_mtta_and_mttr_are_observed_once_per_incident(make_client):
+    import datetime
+
+    from pager import clock
+
+    fake = clock.ManualClock(datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC))
+    client = await make_client(clock=fake)
+    await post_am(client, support.am_payload([("c", "firing", {"severity": "critical", "service": "checkout"})]))
+    [inc] = await incidents(client)
+    await fake.advance(datetime.timedelta(seconds=90))
+    await client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", headers=support.API)
+    await client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", headers=support.API)
+    await fake.advance(datetime.timedelta(minutes=10))
+    await post_am(client, support.am_payload([("c", "resolved", {"severity": "critical", "service": "checkout"})]))
+    text = await (await client.get("/metrics")).text()
+    assert 'pager_time_to_acknowledge_seconds_count{priority="P0",service="checkout"} 1.0' in text
+    assert 'pager_time_to_acknowledge_seconds_sum{priority="P0",service="checkout"} 90.0' in text
+    assert 'pager_time_to_resolve_seconds_count{priority="P0",service="checkout"} 1.0' in text
+    assert 'pager_time_to_resolve_seconds_sum{priority="P0",service="checkout"} 690.0' in text

@@ -39,7 +39,7 @@ WITH changed AS (
     UPDATE incidents
        SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, next_escalation_at = NULL
      WHERE id = $1 AND status = 'triggered'
- RETURNING id
+ RETURNING id, service, priority, created_at
 ), logged AS (
     INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
     SELECT id, $2, 'acknowledged', $3, $4, $5 FROM changed
@@ -49,14 +49,14 @@ WITH changed AS (
 ), notified AS (
     SELECT pg_notify('pager_incidents', id::text) FROM changed
 )
-SELECT (SELECT count(*) FROM changed) > 0 AS changed, (SELECT count(*) FROM notified) AS n;
+SELECT c.service, c.priority, c.created_at, (SELECT count(*) FROM notified) AS n FROM changed c;
 
 -- name: resolve
 WITH changed AS (
     UPDATE incidents
        SET status = 'resolved', resolved_at = $2, resolved_by = $3, next_escalation_at = NULL
      WHERE id = $1 AND status <> 'resolved'
- RETURNING id
+ RETURNING id, service, priority, created_at
 ), logged AS (
     INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
     SELECT id, $2, 'resolved', $3, $4, $5 FROM changed
@@ -66,7 +66,7 @@ WITH changed AS (
 ), notified AS (
     SELECT pg_notify('pager_incidents', id::text) FROM changed
 )
-SELECT (SELECT count(*) FROM changed) > 0 AS changed, (SELECT count(*) FROM notified) AS n;
+SELECT c.service, c.priority, c.created_at, (SELECT count(*) FROM notified) AS n FROM changed c;
 
 -- name: create_incident
 WITH created AS (

@@ -34,6 +34,21 @@ class IngestResult:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Transition:
+    """An incident that this call moved to `status`: what MTTA/MTTR are observed from."""
+
+    incident_id: int
+    service: str
+    priority: models.Priority
+    status: str  # 'acknowledged' or 'resolved'
+    created_at: datetime.datetime
+    at: datetime.datetime
+
+
+OnTransition = typing.Callable[[Transition], None]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Filters:
     status: str | None = None
     service: str | None = None
@@ -68,8 +83,16 @@ def _args(now: datetime.datetime, integration: str, g: Group) -> tuple[typing.An
 
 
 class Store:
-    def __init__(self, pool: db.Pool) -> None:
+    def __init__(self, pool: db.Pool, on_transition: OnTransition | None = None) -> None:
         self.pool = pool
+        self._on_transition = on_transition
+
+    def _moved(self, incident_id: int, service: str, priority: int, status: str,
+               created_at: datetime.datetime, at: datetime.datetime) -> Transition:
+        t = Transition(incident_id, service, models.Priority(priority), status, created_at, at)
+        if self._on_transition is not None:
+            self._on_transition(t)
+        return t
 
     async def ping(self) -> None:
         with db.translate_errors():
@@ -85,8 +108,12 @@ class Store:
             else:
                 async with self.pool.acquire() as conn, conn.transaction():
                     rows = [await conn.fetchrow(Q["ingest"], *_args(now, integration, g)) for g in groups]
+        for r in rows:
+            if r["changed_to"]:
+                self._moved(r["incident_id"], r["incident_service"], r["priority"],
+                            r["changed_to"], r["created_at"], now)
         return [
-            IngestResult(g.service, g.dedup_key, r["incident_id"], r["created"], r["status"], r["deduplicated"])
+            IngestResult(r["incident_service"] or g.service, g.dedup_key, r["incident_id"], r["created"], r["status"], r["deduplicated"])
             for g, r in zip(groups, rows)
         ]
 
@@ -119,20 +146,21 @@ class Store:
         detail["timeline"] = [dict(e) for e in log]
         return detail
 
-    async def acknowledge(
-        self, incident_id: int, actor: str, via: str, now: datetime.datetime
-    ) -> bool:
-        """True when this call acknowledged it; False when it was not triggered (already acked, resolved, absent)."""
-        message = f"Acknowledged by {actor} via {via}"
+    async def _transition(self, verb: str, status: str, incident_id: int, actor: str, via: str,
+                          now: datetime.datetime) -> Transition | None:
+        message = f"{status.capitalize()} by {actor} via {via}"
         with db.translate_errors():
-            row = await self.pool.fetchrow(Q["acknowledge"], incident_id, now, actor, message, {"via": via})
-        return bool(row["changed"])
+            row = await self.pool.fetchrow(Q[verb], incident_id, now, actor, message, {"via": via})
+        if row is None:
+            return None
+        return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], now)
 
-    async def resolve(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> bool:
-        message = f"Resolved by {actor} via {via}"
-        with db.translate_errors():
-            row = await self.pool.fetchrow(Q["resolve"], incident_id, now, actor, message, {"via": via})
-        return bool(row["changed"])
+    async def acknowledge(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> Transition | None:
+        """The transition when this call acknowledged it; None when it was not triggered (acked, resolved, absent)."""
+        return await self._transition("acknowledge", "acknowledged", incident_id, actor, via, now)
+
+    async def resolve(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> Transition | None:
+        return await self._transition("resolve", "resolved", incident_id, actor, via, now)
 
     async def create_incident(
         self,

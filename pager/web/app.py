@@ -73,7 +73,7 @@ def create_app(
         pool = await db.create_pool(
             database_url, min_size=settings.config.database.pool_min, max_size=settings.config.database.pool_max
         )
-        app[keys.STORE] = store.Store(pool)
+        app[keys.STORE] = store.Store(pool, on_transition=app[keys.METRICS].observe_transition)
         app[keys.ACKS] = acks.Acks(pool)
         sender = outbox.Sender(settings, outbox_store.Outbox(pool), app[keys.ACKS], app[keys.CLOCK],
                                app[keys.METRICS], outbox.build_notifiers(settings))

@@ -23,7 +23,9 @@ CREATE FUNCTION pager_ingest(
     p_annotations   jsonb[],
     p_starts        timestamptz[],
     p_ends          timestamptz[]
-) RETURNS TABLE (incident_id bigint, created boolean, status text, deduplicated integer)
+) RETURNS TABLE (incident_id bigint, created boolean, status text, deduplicated integer,
+                 priority smallint, created_at timestamptz, changed_to text,
+                 incident_service text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -74,7 +76,7 @@ BEGIN
       FROM unnest(p_fingerprints, p_actions, p_summaries, p_labels, p_annotations) AS t(f, a, s, l, an);
 
     IF v_inc.id IS NULL THEN
-        RETURN QUERY SELECT NULL::bigint, false, 'ignored'::text, 0;
+        RETURN QUERY SELECT NULL::bigint, false, 'ignored'::text, 0, NULL::smallint, NULL::timestamptz, NULL::text, NULL::text;
         RETURN;
     END IF;
 
@@ -175,6 +177,7 @@ BEGIN
          WHERE notifications.incident_id = v_inc.id AND notifications.status = 'pending';
     END IF;
 
-    RETURN QUERY SELECT v_inc.id, v_created, v_status, v_dups;
+    RETURN QUERY SELECT v_inc.id, v_created, v_status, v_dups, v_inc.priority, v_inc.created_at,
+                        CASE WHEN v_status <> v_inc.status THEN v_status END, v_inc.service;
 END;
 $$;
