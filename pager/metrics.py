@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import typing
 
 import prometheus_client
@@ -52,6 +53,24 @@ class Metrics:
         self.notification_delay = H(
             "pager_notification_delay_seconds", "Time from a page being queued to its provider accepting it.",
             ["channel"], buckets=MACHINE_BUCKETS, registry=r)
+
+        self.mtta = G(
+            "pager_mtta_seconds", "Mean time to acknowledge over the window, exact, from the database.",
+            ["service", "priority", "window"], registry=r)
+        self.mttr = G(
+            "pager_mttr_seconds", "Mean time to resolve over the window, exact, from the database.",
+            ["service", "priority", "window"], registry=r)
+        self.response_times_at: datetime.datetime | None = None  # when mtta/mttr were last read
+
+    def set_response_times(self, rows: typing.Iterable[typing.Mapping[str, typing.Any]]) -> None:
+        self.mtta.clear()
+        self.mttr.clear()
+        for row in rows:
+            labels = (row["service"], f"P{row['priority']}", row["window"])
+            if row["acknowledged"]:
+                self.mtta.labels(*labels).set(float(row["mtta"]))
+            if row["resolved"]:
+                self.mttr.labels(*labels).set(float(row["mttr"]))
 
     def observe_transition(self, t: typing.Any) -> None:
         """MTTA and MTTR, observed once when an incident is acknowledged or resolved."""

@@ -153,3 +153,31 @@ async def test_mtta_and_mttr_are_observed_once_per_incident(make_client):
     assert 'pager_time_to_acknowledge_seconds_sum{priority="P0",service="checkout"} 90.0' in text
     assert 'pager_time_to_resolve_seconds_count{priority="P0",service="checkout"} 1.0' in text
     assert 'pager_time_to_resolve_seconds_sum{priority="P0",service="checkout"} 690.0' in text
+
+
+async def test_exact_mtta_and_mttr_from_the_database_by_window(make_client):
+    import datetime
+
+    from pager import clock
+
+    fake = clock.ManualClock(datetime.datetime(2026, 11, 1, 12, 0, tzinfo=datetime.UTC))
+    client = await make_client(clock=fake)
+
+    async def incident(key, ack_after, resolve_after):
+        await post_am(client, support.am_payload([(key, "firing", {"severity": "critical"})], group_key=key))
+        [inc] = await incidents(client, limit="1")
+        await fake.advance(datetime.timedelta(seconds=ack_after))
+        await client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", headers=support.API)
+        await fake.advance(datetime.timedelta(seconds=resolve_after))
+        await client.post(f"/api/v1/incidents/{inc['id']}/resolve", headers=support.API)
+
+    await incident("old", 600, 600)          # acknowledged 10 days before the scrape
+    await fake.advance(datetime.timedelta(days=10))
+    await incident("recent-1", 60, 240)
+    await incident("recent-2", 180, 120)
+    text = await (await client.get("/metrics")).text()
+    assert 'pager_mtta_seconds{priority="P0",service="web",window="1d"} 120.0' in text
+    assert 'pager_mtta_seconds{priority="P0",service="web",window="30d"} 280.0' in text
+    assert 'pager_mttr_seconds{priority="P0",service="web",window="1d"} 300.0' in text
+    assert 'pager_mttr_seconds{priority="P0",service="web",window="7d"} 300.0' in text
+    assert 'pager_incidents_open{' not in text  # all resolved

@@ -132,3 +132,17 @@ SELECT min(next_escalation_at) FROM incidents WHERE next_escalation_at IS NOT NU
 
 -- name: notify_outbox
 SELECT pg_notify('pager_outbox', '');
+
+-- name: response_times
+-- Exact MTTA/MTTR per service, priority and window: incidents acknowledged (resolved) within the window.
+SELECT i.service, i.priority, w.name AS window,
+       avg(extract(epoch FROM i.acknowledged_at - i.created_at))
+           FILTER (WHERE i.acknowledged_at >= $1::timestamptz - w.span) AS mtta,
+       count(*) FILTER (WHERE i.acknowledged_at >= $1::timestamptz - w.span) AS acknowledged,
+       avg(extract(epoch FROM i.resolved_at - i.created_at))
+           FILTER (WHERE i.resolved_at >= $1::timestamptz - w.span) AS mttr,
+       count(*) FILTER (WHERE i.resolved_at >= $1::timestamptz - w.span) AS resolved
+  FROM incidents i,
+       (VALUES ('1d', interval '1 day'), ('7d', interval '7 days'), ('30d', interval '30 days')) AS w(name, span)
+ WHERE i.acknowledged_at >= $1::timestamptz - interval '30 days' OR i.resolved_at >= $1::timestamptz - interval '30 days'
+ GROUP BY i.service, i.priority, w.name;

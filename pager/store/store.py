@@ -194,3 +194,9 @@ class Store:
         with db.translate_errors():
             rows = await self.pool.fetch(Q["open_counts"])
         return [(r["service"], models.Priority(r["priority"]), r["status"], r["n"]) for r in rows]
+
+    async def response_times(self, now: datetime.datetime) -> list[dict[str, typing.Any]]:
+        """MTTA/MTTR computed from the incidents themselves, exact whatever the process or replica."""
+        with db.translate_errors():
+            rows = await self.pool.fetch(Q["response_times"], now)
+        return [dict(r) for r in rows]

@@ -31,6 +31,8 @@ CREATE UNIQUE INDEX incidents_open_dedup ON incidents (service, dedup_key) WHERE
 CREATE INDEX incidents_open_by_integration ON incidents (integration, dedup_key) WHERE status <> 'resolved';
 CREATE INDEX incidents_due ON incidents (next_escalation_at) WHERE next_escalation_at IS NOT NULL;
 CREATE INDEX incidents_status ON incidents (status, id DESC);
+CREATE INDEX incidents_acknowledged_at ON incidents (acknowledged_at) WHERE acknowledged_at IS NOT NULL;
+CREATE INDEX incidents_resolved_at ON incidents (resolved_at) WHERE resolved_at IS NOT NULL;
 
 CREATE TABLE alerts (
     incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
