@@ -15,7 +15,7 @@ import typing
 import structlog
 
 from pager import clock as clock_mod
-from pager import config, escalation, metrics as metrics_mod, oncall, wakeup
+from pager import config, escalation, metrics as metrics_mod, models, oncall, wakeup
 from pager.store import escalations
 
 log = structlog.get_logger(__name__)
@@ -130,6 +130,26 @@ class Engine:
         if batch.queued and self._on_pages:
             self._on_pages()
         return "escalated"
+
+    async def notify_acknowledger(self, incident_id: int, priority: models.Priority, user_id: str, seq: int) -> None:
+        """A new alert joined an acknowledged incident: page whoever acknowledged it, so it cannot hide."""
+        cfg = self.settings.config
+        user = cfg.user(user_id)
+        if user is None:
+            return  # acknowledged by an integration or an API script: nobody to tell
+        allowed = self.channels_for(user_id)
+        channels = [c for c in cfg.priority_policy(priority).channels if c in allowed] or list(allowed[:1])
+        pages = tuple((models.Page(incident_id, user_id, c, seq, -1), user.address(c) or "") for c in channels)
+        line = (("acknowledger_notified",
+                 f"New alert on an acknowledged incident: notifying {user.display_name} "
+                 f"({', '.join(channels) or 'no channel'})"),)
+        now = self.clock.now()
+        async with self.store.lock(incident_id) as batch:
+            if not batch.due:
+                return
+            await batch.record([escalations.Outcome(incident_id, batch.due[0].state, pages, line)], now)
+        if batch.queued and self._on_pages:
+            self._on_pages()
 
     async def run(self) -> None:
         """Forever: process what is due, then sleep until the next timer or a wake-up."""

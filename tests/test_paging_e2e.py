@@ -117,3 +117,25 @@ async def test_twilio_down_for_three_attempts_then_up_delivers_once(make_client)
         await asyncio.sleep(0.1)
         assert len(double.messages) == 1
         assert [r.answered for r in double.requests] == [503, 503, 503, 201]
+
+
+async def test_new_alert_on_an_acknowledged_incident_pages_whoever_acknowledged(make_client):
+    async with twilio_double.running() as double:
+        fake = clock.ManualClock(START)
+        client = await make_client(paging_settings(double), clock=fake, run_engine=True)
+        await post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
+        await eventually(lambda: len(double.messages) == 1)
+        [inc] = await incidents(client)
+        await client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", json={"user": "bob"}, headers=support.API)
+        repeat = support.am_payload([("fp1", "firing", {"severity": "critical"})])
+        await post_am(client, repeat)  # a repeat is no new symptom
+        await post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"}),
+                                                  ("fp2", "firing", {"severity": "critical"})]))
+        [notice] = (await eventually(lambda: double.messages[1:]))
+        assert notice.to == "+15551230002"  # bob, who acknowledged, not alice who was paged
+        await asyncio.sleep(0.05)
+        assert len(double.messages) == 2
+        kinds = [e["kind"] for e in (await detail(client, inc["id"]))["timeline"]]
+        assert kinds[-3:] == ["alert_added", "acknowledger_notified", "paged"]
+        [inc] = await incidents(client)
+        assert inc["status"] == "acknowledged"

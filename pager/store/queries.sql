@@ -117,7 +117,7 @@ UPDATE incidents i
 -- name: queue_pages
 INSERT INTO notifications (incident_id, round, step, user_id, channel, address, created_at, not_before)
 SELECT u.incident_id, u.round, u.step, u.user_id, u.channel, u.address, $7, $7
-  FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::text[], $5::text[], $6::text[])
+  FROM unnest($1::bigint[], $2::bigint[], $3::integer[], $4::text[], $5::text[], $6::text[])
        AS u(incident_id, round, step, user_id, channel, address)
     ON CONFLICT (incident_id, round, step, user_id, channel) DO NOTHING
 RETURNING id;

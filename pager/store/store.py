@@ -31,6 +31,8 @@ class IngestResult:
     created: bool
     status: str  # the incident's status afterwards, or 'ignored'
     deduplicated: int
+    priority: models.Priority | None = None
+    notice: tuple[str, int] | None = None  # (who acknowledged, sequence) when a new alert joined an acked incident
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -113,7 +115,11 @@ class Store:
                 self._moved(r["incident_id"], r["incident_service"], r["priority"],
                             r["changed_to"], r["created_at"], now)
         return [
-            IngestResult(r["incident_service"] or g.service, g.dedup_key, r["incident_id"], r["created"], r["status"], r["deduplicated"])
+            IngestResult(
+                r["incident_service"] or g.service, g.dedup_key, r["incident_id"], r["created"], r["status"],
+                r["deduplicated"], None if r["priority"] is None else models.Priority(r["priority"]),
+                (r["notify_user"], r["notice_seq"]) if r["notice_seq"] is not None else None,
+            )
             for g, r in zip(groups, rows)
         ]
 

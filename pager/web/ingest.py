@@ -50,6 +50,8 @@ async def _commit(
                      integration=integration.id)
         if r.deduplicated:
             metrics.alerts_deduplicated.labels(g.service).inc(r.deduplicated)
+        if r.notice and r.incident_id is not None and r.priority is not None:
+            await app[keys.ENGINE].notify_acknowledger(r.incident_id, r.priority, *r.notice)
     return results
 
 

@@ -80,7 +80,7 @@ CREATE INDEX incident_log_incident ON incident_log (incident_id, id);
 CREATE TABLE notifications (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
-    round           integer NOT NULL,
+    round           bigint NOT NULL,  -- escalation round; for a notice to whoever acknowledged, its timeline id
     step            integer NOT NULL,
     user_id         text NOT NULL,
     channel         text NOT NULL,

@@ -25,7 +25,7 @@ CREATE FUNCTION pager_ingest(
     p_ends          timestamptz[]
 ) RETURNS TABLE (incident_id bigint, created boolean, status text, deduplicated integer,
                  priority smallint, created_at timestamptz, changed_to text,
-                 incident_service text)
+                 incident_service text, notify_user text, notice_seq bigint)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -38,6 +38,8 @@ DECLARE
     v_count     integer;
     v_min       smallint;
     v_status    text;
+    v_new       integer := 0;
+    v_notice    bigint;
 BEGIN
     SELECT i INTO v_top FROM generate_subscripts(p_actions, 1) AS i
      WHERE p_actions[i] = 'trigger' ORDER BY p_priorities[i], i LIMIT 1;
@@ -76,7 +78,8 @@ BEGIN
       FROM unnest(p_fingerprints, p_actions, p_summaries, p_labels, p_annotations) AS t(f, a, s, l, an);
 
     IF v_inc.id IS NULL THEN
-        RETURN QUERY SELECT NULL::bigint, false, 'ignored'::text, 0, NULL::smallint, NULL::timestamptz, NULL::text, NULL::text;
+        RETURN QUERY SELECT NULL::bigint, false, 'ignored'::text, 0, NULL::smallint, NULL::timestamptz, NULL::text, NULL::text,
+                            NULL::text, NULL::bigint;
         RETURN;
     END IF;
 
@@ -129,7 +132,9 @@ BEGIN
            AND NOT (old_status IS NULL AND status = 'resolved')
         RETURNING 1
     )
-    SELECT count(*) FILTER (WHERE old_status = status) INTO v_dups FROM changes;
+    SELECT count(*) FILTER (WHERE old_status = status),
+           count(*) FILTER (WHERE status = 'firing' AND old_status IS DISTINCT FROM 'firing')
+      INTO v_dups, v_new FROM changes;
 
     SELECT count(*) FILTER (WHERE a.status = 'firing'), min(a.priority) FILTER (WHERE a.status = 'firing'),
            count(*)
@@ -177,7 +182,13 @@ BEGIN
          WHERE notifications.incident_id = v_inc.id AND notifications.status = 'pending';
     END IF;
 
+    -- A new symptom must never hide behind an old ack: tell whoever acknowledged.
+    IF NOT v_created AND v_inc.status = 'acknowledged' AND v_status = 'acknowledged' AND v_new > 0 THEN
+        SELECT max(l.id) INTO v_notice FROM incident_log l WHERE l.incident_id = v_inc.id;
+    END IF;
+
     RETURN QUERY SELECT v_inc.id, v_created, v_status, v_dups, v_inc.priority, v_inc.created_at,
-                        CASE WHEN v_status <> v_inc.status THEN v_status END, v_inc.service;
+                        CASE WHEN v_status <> v_inc.status THEN v_status END, v_inc.service,
+                        v_inc.acknowledged_by, v_notice;
 END;
 $$;
