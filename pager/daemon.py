@@ -58,7 +58,7 @@ def run(settings: config.Settings) -> None:
     server = settings.config.server
     with database(settings) as url:
         app = web_app.create_app(settings, database_url=url)
-        log.info("pager listening", listen=server.listen, public_url=server.base_url())
+        log.info("pager starting", listen=server.listen, public_url=server.base_url())
         web.run_app(app, host=server.host, port=server.port, print=None, access_log=None,
                     shutdown_timeout=10, handle_signals=True)
     log.info("pager stopped")
