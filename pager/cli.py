@@ -146,6 +146,48 @@ def cmd_oncall(args: argparse.Namespace) -> int:
     return 0
 
 
+def _phases(text: str) -> tuple[str, ...]:
+    from pager import bench
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in bench.PHASES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(bench.PHASES)}, got {text!r}")
+    return names
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pager import bench
+    from pager.bench import setup
+
+    if args.print_config:
+        import pathlib
+
+        import yaml
+
+        cfg = setup.config(listen="127.0.0.1:8080", sink_url=f"http://{args.sink_listen or '127.0.0.1:18025'}",
+                           data_dir=pathlib.Path("./pager-bench-data"),
+                           late_ack_timeout=datetime.timedelta(seconds=args.late_ack_timeout or 30))
+        print("# pager bench: the configuration it runs; secrets come from these variables:")
+        for name, value in setup.environment().items():
+            print(f"#   {name}={value}")
+        print(yaml.safe_dump(cfg, sort_keys=False), end="")
+        return 0
+    if args.url is None and (args.pid or args.database_url):
+        print("pager bench: --pid and --database-url describe a daemon given by --url", file=sys.stderr)
+        return 2
+    values: dict[str, typing.Any] = bench.Options.quick_defaults() if args.quick else {}
+    given = {
+        "url": args.url, "am_token": args.am_token, "events_key": args.events_key,
+        "database_url": args.database_url, "pid": args.pid, "sink_listen": args.sink_listen,
+        "concurrency": args.concurrency, "duration": args.duration, "page_rate": args.rate,
+        "timers": args.timers, "incidents": args.incidents, "late_ack_timeout": args.late_ack_timeout,
+        "only": args.only,
+    }
+    values.update({k: v for k, v in given.items() if v is not None})
+    return bench.main(bench.Options(json=args.json, quick=args.quick, keep=args.keep, **values))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pager", description="Self-hosted on-call paging daemon.")
     p.add_argument("--log-json", action="store_true", default=None, help="log JSON lines (default when not a terminal)")
@@ -171,6 +213,39 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--rotation", metavar="ID", help="only this rotation or schedule")
     who.add_argument("--json", action="store_true", help="print JSON shaped like GET /api/v1/oncall")
     who.set_defaults(func=cmd_oncall)
+
+    ben = sub.add_parser(
+        "bench", help="measure ingest rate, alert-to-page latency, escalation lateness and memory",
+        description="Load-test a pager: one it starts itself (embedded PostgreSQL, a Twilio sink, "
+                    "`pager run` as a subprocess) or a running one given by --url. Prints each figure "
+                    "beside its target; --json prints the same as JSON.",
+    )
+    ben.add_argument("--url", help="a running pager to measure, e.g. http://127.0.0.1:8080 "
+                                   "(default: start one with an embedded database)")
+    ben.add_argument("--am-token", default=os.environ.get("PAGER_AM_TOKEN"),
+                     help="bearer token of its alertmanager integration (default: $PAGER_AM_TOKEN)")
+    ben.add_argument("--events-key", default=os.environ.get("PAGER_EVENTS_KEY"),
+                     help="routing key of its events_v2 integration (default: $PAGER_EVENTS_KEY)")
+    ben.add_argument("--database-url", help="with --url: its database, for exact lateness and backlog figures")
+    ben.add_argument("--pid", type=int, help="with --url: the daemon's process id, for its RSS")
+    ben.add_argument("--sink-listen", metavar="HOST:PORT",
+                     help="where the bench's Twilio sink listens; with --url, point the daemon's "
+                          "notifiers.sms.api_base there to measure alert-to-page latency")
+    ben.add_argument("--json", action="store_true", help="print a JSON summary instead of the table")
+    ben.add_argument("--concurrency", type=int, metavar="N", help="requests in flight in the ingest phases (default: 16)")
+    ben.add_argument("--duration", type=float, metavar="S", help="seconds each ingest phase measures (default: 10)")
+    ben.add_argument("--rate", type=float, metavar="N", help="incidents per second for alert-to-page latency (default: 100)")
+    ben.add_argument("--timers", type=int, metavar="N", help="escalation timers to arm (default: 10000)")
+    ben.add_argument("--incidents", type=int, metavar="N", help="open incidents at which RSS is read (default: 100000)")
+    ben.add_argument("--late-ack-timeout", type=float, metavar="S",
+                     help="seconds from step 1 to step 2 of the lateness policy (default: 30)")
+    ben.add_argument("--only", type=_phases, metavar="LIST",
+                     help="comma-separated phases to run: ingest,events,page,lateness,rss (default: all)")
+    ben.add_argument("--quick", action="store_true", help="a smoke run: everything shrunk to finish in seconds")
+    ben.add_argument("--keep", action="store_true", help="keep the temporary directory (config, daemon log)")
+    ben.add_argument("--print-config", action="store_true",
+                     help="print the configuration the bench runs pager with, for a daemon to measure with --url")
+    ben.set_defaults(func=cmd_bench)
     return p
 
 

@@ -118,7 +118,7 @@ class Engine:
                 return moved
 
     async def escalate(self, incident_id: int) -> str:
-        """A manual escalation: page the next step now. Returns 'escalated', 'not_triggered' or 'not_found'."""
+        """A manual escalation: page the next step now. Returns 'escalated', 'not_triggered', 'no_policy' or 'not_found'."""
         now = self.clock.now()
         async with self.store.lock(incident_id) as batch:
             if not batch.due:
@@ -126,6 +126,8 @@ class Engine:
             due = batch.due[0]
             if due.status != "triggered":
                 return "not_triggered"
+            if not due.policy or self.settings.config.policy(due.policy) is None:
+                return "no_policy"
             await batch.record([self.decide(due, now, manual=True)], now)
         if batch.queued and self._on_pages:
             self._on_pages()

@@ -181,3 +181,16 @@ async def test_exact_mtta_and_mttr_from_the_database_by_window(make_client):
     assert 'pager_mttr_seconds{priority="P0",service="web",window="1d"} 300.0' in text
     assert 'pager_mttr_seconds{priority="P0",service="web",window="7d"} 300.0' in text
     assert 'pager_incidents_open{' not in text  # all resolved
+
+
+async def test_escalating_an_incident_whose_service_has_no_policy_is_409(make_client):
+    client = await make_client(support.settings("""
+services:
+  - {id: web}
+"""))
+    resp = await client.post("/api/v1/incidents", headers=support.API, json={"service": "web", "summary": "x"})
+    inc = await resp.json()
+    assert inc["escalation"]["policy"] is None
+    refused = await client.post(f"/api/v1/incidents/{inc['id']}/escalate", headers=support.API)
+    assert refused.status == 409
+    assert "no escalation policy" in (await refused.json())["error"]

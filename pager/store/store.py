@@ -156,7 +156,11 @@ class Store:
                           now: datetime.datetime) -> Transition | None:
         message = f"{status.capitalize()} by {actor} via {via}"
         with db.translate_errors():
-            row = await self.pool.fetchrow(Q[verb], incident_id, now, actor, message, {"via": via})
+            async with self.pool.acquire() as conn, conn.transaction():
+                # Lock first: the transition then runs in a snapshot taken after any engine tick
+                # holding the row committed, so it cancels the pages that tick queued too.
+                await conn.execute(Q["lock_incident"], incident_id)
+                row = await conn.fetchrow(Q[verb], incident_id, now, actor, message, {"via": via})
         if row is None:
             return None
         return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], now)

@@ -205,6 +205,9 @@ async def escalate(request: web.Request) -> web.Response:
         return jsonout.error(404, f"no incident {incident_id}")
     row = await request.app[keys.STORE].get_incident(incident_id)
     assert row is not None
+    if result == "no_policy":
+        return jsonout.error(409, f"service {row['service']} has no escalation policy; nobody to escalate to",
+                             incident=jsonout.incident(row))
     if result == "not_triggered":
         return jsonout.error(409, f"incident {incident_id} is {row['status']}; only a triggered incident escalates",
                              incident=jsonout.incident(row))

@@ -1,0 +1,668 @@
+"""`pager bench`: the phases, the figures, the targets, the table and the JSON summary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime
+import importlib.metadata
+import itertools
+import json
+import os
+import platform
+import re
+import secrets
+import sys
+import time
+import typing
+
+import aiohttp
+
+from pager.bench import load, setup, twilio_sink
+
+PHASES = ("ingest", "events", "page", "lateness", "rss")
+SCHEMA = 1
+
+AM_ALERTS = 100  # alerts per batched Alertmanager webhook
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One figure's target: `value op limit`."""
+
+    phase: str
+    figure: str
+    name: str
+    op: str  # ">=" or "<="
+    limit: float
+    unit: str
+
+    def check(self, value: float | None) -> bool | None:
+        if value is None:
+            return None
+        return value >= self.limit if self.op == ">=" else value <= self.limit
+
+
+TARGETS = (
+    Target("ingest", "alerts_per_s", "ingest, Alertmanager webhooks of 100 alerts", ">=", 20_000, "alerts/s"),
+    Target("events", "events_per_s", "ingest, single Events v2 requests", ">=", 2_000, "events/s"),
+    Target("page", "p99_ms", "alert → Twilio request, p99", "<=", 100, "ms"),
+    Target("lateness", "p99_ms", "escalation lateness (fired − due), p99", "<=", 250, "ms"),
+    Target("rss", "rss_mb", "daemon RSS at open incidents", "<=", 200, "MB"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    url: str | None = None
+    am_token: str | None = None
+    events_key: str | None = None
+    database_url: str | None = None
+    pid: int | None = None
+    sink_listen: str | None = None
+    json: bool = False
+    quick: bool = False
+    concurrency: int = 16
+    duration: float = 10.0
+    warmup: float = 2.0
+    only: tuple[str, ...] = PHASES
+    page_rate: float = 100.0
+    page_duration: float = 30.0
+    timers: int = 10_000
+    timer_batch: int = 100
+    open_window: float = 15.0
+    late_ack_timeout: float = 30.0
+    incidents: int = 100_000
+    drain_timeout: float = 300.0
+    pool_max: int | None = None
+    keep: bool = False
+
+    @classmethod
+    def quick_defaults(cls) -> dict[str, typing.Any]:
+        return dict(duration=2.0, warmup=0.5, page_rate=50.0, page_duration=2.0, timers=300, timer_batch=50,
+                    open_window=1.0, late_ack_timeout=3.0, incidents=2_000, drain_timeout=30.0)
+
+
+def _log(text: str) -> None:
+    print(f"pager bench: {text}", file=sys.stderr, flush=True)
+
+
+# --- the daemon under test ------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Daemon:
+    url: str
+    am_token: str
+    events_key: str
+    pid: int | None
+    bench_db: typing.Any | None  # pager.store.bench.BenchStore when the database is reachable
+    postgres_pid: int | None
+    sink: twilio_sink.TwilioSink | None
+    mode: str  # "embedded" or "url"
+
+
+def _proc_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of a process in bytes, from /proc (psutil where there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            out = {}
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[key] = int(value.split()[0]) * 1024
+            return out
+    except OSError:
+        import psutil
+
+        info = psutil.Process(pid).memory_info()
+        return {"VmRSS": info.rss}
+
+
+class CpuMeter:
+    """CPU seconds used by the daemon, PostgreSQL (postmaster and backends) and the bench itself."""
+
+    def __init__(self, daemon_pid: int | None, postgres_pid: int | None) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._daemon = self._proc(daemon_pid)
+        self._postgres = self._proc(postgres_pid)
+        self._self = psutil.Process()
+
+    def _proc(self, pid: int | None) -> typing.Any:
+        if pid is None:
+            return None
+        try:
+            return self._psutil.Process(pid)
+        except self._psutil.Error:
+            return None
+
+    def _cpu(self, p: typing.Any, children: bool = False) -> float | None:
+        if p is None:
+            return None
+        try:
+            t = p.cpu_times()
+            total = t.user + t.system
+            if children:
+                total += t.children_user + t.children_system
+                for c in p.children():
+                    with contextlib.suppress(self._psutil.Error):
+                        ct = c.cpu_times()
+                        total += ct.user + ct.system
+            return total
+        except self._psutil.Error:
+            return None
+
+    def snapshot(self) -> tuple[float, dict[str, float | None]]:
+        return time.perf_counter(), {
+            "daemon": self._cpu(self._daemon),
+            "postgres": self._cpu(self._postgres, children=True),
+            "bench": self._cpu(self._self),
+        }
+
+    @staticmethod
+    def share(a: tuple[float, dict[str, float | None]], b: tuple[float, dict[str, float | None]]
+              ) -> dict[str, float | None]:
+        """Percent of one core each used between two snapshots."""
+        span = b[0] - a[0]
+        out: dict[str, float | None] = {}
+        for key, before in a[1].items():
+            after = b[1][key]
+            out[f"{key}_pct"] = None if before is None or after is None or span <= 0 else \
+                round((after - before) / span * 100, 1)
+        return out
+
+
+async def _wait_idle(d: Daemon, timeout: float, settle: float = 0.3) -> float | None:
+    """Seconds until the daemon has no due timer or page left (None: unknown without the database)."""
+    start = time.perf_counter()
+    if d.bench_db is None:
+        await asyncio.sleep(min(2.0, timeout))
+        return None
+    quiet_since = None
+    while True:
+        backlog = await d.bench_db.backlog(datetime.datetime.now(datetime.UTC))
+        now = time.perf_counter()
+        if backlog.idle:
+            quiet_since = quiet_since or now
+            if now - quiet_since >= settle:
+                return round(quiet_since - start, 2)
+        else:
+            quiet_since = None
+        if now - start > timeout:
+            _log(f"daemon still busy after {timeout:g}s ({backlog.due_timers} timers and "
+                 f"{backlog.due_pages} pages due); going on")
+            return None
+        await asyncio.sleep(0.1)
+
+
+async def _scrape(session: aiohttp.ClientSession, url: str) -> str:
+    async with session.get(f"{url}/metrics") as r:
+        return await r.text()
+
+
+_BUCKET = re.compile(r'^pager_escalation_lateness_seconds_bucket\{le="([^"]+)"\} ([0-9.e+-]+)$', re.M)
+
+
+def _histogram(text: str) -> list[tuple[float, float]]:
+    return [(float("inf") if le == "+Inf" else float(le), float(n)) for le, n in _BUCKET.findall(text)]
+
+
+def _histogram_quantile(before: list[tuple[float, float]], after: list[tuple[float, float]], q: float
+                        ) -> float | None:
+    """As Prometheus's histogram_quantile: linear inside the bucket that holds the q-th observation."""
+    prev = dict(before)
+    buckets = [(le, n - prev.get(le, 0.0)) for le, n in after]
+    if not buckets or buckets[-1][1] <= 0:
+        return None
+    rank = q / 100 * buckets[-1][1]
+    lower, below = 0.0, 0.0
+    for le, n in buckets:
+        if n >= rank:
+            if le == float("inf"):
+                return lower
+            return lower + (le - lower) * ((rank - below) / (n - below) if n > below else 1)
+        lower, below = le, n
+    return None
+
+
+# --- phases ---------------------------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, options: Options, daemon: Daemon, session: aiohttp.ClientSession) -> None:
+        self.o = options
+        self.d = daemon
+        self.session = session
+        self.run_id = secrets.token_hex(3)
+        self.cpu = CpuMeter(daemon.pid, daemon.postgres_pid)
+        self._am_headers = {"Authorization": f"Bearer {daemon.am_token}", "Content-Type": "application/json"}
+        self._ev_headers = {"Content-Type": "application/json"}
+
+    async def _measured(self, run: typing.Awaitable[load.Run]) -> tuple[load.Run, dict[str, float | None]]:
+        """Run a closed loop, metering CPU over its measurement window only."""
+        task = asyncio.ensure_future(run)
+        await asyncio.sleep(self.o.warmup)
+        a = self.cpu.snapshot()
+        await asyncio.sleep(self.o.duration)
+        b = self.cpu.snapshot()
+        return await task, CpuMeter.share(a, b)
+
+    async def ingest(self) -> dict[str, typing.Any]:
+        """Alertmanager webhooks of 100 new alerts, each a new group (so a new incident), closed loop."""
+        alerts = [{"alertname": "BenchIngest", "bench": "ingest", "severity": "critical",
+                   "instance": f"host-{i:03d}:9100", "job": "node"} for i in range(AM_ALERTS)]
+        body = load.alertmanager_body(alerts, f'{{}}:{{alertname="BenchIngest",run="{self.run_id}",g="@@KEY@@"}}')
+        run, cpu = await self._measured(load.closed_loop(
+            self.session, f"{self.d.url}/v1/webhooks/alertmanager", self._am_headers, lambda i: body(str(i)),
+            concurrency=self.o.concurrency, duration=self.o.duration, warmup=self.o.warmup,
+        ))
+        drain = await _wait_idle(self.d, self.o.drain_timeout)
+        return {
+            "alerts_per_s": round(run.throughput(AM_ALERTS), 1),
+            "requests_per_s": round(run.throughput(), 1),
+            **load.summary_ms(run.latencies()),
+            "alerts_per_request": AM_ALERTS,
+            "requests": len(run.ok()),
+            "errors": run.errors,
+            "concurrency": self.o.concurrency,
+            "duration_s": self.o.duration,
+            "cpu": cpu,
+            "drain_s": drain,
+        }
+
+    async def events(self) -> dict[str, typing.Any]:
+        """Single Events v2 triggers, each with a new dedup_key (so a new incident), closed loop."""
+        body = load.events_body(self.d.events_key, {"bench": "events"})
+        prefix = f"bench-ev-{self.run_id}-"
+        run, cpu = await self._measured(load.closed_loop(
+            self.session, f"{self.d.url}/v2/enqueue", self._ev_headers, lambda i: body(f"{prefix}{i}"),
+            concurrency=self.o.concurrency, duration=self.o.duration, warmup=self.o.warmup,
+        ))
+        drain = await _wait_idle(self.d, self.o.drain_timeout)
+        return {
+            "events_per_s": round(run.throughput(), 1),
+            **load.summary_ms(run.latencies()),
+            "requests": len(run.ok()),
+            "errors": run.errors,
+            "concurrency": self.o.concurrency,
+            "duration_s": self.o.duration,
+            "cpu": cpu,
+            "drain_s": drain,
+        }
+
+    async def page(self) -> dict[str, typing.Any]:
+        """One-alert webhooks at a steady rate; each SMS at the sink is matched to its incident by number."""
+        sink = self.d.sink
+        if sink is None:
+            return {"status": "skipped", "reason": "no Twilio sink the daemon sends to (give --sink-listen)"}
+        count = max(1, int(self.o.page_rate * self.o.page_duration))
+        sent: dict[int, float] = {}
+        failed: dict[str, int] = {}
+        first = len(sink.arrivals)
+        bodies = [
+            load.alertmanager_body(
+                [{"alertname": "BenchPage", "page": str(k), "severity": "critical", "instance": "db-1:9100"}],
+                f'{{}}:{{alertname="BenchPage",run="{self.run_id}",n="@@KEY@@"}}',
+            )
+            for k in range(setup.PAGE_USERS)
+        ]
+        url = f"{self.d.url}/v1/webhooks/alertmanager"
+
+        async def send(i: int) -> None:
+            s = await load.post(self.session, url, bodies[i % len(bodies)](str(i)), self._am_headers, keep_body=True)
+            if 200 <= s.status < 300:
+                for incident in json.loads(s.body)["incidents"]:
+                    if incident["created"] and incident["id"] is not None:
+                        sent[int(incident["id"])] = s.start
+            else:
+                key = f"HTTP {s.status}" if s.status else "connection error"
+                failed[key] = failed.get(key, 0) + 1
+
+        a = self.cpu.snapshot()
+        lag = await load.open_loop(self.o.page_rate, count, send)
+        b = self.cpu.snapshot()
+        deadline = time.perf_counter() + max(10.0, self.o.page_duration)
+        while time.perf_counter() < deadline:
+            paged = {n for arr in sink.arrivals[first:] for n in arr.incident_numbers()}
+            if sent.keys() <= paged:
+                break
+            await asyncio.sleep(0.1)
+        arrival: dict[int, float] = {}
+        bundled = 0
+        for arr in sink.arrivals[first:]:
+            numbers = arr.incident_numbers()
+            if len(set(numbers)) > 1:
+                bundled += 1
+            for n in numbers:
+                arrival.setdefault(n, arr.at)
+        latencies = [arrival[n] - t for n, t in sent.items() if n in arrival]
+        await _wait_idle(self.d, self.o.drain_timeout)
+        return {
+            "rate_per_s": self.o.page_rate,
+            "incidents": len(sent),
+            "paged": len(latencies),
+            "unmatched": len(sent) - len(latencies),
+            **load.summary_ms(latencies),
+            "sms": len(sink.arrivals) - first,
+            "bundled_sms": bundled,
+            "errors": failed,
+            "schedule_lag_ms": round(lag * 1000, 1),
+            "cpu": CpuMeter.share(a, b),
+        }
+
+    async def lateness(self) -> dict[str, typing.Any]:
+        """Timers armed in batches (step 2 due a fixed time after step 1 paged), then fired − due per timer."""
+        ack = datetime.timedelta(seconds=self.o.late_ack_timeout)
+        prefix = f"bench-late-{self.run_id}-"
+        body = load.events_body(self.d.events_key, {"bench": "late"})
+        url = f"{self.d.url}/v2/enqueue"
+        batches = max(1, -(-self.o.timers // self.o.timer_batch))
+        failed: dict[str, int] = {}
+        before = _histogram(await _scrape(self.session, self.d.url))
+
+        async def batch(b: int) -> None:
+            first = b * self.o.timer_batch
+            n = min(self.o.timer_batch, self.o.timers - first)
+            for s in await asyncio.gather(*(
+                load.post(self.session, url, body(f"{prefix}{first + j}"), self._ev_headers) for j in range(n)
+            )):
+                if not 200 <= s.status < 300:
+                    key = f"HTTP {s.status}" if s.status else "connection error"
+                    failed[key] = failed.get(key, 0) + 1
+
+        armed_max = 0
+        opening = asyncio.ensure_future(load.open_loop(batches / self.o.open_window, batches, batch))
+        t0 = time.perf_counter()
+        a = self.cpu.snapshot()
+        if self.d.bench_db is None:
+            await opening
+            await asyncio.sleep(self.o.late_ack_timeout + 5)
+            after = _histogram(await _scrape(self.session, self.d.url))
+            quantiles = {f"p{q}_ms": (None if (v := _histogram_quantile(before, after, q)) is None
+                                      else round(v * 1000, 1)) for q in (50, 90, 99)}
+            return {"source": "metrics", "note": "pager_escalation_lateness_seconds buckets, interpolated; "
+                    "give --database-url for exact per-timer figures", "timers": self.o.timers, **quantiles,
+                    "errors": failed}
+        deadline = t0 + self.o.open_window + self.o.late_ack_timeout + max(30.0, self.o.late_ack_timeout)
+        progress = await self.d.bench_db.timer_progress(prefix)
+        while time.perf_counter() < deadline:
+            progress = await self.d.bench_db.timer_progress(prefix)
+            armed_max = max(armed_max, progress.armed)
+            if opening.done() and progress.opened and progress.fired >= progress.opened:
+                break
+            await asyncio.sleep(0.1)
+        b = self.cpu.snapshot()
+        await opening
+        lateness = await self.d.bench_db.timer_lateness(prefix, ack)
+        await _wait_idle(self.d, self.o.drain_timeout)
+        return {
+            "source": "database",
+            "timers": self.o.timers,
+            "opened": progress.opened,
+            "armed_max": armed_max,
+            "fired": len(lateness),
+            **load.summary_ms(lateness),
+            "min_ms": round(lateness[0] * 1000, 2) if lateness else None,
+            "ack_timeout_s": self.o.late_ack_timeout,
+            "open_window_s": self.o.open_window,
+            "batch": self.o.timer_batch,
+            "errors": failed,
+            "cpu": CpuMeter.share(a, b),
+        }
+
+    async def rss(self) -> dict[str, typing.Any]:
+        """Open incidents until `incidents` are open (100 per webhook, one per service), then read the RSS."""
+        if self.d.pid is None:
+            return {"status": "skipped", "reason": "the daemon's process id is unknown (give --pid)"}
+        base = _proc_status(self.d.pid)
+        already = await self.d.bench_db.open_incidents() if self.d.bench_db is not None else 0
+        needed = max(0, self.o.incidents - already)
+        per = setup.RSS_SERVICES
+        requests = -(-needed // per)
+        alerts = [{"alertname": "BenchRss", "rss": str(k), "severity": "critical", "instance": f"host-{k}:9100"}
+                  for k in range(per)]
+        body = load.alertmanager_body(alerts, f'{{}}:{{alertname="BenchRss",run="{self.run_id}",g="@@KEY@@"}}')
+        url = f"{self.d.url}/v1/webhooks/alertmanager"
+        counter = itertools.count()
+        failed: dict[str, int] = {}
+        t0 = time.perf_counter()
+
+        async def worker() -> None:
+            while (i := next(counter)) < requests:
+                s = await load.post(self.session, url, body(str(i)), self._am_headers)
+                if not 200 <= s.status < 300:
+                    key = f"HTTP {s.status}" if s.status else "connection error"
+                    failed[key] = failed.get(key, 0) + 1
+
+        await asyncio.gather(*(worker() for _ in range(self.o.concurrency)))
+        opened_in = time.perf_counter() - t0
+        drain = await _wait_idle(self.d, self.o.drain_timeout)
+        open_now = await self.d.bench_db.open_incidents() if self.d.bench_db is not None else already + needed
+        status = _proc_status(self.d.pid)
+        mb = 1024 * 1024
+        return {
+            "open_incidents": open_now,
+            "opened": requests * per,
+            "open_s": round(opened_in, 2),
+            "incidents_per_s": round(requests * per / opened_in, 1) if opened_in > 0 else None,
+            "drain_s": drain,
+            "rss_mb": round(status["VmRSS"] / mb, 1),
+            "peak_rss_mb": round(status["VmHWM"] / mb, 1) if "VmHWM" in status else None,
+            "rss_before_mb": round(base["VmRSS"] / mb, 1),
+            "errors": failed,
+        }
+
+
+# --- report ---------------------------------------------------------------------------------------------
+
+def _checks(phases: dict[str, dict[str, typing.Any]]) -> list[dict[str, typing.Any]]:
+    out = []
+    for t in TARGETS:
+        result = phases.get(t.phase)
+        if result is None or result.get("status") != "ok":
+            continue
+        value = result.get(t.figure)
+        out.append({"phase": t.phase, "figure": t.figure, "name": t.name, "value": value, "op": t.op,
+                    "target": t.limit, "unit": t.unit, "passed": t.check(value)})
+    return out
+
+
+def _num(v: float | None, digits: int = 1) -> str:
+    if v is None:
+        return "-"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.{digits}f}"
+
+
+def _cpu(cpu: dict[str, float | None] | None) -> str:
+    if not cpu:
+        return ""
+    parts = [f"{k.removesuffix('_pct')} {v:.0f}%" for k, v in cpu.items() if v is not None]
+    return "CPU (% of one core): " + ", ".join(parts) if parts else ""
+
+
+def table(summary: dict[str, typing.Any]) -> str:
+    phases = summary["phases"]
+    checks = {(c["phase"], c["figure"]): c for c in summary["checks"]}
+    rows: list[tuple[str, str, str, str]] = []
+    notes: list[str] = []
+
+    def verdict(phase: str, figure: str) -> tuple[str, str]:
+        c = checks.get((phase, figure))
+        if c is None:
+            return "", ""
+        target = f"{c['op'].replace('>=', '≥').replace('<=', '≤')} {_num(c['target'], 0)} {c['unit']}"
+        return target, {True: "PASS", False: "MISS", None: "-"}[c["passed"]]
+
+    def add(phase: str, label: str, build: typing.Callable[[dict[str, typing.Any]], list[tuple[str, str, str]]]
+            ) -> None:
+        r = phases.get(phase)
+        if r is None:
+            return
+        if r.get("status") != "ok":
+            rows.append((label, r.get("status", "?") + ": " + str(r.get("reason") or r.get("error")), "", ""))
+            return
+        for i, (name, value, figure) in enumerate(build(r)):
+            target, ok = verdict(phase, figure) if figure else ("", "")
+            rows.append((label if i == 0 else "", f"{name}{value}", target, ok))
+
+    add("ingest", "ingest: Alertmanager webhooks of 100 alerts", lambda r: [
+        ("", f"{_num(r['alerts_per_s'])} alerts/s ({_num(r['requests_per_s'])} webhooks/s)", "alerts_per_s"),
+        ("response p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", ""),
+    ])
+    add("events", "ingest: single Events v2 requests", lambda r: [
+        ("", f"{_num(r['events_per_s'])} events/s", "events_per_s"),
+        ("response p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", ""),
+    ])
+    add("page", "alert → Twilio request", lambda r: [
+        ("p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", "p99_ms"),
+        ("", f"{r['paged']}/{r['incidents']} incidents at {_num(r['rate_per_s'], 0)}/s", ""),
+    ])
+    add("lateness", "escalation lateness (fired − due)", lambda r: [
+        ("p50 / p99: ", f"{_num(r.get('p50_ms'))} / {_num(r.get('p99_ms'))} ms", "p99_ms"),
+        ("", f"{r.get('fired', '?')} timers fired, {r.get('armed_max', '?')} armed at most"
+         if r.get("source") == "database" else "from the metrics histogram", ""),
+    ])
+    add("rss", "daemon RSS", lambda r: [
+        ("", f"{_num(r['rss_mb'])} MB at {_num(r['open_incidents'], 0)} open incidents", "rss_mb"),
+        ("peak: ", f"{_num(r['peak_rss_mb'])} MB (at start: {_num(r['rss_before_mb'])} MB)", ""),
+    ])
+    for phase in PHASES:
+        r = phases.get(phase)
+        if r and r.get("status") == "ok":
+            bits = [_cpu(r.get("cpu"))]
+            if r.get("drain_s"):
+                bits.append(f"backlog drained {r['drain_s']:g}s after the load")
+            if r.get("errors"):
+                bits.append(f"errors: {r['errors']}")
+            if r.get("unmatched"):
+                bits.append(f"{r['unmatched']} incidents without a matching SMS")
+            bits = [b for b in bits if b]
+            if bits:
+                notes.append(f"  {phase}: " + "; ".join(bits))
+
+    header = ("figure", "value", "target", "")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    lines = [
+        f"pager bench ({summary['target']['mode']}, {summary['machine']['cpus']} CPUs, "
+        f"concurrency {summary['options']['concurrency']}{', quick' if summary['quick'] else ''})",
+        "",
+        "  ".join(h.ljust(w) for h, w in zip(header[:3], widths)),
+    ]
+    lines += ["  ".join([a.ljust(widths[0]), b.ljust(widths[1]), c.ljust(widths[2]), d]).rstrip()
+              for a, b, c, d in rows]
+    if notes:
+        lines += ["", *notes]
+    missed = [c["phase"] for c in summary["checks"] if c["passed"] is False]
+    if summary["passed"]:
+        lines += ["", "all targets met"]
+    elif missed:
+        lines += ["", "targets missed: " + ", ".join(missed)]
+    else:
+        lines += ["", "some phases did not run"]
+    return "\n".join(lines)
+
+
+# --- entry point ----------------------------------------------------------------------------------------
+
+@contextlib.asynccontextmanager
+async def _daemon(o: Options, sink: twilio_sink.TwilioSink | None) -> typing.AsyncIterator[Daemon]:
+    from pager.store import bench as bench_store
+    from pager.store import db
+
+    async def store(url: str | None) -> typing.Any:
+        if not url:
+            return None
+        return bench_store.BenchStore(await db.create_pool(url, max_size=2))
+
+    if o.url is None:
+        assert sink is not None
+        _log("starting embedded PostgreSQL and pager …")
+        async with setup.own_pager(sink, late_ack_timeout=datetime.timedelta(seconds=o.late_ack_timeout),
+                                   keep=o.keep, pool_max=o.pool_max) as own:
+            bdb = await store(own.database_url)
+            try:
+                yield Daemon(own.url, setup.AM_TOKEN, setup.EVENTS_KEY, own.pid, bdb, own.postgres_pid, sink,
+                             "embedded")
+            finally:
+                await bdb.pool.close()
+        return
+    bdb = await store(o.database_url)
+    try:
+        yield Daemon(o.url.rstrip("/"), o.am_token or "", o.events_key or "", o.pid, bdb, None, sink, "url")
+    finally:
+        if bdb is not None:
+            await bdb.pool.close()
+
+
+async def run(o: Options) -> dict[str, typing.Any]:
+    started = datetime.datetime.now(datetime.UTC)
+    sink = None
+    if o.url is None or o.sink_listen:
+        sink = twilio_sink.TwilioSink()
+        host, _, port = (o.sink_listen or "127.0.0.1:0").rpartition(":")
+        await sink.start(host or "127.0.0.1", int(port))
+    phases: dict[str, dict[str, typing.Any]] = {}
+    try:
+        async with _daemon(o, sink) as d:
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, force_close=False)
+            async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+                bench = Bench(o, d, session)
+                for name in PHASES:
+                    if name not in o.only:
+                        continue
+                    _log(f"{name} …")
+                    t = time.perf_counter()
+                    try:
+                        result = await getattr(bench, name)()
+                    except Exception as exc:  # one broken phase must not hide the others' figures
+                        result = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
+                    result.setdefault("status", "ok")
+                    result["elapsed_s"] = round(time.perf_counter() - t, 1)
+                    phases[name] = result
+                    _log(f"{name}: {json.dumps(result)}")
+    finally:
+        if sink is not None:
+            await sink.stop()
+    checks = _checks(phases)
+    try:
+        version = importlib.metadata.version("pager")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    return {
+        "bench": "pager",
+        "schema": SCHEMA,
+        "pager_version": version,
+        "started_at": started.isoformat().replace("+00:00", "Z"),
+        "elapsed_s": round((datetime.datetime.now(datetime.UTC) - started).total_seconds(), 1),
+        "quick": o.quick,
+        "target": {"mode": "embedded" if o.url is None else "url", "url": o.url,
+                   "database": "embedded" if o.url is None else ("given" if o.database_url else None)},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "options": {"concurrency": o.concurrency, "duration_s": o.duration, "warmup_s": o.warmup,
+                    "page_rate": o.page_rate, "page_duration_s": o.page_duration, "timers": o.timers,
+                    "late_ack_timeout_s": o.late_ack_timeout, "incidents": o.incidents, "only": list(o.only)},
+        "phases": phases,
+        "checks": checks,
+        "passed": bool(checks) and all(c["passed"] for c in checks)
+                  and all(r.get("status") == "ok" for r in phases.values()),
+    }
+
+
+def main(o: Options) -> int:
+    try:
+        import uvloop
+    except ImportError:
+        pass
+    else:
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    try:
+        summary = asyncio.run(run(o))
+    except RuntimeError as exc:
+        print(f"pager bench: {exc}", file=sys.stderr)
+        return 1
+    if o.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(table(summary))
+    return 0
