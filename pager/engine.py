@@ -22,6 +22,7 @@ log = structlog.get_logger(__name__)
 
 SAFETY_INTERVAL = datetime.timedelta(seconds=30)
 BATCH = 200
+_UNREACHED = (escalation.TARGET_EMPTY, escalation.STEP_SKIPPED, escalation.NOBODY_ON_CALL, escalation.NO_CHANNEL)
 
 
 class Engine:
@@ -68,10 +69,12 @@ class Engine:
             self.metrics.escalations.labels(due.service, str(step)).inc()
         for seconds in lateness:
             self.metrics.escalation_lateness.observe(seconds)
-        if any(e.kind in (escalation.NOBODY_ON_CALL, escalation.STEP_SKIPPED, escalation.NO_CHANNEL)
-               for e in decision.log):
+        unreached = [e for e in decision.log if e.kind in _UNREACHED]
+        for e in unreached:
+            self.metrics.escalation_unreached.labels(due.service, e.kind).inc()
+        if unreached:
             log.warning("escalation paged nobody at a step", incident=due.id, service=due.service,
-                        entries=[e.message for e in decision.log])
+                        entries=[e.message for e in unreached])
         return escalations.Outcome(due.id, decision.state, tuple(pages), tuple((e.kind, e.message) for e in decision.log))
 
     def decide(self, due: escalations.Due, now: datetime.datetime, *, manual: bool = False) -> escalations.Outcome:

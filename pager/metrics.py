@@ -45,6 +45,10 @@ class Metrics:
             ["service", "priority"], buckets=HUMAN_BUCKETS, registry=r)
         self.escalations = C(
             "pager_escalations_total", "Escalation steps paged.", ["service", "step"], registry=r)
+        self.escalation_unreached = C(
+            "pager_escalation_unreached_total",
+            "Escalation targets or steps that reached nobody (nobody on call, no usable channel), by reason.",
+            ["service", "reason"], registry=r)
         self.escalation_lateness = H(
             "pager_escalation_lateness_seconds", "How late an escalation step fired after it was due.",
             buckets=MACHINE_BUCKETS, registry=r)

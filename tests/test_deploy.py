@@ -186,12 +186,6 @@ def test_required_rules_present() -> None:
     assert 'outcome="retry"' in exprs["PagerPageRetriesPilingUp"]
 
 
-def test_no_oncall_gap_alert_without_a_metric_for_it() -> None:
-    """A "nobody on call" alert needs a metric pager does not export (yet); the rules must not invent one."""
-    used = {n for _, e in _all_exprs() for n in PAGER_NAME.findall(e)}
-    assert "pager_oncall_gaps" not in EXPORTED and "pager_oncall_gaps" not in used
-
-
 def test_scrape_config_is_valid() -> None:
     promtool = _tool("promtool", "prometheus")
     _ok(_run(promtool, "check", "config", SCRAPE.name, cwd=SCRAPE.parent))

@@ -319,6 +319,9 @@ async def test_a_step_with_nobody_on_call_is_skipped_at_once_and_says_so_loudly(
         ("escalated", "step 4: paging carol (console); escalates in 15m unless acknowledged", START + 10 * MIN),
     ]
     assert (await incident(pool, inc))["next_escalation_at"] == START + 25 * MIN
+    skipped = eng.metrics.registry.get_sample_value(
+        "pager_escalation_unreached_total", {"service": "edge", "reason": "step_skipped"})
+    assert skipped == 2
 
 
 # --- 4. replicas ---------------------------------------------------------------------------------------------------
