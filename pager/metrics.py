@@ -56,7 +56,7 @@ class Metrics:
             "pager_notifications_total", "Pages by channel and outcome.", ["channel", "outcome"], registry=r)
         self.notification_delay = H(
             "pager_notification_delay_seconds", "Time from a page being queued to its provider accepting it.",
-            ["channel"], buckets=MACHINE_BUCKETS, registry=r)
+            ["channel"], buckets=MACHINE_BUCKETS + (30, 60, 300, 900, 3600), registry=r)  # held and retried pages
 
         self.mtta = G(
             "pager_mtta_seconds", "Mean time to acknowledge over the window, exact, from the database.",

@@ -227,31 +227,30 @@ class Sender:
                 self.metrics.notifications.labels(failed_channel, "fallback").inc()
                 lines.append((r.incident_id, "page_fallback",
                               f"Falling back to {', '.join(queued)} for {self._name(r.user_id)}"))
-            elif not others:
-                log.error("page could not be delivered and the user has no other channel",
+            elif not await self.outbox.reachable_elsewhere(r.id):
+                log.error("page could not be delivered on any channel",
                           incident=r.incident_id, user=r.user_id, channel=failed_channel)
                 lines.append((r.incident_id, "page_undeliverable",
+                              f"{self._name(r.user_id)} could not be reached: every channel failed"
+                              if others else
                               f"{self._name(r.user_id)} could not be reached: no other channel to fall back to"))
         self.wake()
         return lines
 
-    async def delivery(self, provider_id: str, status: str, error: str | None) -> outbox_store.Delivery | None:
+    async def delivery(self, provider_id: str, status: str, error: str | None) -> list[outbox_store.Delivery]:
         """A provider's delivery report: delivered, or undelivered/failed → fall back to another channel."""
         now = self.clock.now()
-        report = await self.outbox.delivery(provider_id, "delivered" if status == "delivered" else "failed",
-                                            error, now)
-        if report is None:
-            return None
-        name = self._name(report.user_id)
-        if report.status == "delivered":
-            self.metrics.notifications.labels(report.channel, "delivered").inc()
-            return report
-        self.metrics.notifications.labels(report.channel, "undelivered").inc()
-        lines = [(report.incident_id, "page_undelivered",
-                  f"{report.channel} to {name} was not delivered ({error or status})")]
-        lines += await self._fall_back([report], report.channel, now)
-        await self.outbox.log(lines, now)
-        return report
+        reports = await self.outbox.delivery(provider_id, "delivered" if status == "delivered" else "failed",
+                                             error, now)
+        failed = [r for r in reports if r.status != "delivered"]
+        for r in reports:
+            self.metrics.notifications.labels(r.channel, "delivered" if r.status == "delivered" else "undelivered").inc()
+        if failed:
+            lines = [(r.incident_id, "page_undelivered",
+                      f"{r.channel} to {self._name(r.user_id)} was not delivered ({error or status})") for r in failed]
+            lines += await self._fall_back(failed, failed[0].channel, now)
+            await self.outbox.log(lines, now)
+        return reports
 
     async def run(self) -> None:
         await wakeup.forever("sender", self.drain, self.outbox.next_due, self.clock, self._wake, self._safety)

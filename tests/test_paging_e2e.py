@@ -33,12 +33,18 @@ async def eventually(predicate, timeout: float = 10.0):
     """Poll until predicate() is truthy; bounded, so a lost wake-up fails the test instead of hanging it."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        value = await predicate() if asyncio.iscoroutinefunction(predicate) else predicate()
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+async def kinds_end_with(kinds, last: str) -> bool:
+    return (await kinds())[-1] == last
 
 
 async def test_alert_to_sms_then_ack_link_stops_escalation(make_client):
@@ -59,6 +65,11 @@ async def test_alert_to_sms_then_ack_link_stops_escalation(make_client):
         page = await client.get(path)
         assert page.status == 200 and "summary of fp1" in await page.text()
         [inc] = await incidents(client)
+
+        async def kinds():
+            return [e["kind"] for e in (await detail(client, inc["id"]))["timeline"]]
+
+        await eventually(lambda: kinds_end_with(kinds, "paged"))  # the sender has recorded its send
         assert inc["status"] == "triggered"  # looking is not acknowledging
 
         resp = await client.post(path, data={"action": "acknowledge"}, allow_redirects=False)
@@ -70,8 +81,7 @@ async def test_alert_to_sms_then_ack_link_stops_escalation(make_client):
         await client.app[keys.ENGINE].tick()
         await client.app[keys.SENDER].drain()
         assert len(double.messages) == 1  # carol (step 2) is never paged for an acknowledged incident
-        kinds = [e["kind"] for e in (await detail(client, inc["id"]))["timeline"]]
-        assert kinds == ["triggered", "escalated", "paged", "acknowledged"]
+        assert await kinds() == ["triggered", "escalated", "paged", "acknowledged"]
 
 
 async def test_unacknowledged_incident_pages_the_next_step_after_the_timeout(make_client):
@@ -104,8 +114,8 @@ async def test_sms_reply_acknowledges(make_client):
         assert answer.status == 200 and f"Acknowledged #{number}" in answer.text
         [inc] = await incidents(client)
         assert (inc["status"], inc["acknowledged_by"]) == ("acknowledged", "alice")
-        timeline = (await detail(client, inc["id"]))["timeline"]
-        assert timeline[-1]["details"] == {"via": "sms"}
+        [acked] = [e for e in (await detail(client, inc["id"]))["timeline"] if e["kind"] == "acknowledged"]
+        assert (acked["actor"], acked["details"]) == ("alice", {"via": "sms"})
 
 
 async def test_twilio_down_for_three_attempts_then_up_delivers_once(make_client):
@@ -135,7 +145,11 @@ async def test_new_alert_on_an_acknowledged_incident_pages_whoever_acknowledged(
         assert notice.to == "+15551230002"  # bob, who acknowledged, not alice who was paged
         await asyncio.sleep(0.05)
         assert len(double.messages) == 2
-        kinds = [e["kind"] for e in (await detail(client, inc["id"]))["timeline"]]
-        assert kinds[-3:] == ["alert_added", "acknowledger_notified", "paged"]
+
+        async def kinds():
+            return [e["kind"] for e in (await detail(client, inc["id"]))["timeline"]]
+
+        await eventually(lambda: kinds_end_with(kinds, "paged"))
+        assert (await kinds())[-3:] == ["alert_added", "acknowledger_notified", "paged"]
         [inc] = await incidents(client)
         assert inc["status"] == "acknowledged"

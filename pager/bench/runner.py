@@ -154,24 +154,32 @@ class CpuMeter:
         except self._psutil.Error:
             return None
 
+    def _busy(self) -> float:
+        t = self._psutil.cpu_times()
+        return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0) \
+            - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+
     def snapshot(self) -> tuple[float, dict[str, float | None]]:
         return time.perf_counter(), {
             "daemon": self._cpu(self._daemon),
             "postgres": self._cpu(self._postgres, children=True),
             "bench": self._cpu(self._self),
+            "machine": self._busy(),
         }
 
     @staticmethod
     def share(a: tuple[float, dict[str, float | None]], b: tuple[float, dict[str, float | None]]
               ) -> dict[str, float | None]:
-        """Percent of one core each used between two snapshots."""
+        """Percent of one core each used between two snapshots; `other` is what the rest of the machine used."""
         span = b[0] - a[0]
-        out: dict[str, float | None] = {}
+        used: dict[str, float | None] = {}
         for key, before in a[1].items():
             after = b[1][key]
-            out[f"{key}_pct"] = None if before is None or after is None or span <= 0 else \
-                round((after - before) / span * 100, 1)
-        return out
+            used[key] = None if before is None or after is None or span <= 0 else (after - before) / span * 100
+        machine = used.pop("machine")
+        if machine is not None:
+            used["other"] = max(0.0, machine - sum(v for v in used.values() if v is not None))
+        return {f"{k}_pct": None if v is None else round(v, 1) for k, v in used.items()}
 
 
 async def _wait_idle(d: Daemon, timeout: float, settle: float = 0.3) -> float | None:

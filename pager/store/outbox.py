@@ -95,11 +95,15 @@ class Outbox:
         return [r["channel"] for r in rows]
 
     async def delivery(self, provider_id: str, status: str, error: str | None, now: datetime.datetime
-                       ) -> Delivery | None:
-        """Record a provider's delivery report; None when no sent page has that id."""
+                       ) -> list[Delivery]:
+        """Record a provider's delivery report on every page the message carried (a bundle has several)."""
         with db.translate_errors():
-            row = await self.pool.fetchrow(Q["record_delivery"], provider_id, status, now, error)
-        return None if row is None else Delivery(**dict(row))
+            rows = await self.pool.fetch(Q["record_delivery"], provider_id, status, now, error)
+        return [Delivery(**dict(r)) for r in rows]
+
+    async def reachable_elsewhere(self, notification_id: int) -> bool:
+        with db.translate_errors():
+            return bool(await self.pool.fetchval(Q["reachable_elsewhere"], notification_id))
 
     async def log(self, entries: list[tuple[int, str, str]], now: datetime.datetime) -> None:
         """Timeline lines (incident, kind, message) written by the sender."""

@@ -23,7 +23,8 @@ SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.
  ORDER BY c.not_before, c.id;
 
 -- name: recent_sends
-SELECT address, count(*) AS n, min(sent_at) AS oldest
+-- Messages, not pages: one SMS that bundled six pages counts once.
+SELECT address, count(DISTINCT coalesce(provider_id, id::text)) AS n, min(sent_at) AS oldest
   FROM notifications
  WHERE channel = $1 AND address = ANY($2::text[]) AND sent_at > $3
  GROUP BY address;
@@ -60,7 +61,7 @@ RETURNING id, channel;
 -- name: record_delivery
 UPDATE notifications
    SET status = CASE WHEN $2 = 'delivered' THEN 'delivered' ELSE 'failed' END,
-       delivered_at = CASE WHEN $2 = 'delivered' THEN $3 END,
+       delivered_at = CASE WHEN $2 = 'delivered' THEN $3::timestamptz END,
        error = CASE WHEN $2 = 'delivered' THEN error ELSE $4 END
  WHERE provider_id = $1 AND status IN ('sending', 'sent')
 RETURNING id, incident_id, user_id, channel, status;
@@ -71,3 +72,11 @@ SELECT min(CASE WHEN status = 'pending' THEN not_before ELSE greatest(not_before
 
 -- name: cancel_pages
 UPDATE notifications SET status = 'cancelled', lease_until = NULL WHERE id = ANY($1::bigint[]);
+
+-- name: reachable_elsewhere
+-- Whether the same page is still on its way to this user on another channel.
+SELECT EXISTS (
+    SELECT 1 FROM notifications o JOIN notifications n ON n.id = $1
+     WHERE o.incident_id = n.incident_id AND o.round = n.round AND o.step = n.step
+       AND o.user_id = n.user_id AND o.channel <> n.channel
+       AND o.status NOT IN ('failed', 'cancelled'));

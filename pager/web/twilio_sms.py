@@ -118,8 +118,8 @@ async def status(request: web.Request) -> web.Response:
     if message_status in _FINAL and sid:
         code = params.get("ErrorCode")
         error = f"Twilio error {code}" if code else None
-        report = await request.app[keys.SENDER].delivery(sid, message_status, error)
-        log.info("sms delivery report", status=message_status, known=report is not None)
+        reports = await request.app[keys.SENDER].delivery(sid, message_status, error)
+        log.info("sms delivery report", status=message_status, pages=len(reports))
     return web.Response(status=204)
 
 
