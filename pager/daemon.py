@@ -10,21 +10,12 @@ import structlog
 from aiohttp import web
 
 from pager import config
-from pager.store import db, embedded
+from pager.store import embedded
 from pager.web import app as web_app
 
 log = structlog.get_logger(__name__)
 
 EMBEDDED_DATABASE = "pager"
-
-
-async def _ensure_database(server_url: str, name: str) -> None:
-    conn = await db.connect(server_url)
-    try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 @contextlib.contextmanager
@@ -36,7 +27,7 @@ def database(settings: config.Settings) -> typing.Iterator[str]:
     log.info("no database configured; starting embedded PostgreSQL", data_dir=str(settings.config.data_dir))
     server = embedded.Embedded(settings.config.data_dir)
     try:
-        asyncio.run(_ensure_database(server.url, EMBEDDED_DATABASE))
+        asyncio.run(embedded.ensure_database(server.url, EMBEDDED_DATABASE))
         yield server.url_for(EMBEDDED_DATABASE)
     finally:
         log.info("stopping embedded PostgreSQL")

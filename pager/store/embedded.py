@@ -8,6 +8,8 @@ import warnings
 
 import structlog
 
+from pager.store import db
+
 log = structlog.get_logger(__name__)
 
 
@@ -36,3 +38,13 @@ def with_database(url: str, database: str) -> str:
     """The same server URL pointing at another database."""
     parts = urllib.parse.urlsplit(url)
     return urllib.parse.urlunsplit(parts._replace(path="/" + database))
+
+
+async def ensure_database(server_url: str, name: str) -> None:
+    """Create database `name` on the embedded server unless it exists."""
+    conn = await db.connect(server_url)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()

@@ -33,40 +33,27 @@ SELECT fingerprint, status, priority, summary, labels, annotations, starts_at, e
 -- name: incident_log
 SELECT id, at, kind, actor, message, details FROM incident_log WHERE incident_id = $1 ORDER BY id;
 
--- name: acknowledge
--- $1 id, $2 now, $3 actor, $4 message, $5 details
+-- name: transition
+-- $1 id, $2 now, $3 actor, $4 message, $5 details, $6 the new status: 'acknowledged' or 'resolved'.
+-- Pending pages are cancelled in the same statement: nobody is paged for an acknowledged incident.
 WITH changed AS (
     UPDATE incidents
-       SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, next_escalation_at = NULL
-     WHERE id = $1 AND status = 'triggered'
+       SET status = $6::text,
+           acknowledged_at = CASE WHEN $6::text = 'acknowledged' THEN $2::timestamptz ELSE acknowledged_at END,
+           acknowledged_by = CASE WHEN $6::text = 'acknowledged' THEN $3::text ELSE acknowledged_by END,
+           resolved_at = CASE WHEN $6::text = 'resolved' THEN $2::timestamptz END,
+           resolved_by = CASE WHEN $6::text = 'resolved' THEN $3::text END,
+           next_escalation_at = NULL
+     WHERE id = $1 AND (status = 'triggered' OR ($6::text = 'resolved' AND status = 'acknowledged'))
  RETURNING id, service, priority, created_at
 ), logged AS (
     INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
-    SELECT id, $2, 'acknowledged', $3, $4, $5 FROM changed
+    SELECT id, $2, $6::text, $3, $4, $5 FROM changed
 ), cancelled AS (
     UPDATE notifications SET status = 'cancelled', lease_until = NULL
      WHERE incident_id IN (SELECT id FROM changed) AND status = 'pending'
-), notified AS (
-    SELECT pg_notify('pager_incidents', id::text) FROM changed
 )
-SELECT c.service, c.priority, c.created_at, (SELECT count(*) FROM notified) AS n FROM changed c;
-
--- name: resolve
-WITH changed AS (
-    UPDATE incidents
-       SET status = 'resolved', resolved_at = $2, resolved_by = $3, next_escalation_at = NULL
-     WHERE id = $1 AND status <> 'resolved'
- RETURNING id, service, priority, created_at
-), logged AS (
-    INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
-    SELECT id, $2, 'resolved', $3, $4, $5 FROM changed
-), cancelled AS (
-    UPDATE notifications SET status = 'cancelled', lease_until = NULL
-     WHERE incident_id IN (SELECT id FROM changed) AND status = 'pending'
-), notified AS (
-    SELECT pg_notify('pager_incidents', id::text) FROM changed
-)
-SELECT c.service, c.priority, c.created_at, (SELECT count(*) FROM notified) AS n FROM changed c;
+SELECT service, priority, created_at FROM changed;
 
 -- name: create_incident
 WITH created AS (

@@ -152,7 +152,7 @@ class Store:
         detail["timeline"] = [dict(e) for e in log]
         return detail
 
-    async def _transition(self, verb: str, status: str, incident_id: int, actor: str, via: str,
+    async def _transition(self, status: str, incident_id: int, actor: str, via: str,
                           now: datetime.datetime) -> Transition | None:
         message = f"{status.capitalize()} by {actor} via {via}"
         with db.translate_errors():
@@ -160,17 +160,17 @@ class Store:
                 # Lock first: the transition then runs in a snapshot taken after any engine tick
                 # holding the row committed, so it cancels the pages that tick queued too.
                 await conn.execute(Q["lock_incident"], incident_id)
-                row = await conn.fetchrow(Q[verb], incident_id, now, actor, message, {"via": via})
+                row = await conn.fetchrow(Q["transition"], incident_id, now, actor, message, {"via": via}, status)
         if row is None:
             return None
         return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], now)
 
     async def acknowledge(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> Transition | None:
         """The transition when this call acknowledged it; None when it was not triggered (acked, resolved, absent)."""
-        return await self._transition("acknowledge", "acknowledged", incident_id, actor, via, now)
+        return await self._transition("acknowledged", incident_id, actor, via, now)
 
     async def resolve(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> Transition | None:
-        return await self._transition("resolve", "resolved", incident_id, actor, via, now)
+        return await self._transition("resolved", incident_id, actor, via, now)
 
     async def create_incident(
         self,
