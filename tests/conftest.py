@@ -95,7 +95,7 @@ def sample(name: str) -> dict[str, typing.Any]:
 
 
 @pytest.fixture
-def make_client(aiohttp_client: typing.Any, database_url: str) -> typing.Callable[..., typing.Awaitable[typing.Any]]:
+def make_client(database_url: str, aiohttp_client: typing.Any) -> typing.Callable[..., typing.Awaitable[typing.Any]]:
     """An HTTP client for a pager app on this test's database; the engine runs only when asked (run_engine=True)."""
     from pager.web import app as web_app
     from tests import support
