@@ -185,7 +185,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "only": args.only,
     }
     values.update({k: v for k, v in given.items() if v is not None})
-    return bench.main(bench.Options(json=args.json, quick=args.quick, keep=args.keep, **values))
+    return bench.main(bench.Options(json=args.json, quick=args.quick, keep=args.keep, vacuum=not args.no_vacuum,
+                                    **values))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -242,6 +243,8 @@ def parser() -> argparse.ArgumentParser:
     ben.add_argument("--only", type=_phases, metavar="LIST",
                      help="comma-separated phases to run: ingest,events,page,lateness,rss (default: all)")
     ben.add_argument("--quick", action="store_true", help="a smoke run: everything shrunk to finish in seconds")
+    ben.add_argument("--no-vacuum", action="store_true",
+                     help="do not VACUUM (ANALYZE) the database before each phase, as pgbench -n does not")
     ben.add_argument("--keep", action="store_true", help="keep the temporary directory (config, daemon log)")
     ben.add_argument("--print-config", action="store_true",
                      help="print the configuration the bench runs pager with, for a daemon to measure with --url")

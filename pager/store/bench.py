@@ -51,3 +51,8 @@ class BenchStore:
         with db.translate_errors():
             rows = await self.pool.fetch(Q["bench_timer_lateness"], key_prefix, ack_timeout)
         return [r["lateness"] for r in rows]
+
+    async def vacuum(self) -> None:
+        """VACUUM (ANALYZE) the whole database."""
+        with db.translate_errors():
+            await self.pool.execute(Q["bench_vacuum"])

@@ -33,3 +33,8 @@ SELECT extract(epoch FROM f.fired - (s.paged + $2::interval))::float8 AS latenes
  WHERE i.dedup_key LIKE $1 || '%'
    AND s.paged IS NOT NULL AND f.fired IS NOT NULL
  ORDER BY 1;
+
+-- name: bench_vacuum
+-- Between phases, as pgbench vacuums before a run: statistics as autovacuum would have them a
+-- minute later, so a phase is not measured against plans made while the tables were still empty.
+VACUUM (ANALYZE);
