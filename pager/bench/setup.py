@@ -35,6 +35,7 @@ import aiohttp
 import yaml
 
 from pager.bench import twilio_sink
+from pager.store import embedded
 
 AM_TOKEN_ENV = "PAGER_BENCH_AM_TOKEN"
 EVENTS_KEY_ENV = "PAGER_BENCH_EVENTS_KEY"
@@ -145,17 +146,6 @@ def _postmaster_pid(pgdata: pathlib.Path) -> int | None:
         return None
 
 
-async def _create_database(server_url: str) -> None:
-    from pager.store import db
-
-    conn = await db.connect(server_url)
-    try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
-            await conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await conn.close()
-
-
 async def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: pathlib.Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
@@ -190,7 +180,6 @@ async def own_pager(
     ready_timeout: float = 90.0,
 ) -> typing.AsyncIterator[Own]:
     """An embedded PostgreSQL and `python -m pager run` under a temporary directory, for the block."""
-    from pager.store import embedded
 
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="pager-bench-"))
     os.chmod(workdir, 0o755)  # PostgreSQL runs as another user when the bench runs as root
@@ -199,7 +188,7 @@ async def own_pager(
     log_file = None
     try:
         server = await asyncio.to_thread(embedded.Embedded, workdir / "db", delete_on_stop=not keep)
-        await _create_database(server.url)
+        await embedded.ensure_database(server.url, DATABASE)
         database_url = server.url_for(DATABASE)
         listen = f"127.0.0.1:{free_port()}"
         path = workdir / "pager.yaml"
