@@ -132,7 +132,8 @@ class Sender:
         """Hold bundles to contacts over their limit; the first page of an incident is never held."""
         held: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
         for channel, throttle in self.throttles.items():
-            addresses = [a for (c, a) in bundles if c == channel]
+            # A bundle holding an incident's first page is never held: no need to count its sends.
+            addresses = [a for (c, a), rows in bundles.items() if c == channel and not any(r.first_page for r in rows)]
             if not addresses:
                 continue
             recent = await self.outbox.recent_sends(channel, addresses, now - throttle.window)
