@@ -107,8 +107,13 @@ class Sender:
             now = self.clock.now()
             claimed = await self.outbox.claim(now, BATCH, LEASE)
             total += len(claimed)
-            live = [c for c in claimed if c.incident_status == "triggered" or c.step < 0]
-            stale = [c.id for c in claimed if c not in live]
+            live: list[outbox_store.Claimed] = []
+            stale: list[int] = []
+            for c in claimed:  # an incident acknowledged since the page was queued gets no page
+                if c.incident_status == "triggered" or c.step < 0:
+                    live.append(c)
+                else:
+                    stale.append(c.id)
             if stale:
                 await self.outbox.cancel(stale)
             bundles: dict[tuple[str, str], list[outbox_store.Claimed]] = {}
