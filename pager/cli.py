@@ -180,7 +180,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     given = {
         "url": args.url, "am_token": args.am_token, "events_key": args.events_key,
         "database_url": args.database_url, "pid": args.pid, "sink_listen": args.sink_listen,
-        "concurrency": args.concurrency, "duration": args.duration, "page_rate": args.rate,
+        "concurrency": args.concurrency, "events_concurrency": args.events_concurrency or args.concurrency,
+        "duration": args.duration, "page_rate": args.rate,
         "timers": args.timers, "incidents": args.incidents, "late_ack_timeout": args.late_ack_timeout,
         "only": args.only,
     }
@@ -233,9 +234,14 @@ def parser() -> argparse.ArgumentParser:
                      help="where the bench's Twilio sink listens; with --url, point the daemon's "
                           "notifiers.sms.api_base there to measure alert-to-page latency")
     ben.add_argument("--json", action="store_true", help="print a JSON summary instead of the table")
-    ben.add_argument("--concurrency", type=int, metavar="N", help="requests in flight in the ingest phases (default: 16)")
+    ben.add_argument("--concurrency", type=int, metavar="N",
+                     help="requests in flight: batched webhooks (default: 16), and single events unless "
+                          "--events-concurrency is given")
+    ben.add_argument("--events-concurrency", type=int, metavar="N",
+                     help="single Events v2 requests in flight (default: 64)")
     ben.add_argument("--duration", type=float, metavar="S", help="seconds each ingest phase measures (default: 10)")
-    ben.add_argument("--rate", type=float, metavar="N", help="incidents per second for alert-to-page latency (default: 100)")
+    ben.add_argument("--rate", type=float, metavar="N",
+                     help="incidents per second for alert-to-page latency (default: 100)")
     ben.add_argument("--timers", type=int, metavar="N", help="escalation timers to arm (default: 10000)")
     ben.add_argument("--incidents", type=int, metavar="N", help="open incidents at which RSS is read (default: 100000)")
     ben.add_argument("--late-ack-timeout", type=float, metavar="S",

@@ -23,6 +23,8 @@ from pager.bench import load, setup, twilio_sink
 
 PHASES = ("ingest", "events", "page", "lateness", "rss")
 SCHEMA = 1
+BUSY_MACHINE_PCT = 25.0
+"""Above this share of a core used by other processes during a phase, the table warns that figures are disturbed."""
 
 AM_ALERTS = 100  # alerts per batched Alertmanager webhook
 
@@ -63,7 +65,8 @@ class Options:
     sink_listen: str | None = None
     json: bool = False
     quick: bool = False
-    concurrency: int = 16
+    concurrency: int = 16  # batched webhooks in flight (ingest, rss)
+    events_concurrency: int = 64  # single events in flight: many small senders
     duration: float = 10.0
     warmup: float = 2.0
     only: tuple[str, ...] = PHASES
@@ -286,7 +289,7 @@ class Bench:
         prefix = f"bench-ev-{self.run_id}-"
         run, cpu = await self._measured(load.closed_loop(
             self.session, f"{self.d.url}/v2/enqueue", self._ev_headers, lambda i: body(f"{prefix}{i}"),
-            concurrency=self.o.concurrency, duration=self.o.duration, warmup=self.o.warmup,
+            concurrency=self.o.events_concurrency, duration=self.o.duration, warmup=self.o.warmup,
         ))
         drain = await _wait_idle(self.d, self.o.drain_timeout)
         return {
@@ -294,7 +297,7 @@ class Bench:
             **load.summary_ms(run.latencies()),
             "requests": len(run.ok()),
             "errors": run.errors,
-            "concurrency": self.o.concurrency,
+            "concurrency": self.o.events_concurrency,
             "duration_s": self.o.duration,
             "cpu": cpu,
             "drain_s": drain,
@@ -454,7 +457,7 @@ class Bench:
             "open_incidents": open_now,
             "opened": requests * per,
             "open_s": round(opened_in, 2),
-            "incidents_per_s": round(requests * per / opened_in, 1) if opened_in > 0 else None,
+            "incidents_per_s": round(requests * per / opened_in, 1) if requests and opened_in > 0 else None,
             "drain_s": drain,
             "rss_mb": round(status["VmRSS"] / mb, 1),
             "peak_rss_mb": round(status["VmHWM"] / mb, 1) if "VmHWM" in status else None,
@@ -540,6 +543,10 @@ def table(summary: dict[str, typing.Any]) -> str:
         r = phases.get(phase)
         if r and r.get("status") == "ok":
             bits = [_cpu(r.get("cpu"))]
+            cpu = r.get("cpu") or {}
+            other = cpu.get("other_pct")  # includes PostgreSQL when its process is not known (--url)
+            if other is not None and cpu.get("postgres_pct") is not None and other >= BUSY_MACHINE_PCT:
+                bits.append(f"WARNING: other processes used {other:.0f}% of a core meanwhile; figures are disturbed")
             if r.get("drain_s"):
                 bits.append(f"backlog drained {r['drain_s']:g}s after the load")
             if r.get("errors"):
@@ -554,7 +561,8 @@ def table(summary: dict[str, typing.Any]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
     lines = [
         f"pager bench ({summary['target']['mode']}, {summary['machine']['cpus']} CPUs, "
-        f"concurrency {summary['options']['concurrency']}{', quick' if summary['quick'] else ''})",
+        f"concurrency {summary['options']['concurrency']} webhooks / {summary['options']['events_concurrency']} "
+        f"events{', quick' if summary['quick'] else ''})",
         "",
         "  ".join(h.ljust(w) for h, w in zip(header[:3], widths)),
     ]
@@ -654,7 +662,8 @@ async def run(o: Options) -> dict[str, typing.Any]:
         "target": {"mode": "embedded" if o.url is None else "url", "url": o.url,
                    "database": "embedded" if o.url is None else ("given" if o.database_url else None)},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "options": {"concurrency": o.concurrency, "duration_s": o.duration, "warmup_s": o.warmup,
+        "options": {"concurrency": o.concurrency, "events_concurrency": o.events_concurrency,
+                    "duration_s": o.duration, "warmup_s": o.warmup,
                     "page_rate": o.page_rate, "page_duration_s": o.page_duration, "timers": o.timers,
                     "late_ack_timeout_s": o.late_ack_timeout, "incidents": o.incidents, "only": list(o.only),
                     "vacuum": o.vacuum and d_has_db},
@@ -677,7 +686,8 @@ def main(o: Options) -> int:
     except RuntimeError as exc:
         print(f"pager bench: {exc}", file=sys.stderr)
         return 1
-    if o.json:
+    if o.json:  # the summary on stdout for scripts, the table on stderr for whoever watches
+        print(table(summary), file=sys.stderr)
         print(json.dumps(summary, indent=2))
     else:
         print(table(summary))
