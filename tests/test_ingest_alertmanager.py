@@ -186,3 +186,15 @@ def test_bad_bodies_are_refused_with_the_json_path(raw: bytes, message: str) -> 
     assert len(caught.value.errors) == 1
     assert message in caught.value.errors[0]
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "stored"), [
+    ("disk\u0000full", "disk\ufffdfull"),  # PostgreSQL text cannot hold NUL
+    ("\\u0000", "\\u0000"),  # a backslash, then the letters: text, kept as sent
+    ("\\\u0000", "\\\ufffd"),
+    ("plain", "plain"),
+])
+def test_nul_characters_become_replacement_characters(text, stored):
+    [a] = alertmanager.parse(body([alert(labels={"alertname": text, "x\u0000": "y"})]))
+    assert a.labels["alertname"] == stored
+    assert a.labels["x\ufffd"] == "y"

@@ -44,7 +44,7 @@ _decoder = msgspec.json.Decoder(_Notification)
 def parse(body: bytes) -> list[models.Alert]:
     """Decode one webhook notification; InvalidPayload names the JSON path of what is wrong."""
     try:
-        notification = _decoder.decode(body)
+        notification = _decoder.decode(ingest.without_nul(body))
     except msgspec.ValidationError as exc:
         raise ingest.InvalidPayload([_explain(body, str(exc))]) from None
     except msgspec.DecodeError as exc:

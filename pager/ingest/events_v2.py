@@ -84,7 +84,7 @@ class _Problems(list[str]):
 def parse(body: bytes, new_key: typing.Callable[[], str] = _new_key) -> Event:
     """Decode one event; InvalidPayload lists every problem, PagerDuty style."""
     try:
-        event = _decoder.decode(body)
+        event = _decoder.decode(ingest.without_nul(body))
     except msgspec.ValidationError:
         raise ingest.InvalidPayload(["the request body must be a JSON object (an Events API v2 event)"]) from None
     except msgspec.DecodeError as exc:
