@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import os
 import pathlib
 import re
@@ -390,22 +391,43 @@ class Config(_Model):
         return self.priorities.get(priority) or DEFAULT_PRIORITIES[priority]
 
     def user(self, user_id: str) -> User | None:
-        return _index(self.users).get(user_id)
+        return self._users.get(user_id)
 
     def service(self, service_id: str) -> Service | None:
-        return _index(self.services).get(service_id)
+        return self._services.get(service_id)
 
     def policy(self, policy_id: str) -> EscalationPolicy | None:
-        return _index(self.escalation_policies).get(policy_id)
+        return self._policies.get(policy_id)
 
     def rotation(self, rotation_id: str) -> Rotation | None:
-        return _index(self.rotations).get(rotation_id)
+        return self._rotations.get(rotation_id)
 
     def schedule(self, schedule_id: str) -> Schedule | None:
-        return _index(self.schedules).get(schedule_id)
+        return self._schedules.get(schedule_id)
+
+    @functools.cached_property
+    def _users(self) -> dict[str, User]:
+        return _index(self.users)
+
+    @functools.cached_property
+    def _services(self) -> dict[str, Service]:
+        return _index(self.services)
+
+    @functools.cached_property
+    def _policies(self) -> dict[str, EscalationPolicy]:
+        return _index(self.escalation_policies)
+
+    @functools.cached_property
+    def _rotations(self) -> dict[str, Rotation]:
+        return _index(self.rotations)
+
+    @functools.cached_property
+    def _schedules(self) -> dict[str, Schedule]:
+        return _index(self.schedules)
 
 
 def _index(items: typing.Sequence[typing.Any]) -> dict[str, typing.Any]:
+    """Id → item, cached once per Config: ids are looked up per alert on ingest and per page in the engine."""
     return {item.id: item for item in items}
 
 
@@ -440,6 +462,17 @@ class Settings:
     @property
     def email_enabled(self) -> bool:
         return self.config.notifiers.email is not None
+
+    def integrations(self, kind: str) -> tuple[tuple[Integration, str], ...]:
+        """The integrations of type `kind` that have a token, each with its token, in config order."""
+        return self._integrations_by_type.get(kind, ())
+
+    @functools.cached_property
+    def _integrations_by_type(self) -> dict[str, tuple[tuple[Integration, str], ...]]:
+        """Built once: every webhook request looks its integration up by token."""
+        tokens = self.secrets.integration_tokens
+        enabled = [(i, tokens[i.id]) for i in self.config.integrations if i.id in tokens]
+        return {kind: tuple(p for p in enabled if p[0].type == kind) for kind in INGEST_TYPES}
 
     def enabled_channels(self) -> tuple[str, ...]:
         channels = []

@@ -95,29 +95,20 @@ class SmtpEmail:
     async def send(self, msg: message.Message) -> message.Outcome:
         mail = compose(msg, self._sender)
 
-        async def attempt() -> message.Outcome:
-            try:
-                await aiosmtplib.send(
-                    mail,
-                    hostname=self._host,
-                    port=self._port,
-                    username=self._username,
-                    password=self._password,
-                    use_tls=self._tls,
-                    start_tls=self._starttls and not self._tls,
-                    timeout=self._retry.attempt_timeout.total_seconds(),
-                )
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                return _refused(min(exc.recipients, key=lambda r: r.code), "recipient refused")
-            except aiosmtplib.SMTPResponseException as exc:
-                return _refused(exc, type(exc).__name__.removeprefix("SMTP"))
-            except aiosmtplib.SMTPNotSupported as exc:
-                return message.Outcome.failed(f"SMTP server {self._host}: {exc.message}", permanent=True)
-            except (aiosmtplib.SMTPException, OSError) as exc:
-                raise message.Temporary(f"cannot reach SMTP server {self._host}:{self._port}: {exc}") from exc
-            return message.Outcome.sent(mail["Message-ID"])
+        async def once() -> str | None:
+            await aiosmtplib.send(
+                mail,
+                hostname=self._host,
+                port=self._port,
+                username=self._username,
+                password=self._password,
+                use_tls=self._tls,
+                start_tls=self._starttls and not self._tls,
+                timeout=self._retry.attempt_timeout.total_seconds(),
+            )
+            return mail["Message-ID"]
 
-        outcome = await message.with_retries(attempt, self._retry, msg)
+        outcome = await message.deliver(once, self._classify, self._retry, msg)
         log.info(
             "notify.email",
             incident_id=msg.incident_id,
@@ -129,12 +120,20 @@ class SmtpEmail:
         )
         return outcome
 
+    def _classify(self, exc: Exception) -> message.Failure | None:
+        if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+            return _refused(min(exc.recipients, key=lambda r: r.code), "recipient refused")
+        if isinstance(exc, aiosmtplib.SMTPResponseException):
+            return _refused(exc, type(exc).__name__.removeprefix("SMTP"))
+        if isinstance(exc, aiosmtplib.SMTPNotSupported):
+            return message.Failure(f"SMTP server {self._host}: {exc.message}", temporary=False)
+        if isinstance(exc, (aiosmtplib.SMTPException, OSError)):
+            return message.Failure(f"cannot reach SMTP server {self._host}:{self._port}: {exc}", temporary=True)
+        return None
+
     async def aclose(self) -> None:
         return None
 
 
-def _refused(exc: aiosmtplib.SMTPResponseException, what: str) -> message.Outcome:
-    error = f"SMTP {exc.code} ({what}): {exc.message}"
-    if 400 <= exc.code < 500:
-        raise message.Temporary(error) from exc
-    return message.Outcome.failed(error, permanent=True)
+def _refused(exc: aiosmtplib.SMTPResponseException, what: str) -> message.Failure:
+    return message.Failure(f"SMTP {exc.code} ({what}): {exc.message}", temporary=400 <= exc.code < 500)

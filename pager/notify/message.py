@@ -78,6 +78,14 @@ class Temporary(Exception):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Failure:
+    """A provider's error put into words, and whether trying again may get through."""
+
+    error: str
+    temporary: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How hard the edge tries before handing a temporary failure back to the outbox.
 
@@ -141,3 +149,31 @@ async def with_retries(
         return dataclasses.replace(outcome, attempts=tries)
     except Temporary as exc:
         return Outcome.failed(str(exc), permanent=False, attempts=tries)
+
+
+async def deliver(
+    once: collections.abc.Callable[[], collections.abc.Awaitable[str | None]],
+    classify: collections.abc.Callable[[Exception], Failure | None],
+    policy: RetryPolicy,
+    message: Message,
+) -> Outcome:
+    """Send with `once`, which answers the provider's id, under `with_retries`.
+
+    Each channel knows only its provider: `classify` turns a provider error
+    into a `Failure`, and None marks an error that is no answer of the
+    provider's but a bug, which propagates.
+    """
+
+    async def attempt() -> Outcome:
+        try:
+            provider_id = await once()
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            if failure.temporary:
+                raise Temporary(failure.error) from exc
+            return Outcome.failed(failure.error, permanent=True)
+        return Outcome.sent(provider_id)
+
+    return await with_retries(attempt, policy, message)

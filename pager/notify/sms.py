@@ -87,21 +87,11 @@ class TwilioSms:
         if self._status_callback:
             params["status_callback"] = self._status_callback
 
-        async def attempt() -> message.Outcome:
-            try:
-                created = await self._twilio().messages.create_async(**params)
-            except (twilio_exceptions.TwilioRestException, twilio_exceptions.TwilioServiceException) as exc:
-                status, code, error = _describe(exc)
-                if _temporary(status, code):
-                    raise message.Temporary(error) from exc
-                return message.Outcome.failed(error, permanent=True)
-            except (aiohttp.ClientError, OSError) as exc:
-                raise message.Temporary(f"cannot reach Twilio at {self._api_base}: {exc!r}") from exc
-            except ValueError as exc:  # a 2xx whose body is not Twilio's JSON
-                raise message.Temporary(f"unreadable answer from Twilio: {exc}") from exc
-            return message.Outcome.sent(created.sid)
+        async def once() -> str | None:
+            created = await self._twilio().messages.create_async(**params)
+            return created.sid
 
-        outcome = await message.with_retries(attempt, self._retry, msg)
+        outcome = await message.deliver(once, self._classify, self._retry, msg)
         log.info(
             "notify.sms",
             incident_id=msg.incident_id,
@@ -114,6 +104,16 @@ class TwilioSms:
             error=outcome.error or None,
         )
         return outcome
+
+    def _classify(self, exc: Exception) -> message.Failure | None:
+        if isinstance(exc, (twilio_exceptions.TwilioRestException, twilio_exceptions.TwilioServiceException)):
+            status, code, error = _describe(exc)
+            return message.Failure(error, temporary=_temporary(status, code))
+        if isinstance(exc, (aiohttp.ClientError, OSError)):
+            return message.Failure(f"cannot reach Twilio at {self._api_base}: {exc!r}", temporary=True)
+        if isinstance(exc, ValueError):  # a 2xx whose body is not Twilio's JSON
+            return message.Failure(f"unreadable answer from Twilio: {exc}", temporary=True)
+        return None
 
     async def aclose(self) -> None:
         if self._client is not None:

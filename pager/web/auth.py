@@ -18,21 +18,21 @@ def bearer(request: web.Request) -> str | None:
     return token.strip()
 
 
-def _match(candidate: str, tokens: typing.Iterable[tuple[str, str]]) -> str | None:
-    """The id whose token equals `candidate`; every token is compared, so timing tells nothing."""
+_T = typing.TypeVar("_T")
+
+
+def _match(candidate: str, tokens: typing.Iterable[tuple[_T, str]]) -> _T | None:
+    """What the token equal to `candidate` names; every token is compared, so timing tells nothing."""
     found = None
     given = candidate.encode()
-    for ident, token in tokens:
+    for owner, token in tokens:
         if hmac.compare_digest(given, token.encode()) and found is None:
-            found = ident
+            found = owner
     return found
 
 
 def integration(settings: config.Settings, token: str, kind: str) -> config.Integration | None:
-    by_id = {i.id: i for i in settings.config.integrations if i.type == kind}
-    tokens = [(ident, t) for ident, t in settings.secrets.integration_tokens.items() if ident in by_id]
-    ident = _match(token, tokens)
-    return None if ident is None else by_id[ident]
+    return _match(token, settings.integrations(kind))
 
 
 def api_token_ok(settings: config.Settings, token: str | None) -> bool:
