@@ -41,7 +41,8 @@ async def forever(
         wake.clear()
         try:
             await work()
-            due = await next_due()
+            # Woken while working (new incidents under load): go again without asking when next is due.
+            due = None if wake.is_set() else await next_due()
         except db.Unavailable as exc:
             log.warning(f"{name}: database unavailable; retrying", error=str(exc))
             due = clock.now() + datetime.timedelta(seconds=1)
