@@ -195,12 +195,13 @@ class Sender:
             outcome = message.Outcome.failed(f"{type(exc).__name__}: {exc}", permanent=False)
         done = self.clock.now()
         if outcome.ok:
-            await self.outbox.sent([(i, outcome.provider_id) for i in ids], done)
+            overtaken = await self.outbox.sent([(i, outcome.provider_id) for i in ids], done)
             self.metrics.notifications.labels(channel, "sent").inc(len(rows))
             for r in rows:
                 self.metrics.notification_delay.labels(channel).observe(max((done - r.created_at).total_seconds(), 0))
             bundled = f" (bundled with #{', #'.join(map(str, incidents[1:]))})" if len(incidents) > 1 else ""
-            return [(i, "paged", f"Paged {name} by {channel}{bundled}") for i in incidents]
+            lines = [(i, "paged", f"Paged {name} by {channel}{bundled}") for i in incidents]
+            return lines + await self._settled(overtaken, done)
         attempts = max(r.attempts for r in rows)
         if not outcome.permanent and attempts < MAX_ATTEMPTS:
             delay = retry_delay(attempts)
@@ -244,19 +245,25 @@ class Sender:
         return lines
 
     async def delivery(self, provider_id: str, status: str, error: str | None) -> list[outbox_store.Delivery]:
-        """A provider's delivery report: delivered, or undelivered/failed → fall back to another channel."""
+        """A provider's delivery report: delivered, or undelivered/failed → fall back to another channel.
+
+        A report that overtakes the send record settles nothing here; `_send` settles it once recorded."""
         now = self.clock.now()
-        reports = await self.outbox.delivery(provider_id, "delivered" if status == "delivered" else "failed",
-                                             error, now)
+        reports = await self.outbox.delivery(provider_id, status, error, now)
+        await self.outbox.log(await self._settled(reports, now), now)
+        return reports
+
+    async def _settled(self, reports: list[outbox_store.Delivery], now: datetime.datetime
+                       ) -> list[tuple[int, str, str]]:
+        """Count the pages a delivery report settled; those not delivered go out on the user's other channels."""
         failed = [r for r in reports if r.status != "delivered"]
         for r in reports:
             self.metrics.notifications.labels(r.channel, "delivered" if r.status == "delivered" else "undelivered").inc()
-        if failed:
-            lines = [(r.incident_id, "page_undelivered",
-                      f"{r.channel} to {self._name(r.user_id)} was not delivered ({error or status})") for r in failed]
-            lines += await self._fall_back(failed, failed[0].channel, now)
-            await self.outbox.log(lines, now)
-        return reports
+        if not failed:
+            return []
+        lines = [(r.incident_id, "page_undelivered",
+                  f"{r.channel} to {self._name(r.user_id)} was not delivered ({r.error or r.report})") for r in failed]
+        return lines + await self._fall_back(failed, failed[0].channel, now)
 
     async def run(self) -> None:
         await wakeup.forever("sender", self.drain, self.outbox.next_due, self.clock, self._wake, self._safety)

@@ -27,7 +27,7 @@ from aiohttp import test_utils
 from pager import clock, engine, metrics, models, outbox
 from pager.notify import email as email_notify
 from pager.notify import message, sms
-from pager.store import acks, db, escalations, store
+from pager.store import acks, db, escalations, sql, store
 from pager.store import outbox as outbox_store
 from pager.web import app as web_app
 from pager.web import keys
@@ -577,29 +577,73 @@ async def test_undelivered_bundle_falls_back_for_every_incident_in_it(rig):
 class ReportsBeforeRecord:
     """Twilio's status callback overtaking the sender: the report arrives before the send is recorded."""
 
-    def __init__(self, inner: message.Notifier, rig: Rig) -> None:
-        self.inner, self.rig = inner, rig
+    def __init__(self, inner: message.Notifier, rig: Rig, report: str = "undelivered",
+                 error: str | None = "Twilio error 30006") -> None:
+        self.inner, self.rig, self.report, self.error = inner, rig, report, error
 
     async def send(self, msg: message.Message) -> message.Outcome:
         outcome = await self.inner.send(msg)
         if outcome.ok and msg.channel == "sms":
-            await self.rig.sender.delivery(outcome.provider_id or "", "undelivered", "Twilio error 30006")
+            assert await self.rig.sender.delivery(outcome.provider_id or "", self.report, self.error) == []
         return outcome
 
     async def aclose(self) -> None:
         await self.inner.aclose()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a delivery report that arrives before mark_sent has stored the provider id (Twilio can call back "
-    "within milliseconds for an unreachable number) matches no row in record_delivery and is dropped; the "
-    "page is then recorded 'sent' and never falls back "))
+async def pending_reports(pool: db.Pool) -> list[str]:
+    return [r["provider_id"] for r in await pool.fetch(
+        "SELECT provider_id FROM delivery_reports_pending ORDER BY received_at")]
+
+
 async def test_an_undelivered_report_that_overtakes_the_send_record_still_falls_back(rig):
     rig.sender.notifiers["sms"] = ReportsBeforeRecord(rig.sender.notifiers["sms"], rig)
     incident_id = await rig.page_now()
     await rig.sender.drain()
 
     assert [(r["channel"], r["status"]) for r in await rig.rows(incident_id)] == [("sms", "failed"), ("email", "sent")]
+    assert (await rig.rows(incident_id))[0]["error"] == "Twilio error 30006"
+    assert await rig.kinds(incident_id) == ["triggered", "escalated", "paged", "page_undelivered", "page_fallback",
+                                            "paged"]
+    assert await rig.lines(incident_id, "page_undelivered") == ["sms to Alice was not delivered (Twilio error 30006)"]
+    assert rig.count("sms", "undelivered") == 1 and rig.count("email", "sent") == 1
+    assert await pending_reports(rig.pool) == []
+
+
+async def test_a_delivered_report_that_overtakes_the_send_record_is_recorded(rig):
+    rig.sender.notifiers["sms"] = ReportsBeforeRecord(rig.sender.notifiers["sms"], rig, "delivered", None)
+    incident_id = await rig.page_now()
+    await rig.sender.drain()
+
+    [row] = await rig.rows(incident_id)
+    assert (row["status"], row["delivered_at"], row["error"]) == ("delivered", START, None)
+    assert await rig.kinds(incident_id) == ["triggered", "escalated", "paged"]
+    assert rig.count("sms", "delivered") == 1 and rig.mailbox.received == []
+    assert await pending_reports(rig.pool) == []
+
+
+async def test_a_report_racing_the_send_record_waits_for_it_instead_of_missing_it(rig):
+    incident_id = await rig.open()
+    await rig.engine.tick()
+    [page] = await rig.outbox.claim(rig.clock.now(), 10, outbox.LEASE)
+    async with rig.pool.acquire() as conn, conn.transaction():  # the first half of Outbox.sent
+        await conn.execute(sql.QUERIES["lock_provider_ids"], ["SMrace"])
+        await conn.execute(sql.QUERIES["mark_sent"], [page.id], rig.clock.now(), ["SMrace"])
+        report = asyncio.create_task(rig.outbox.delivery("SMrace", "undelivered", None, rig.clock.now()))
+        await asyncio.sleep(0.2)
+        assert not report.done()
+
+    assert [(d.id, d.status, d.report) for d in await report] == [(page.id, "failed", "undelivered")]
+    assert [r["status"] for r in await rig.rows(incident_id)] == ["failed"]
+    assert await pending_reports(rig.pool) == []
+
+
+async def test_reports_no_send_claims_are_pruned_after_a_day(rig):
+    assert await rig.sender.delivery("SMstale", "undelivered", None) == []
+    await rig.clock.advance(datetime.timedelta(days=1, seconds=1))
+    assert await rig.sender.delivery("SMfresh", "delivered", None) == []
+
+    assert await pending_reports(rig.pool) == ["SMfresh"]
 
 
 # --- 6. acknowledging cancels pending pages in the same transaction ---------------------------------------------------

@@ -35,11 +35,15 @@ class Claimed:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Delivery:
+    """A page a delivery report settled: `status` is the page's ('delivered' or 'failed'), `report` the provider's."""
+
     id: int
     incident_id: int
     user_id: str
     channel: str
     status: str
+    report: str
+    error: str | None
 
 
 class Outbox:
@@ -61,10 +65,20 @@ class Outbox:
             rows = await self.pool.fetch(Q["recent_sends"], channel, addresses, since)
         return {r["address"]: (r["n"], r["oldest"]) for r in rows}
 
-    async def sent(self, ids_and_provider: list[tuple[int, str | None]], now: datetime.datetime) -> None:
+    async def sent(self, ids_and_provider: list[tuple[int, str | None]], now: datetime.datetime) -> list[Delivery]:
+        """Record the sends, and apply the delivery reports that arrived before them (returned as `delivery` would)."""
+        ids = [i for i, _ in ids_and_provider]
+        providers = [p for _, p in ids_and_provider]
+        settled: list[Delivery] = []
         with db.translate_errors():
-            await self.pool.execute(Q["mark_sent"], [i for i, _ in ids_and_provider], now,
-                                    [p for _, p in ids_and_provider])
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute(Q["lock_provider_ids"], providers)
+                await conn.execute(Q["mark_sent"], ids, now, providers)
+                for report in await conn.fetch(Q["take_delivery_reports"], providers):
+                    rows = await conn.fetch(Q["record_delivery"], report["provider_id"], report["status"],
+                                            report["received_at"], report["error"])
+                    settled += [Delivery(**dict(r)) for r in rows]
+        return settled
 
     async def failed(self, ids: list[int], error: str) -> None:
         with db.translate_errors():
@@ -96,9 +110,15 @@ class Outbox:
 
     async def delivery(self, provider_id: str, status: str, error: str | None, now: datetime.datetime
                        ) -> list[Delivery]:
-        """Record a provider's delivery report on every page the message carried (a bundle has several)."""
+        """Record a provider's delivery report on every page the message carried (a bundle has several).
+
+        A report that overtook the send record is kept for `sent` to apply, and settles nothing now."""
         with db.translate_errors():
-            rows = await self.pool.fetch(Q["record_delivery"], provider_id, status, now, error)
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute(Q["lock_provider_ids"], [provider_id])
+                rows = await conn.fetch(Q["record_delivery"], provider_id, status, now, error)
+                if not rows:
+                    await conn.execute(Q["keep_delivery_report"], provider_id, status, error, now)
         return [Delivery(**dict(r)) for r in rows]
 
     async def reachable_elsewhere(self, notification_id: int) -> bool:

@@ -29,6 +29,13 @@ SELECT address, count(DISTINCT coalesce(provider_id, id::text)) AS n, min(sent_a
  WHERE channel = $1 AND address = ANY($2::text[]) AND sent_at > $3
  GROUP BY address;
 
+-- name: lock_provider_ids
+-- Taken by the sender before it records a provider id and by a delivery report before it looks for one,
+-- so a report racing the send record waits for it instead of missing it; held to the end of the transaction.
+-- Two-key advisory locks never collide with migrate's one-key lock.
+SELECT pg_advisory_xact_lock(1885431653, hashtext(p))
+  FROM (SELECT DISTINCT p FROM unnest($1::text[]) AS p WHERE p IS NOT NULL ORDER BY p) AS ids;
+
 -- name: mark_sent
 UPDATE notifications n
    SET status = 'sent', provider_id = u.provider_id, sent_at = $2, lease_until = NULL, error = NULL
@@ -59,12 +66,27 @@ SELECT n.incident_id, n.round, n.step, n.user_id, u.channel, u.address, $2, $2
 RETURNING id, channel;
 
 -- name: record_delivery
+-- Any report but 'delivered' (Twilio: undelivered, failed) fails the page.
 UPDATE notifications
    SET status = CASE WHEN $2 = 'delivered' THEN 'delivered' ELSE 'failed' END,
        delivered_at = CASE WHEN $2 = 'delivered' THEN $3::timestamptz END,
        error = CASE WHEN $2 = 'delivered' THEN error ELSE $4 END
  WHERE provider_id = $1 AND status IN ('sending', 'sent')
-RETURNING id, incident_id, user_id, channel, status;
+RETURNING id, incident_id, user_id, channel, status, $2::text AS report, error;
+
+-- name: keep_delivery_report
+-- A report for a provider id no page carries yet, kept for mark_sent; reports kept a day ago are dropped.
+WITH pruned AS (
+    DELETE FROM delivery_reports_pending WHERE received_at < $4::timestamptz - interval '1 day'
+)
+INSERT INTO delivery_reports_pending (provider_id, status, error, received_at)
+SELECT $1, $2, $3, $4
+ WHERE NOT EXISTS (SELECT 1 FROM notifications WHERE provider_id = $1)
+    ON CONFLICT (provider_id) DO NOTHING;
+
+-- name: take_delivery_reports
+DELETE FROM delivery_reports_pending WHERE provider_id = ANY($1::text[])
+RETURNING provider_id, status, error, received_at;
 
 -- name: next_page_due
 SELECT min(CASE WHEN status = 'pending' THEN not_before ELSE greatest(not_before, lease_until) END)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import typing
 
+import multidict
 import structlog
 from aiohttp import web
 from twilio import request_validator
@@ -43,6 +44,18 @@ def _verified(request: web.Request, settings: config.Settings, params: typing.An
         return False
     url = settings.config.server.base_url() + request.path_qs
     return bool(request_validator.RequestValidator(auth_token).validate(url, params, signature))
+
+
+async def _signed_form(request: web.Request, what: str) -> multidict.MultiDictProxy[typing.Any] | web.Response:
+    """The form Twilio posted, or the 403 to answer instead: anyone can POST to these webhooks."""
+    settings = request.app[keys.SETTINGS]
+    if not settings.sms_enabled:
+        return _forbidden("SMS is not configured")
+    params = await request.post()
+    if not _verified(request, settings, params):
+        log.warning(f"{what} rejected: bad or missing X-Twilio-Signature")
+        return _forbidden("invalid X-Twilio-Signature")
+    return params
 
 
 def _user_by_phone(cfg: config.Config, phone: str) -> config.User | None:
@@ -83,15 +96,11 @@ async def _act(request: web.Request, user: config.User, reply: ack.Reply) -> str
 
 
 async def inbound(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
-    if not settings.sms_enabled:
-        return _forbidden("SMS is not configured")
-    params = await request.post()
-    if not _verified(request, settings, params):
-        log.warning("inbound sms rejected: bad or missing X-Twilio-Signature")
-        return _forbidden("invalid X-Twilio-Signature")
+    params = await _signed_form(request, "inbound sms")
+    if isinstance(params, web.Response):
+        return params
     sender = str(params.get("From", ""))
-    user = _user_by_phone(settings.config, sender)
+    user = _user_by_phone(request.app[keys.SETTINGS].config, sender)
     if user is None:
         log.info("inbound sms from an unknown number ignored", sender=_tail(sender))
         return _twiml("This number is not registered with pager; nothing changed.")
@@ -106,13 +115,9 @@ _FINAL = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
 
 async def status(request: web.Request) -> web.Response:
     """Twilio's delivery report for a page we sent; undelivered falls back to the user's other channels."""
-    settings = request.app[keys.SETTINGS]
-    if not settings.sms_enabled:
-        return _forbidden("SMS is not configured")
-    params = await request.post()
-    if not _verified(request, settings, params):
-        log.warning("status callback rejected: bad or missing X-Twilio-Signature")
-        return _forbidden("invalid X-Twilio-Signature")
+    params = await _signed_form(request, "status callback")
+    if isinstance(params, web.Response):
+        return params
     message_status = str(params.get("MessageStatus") or params.get("SmsStatus") or "")
     sid = str(params.get("MessageSid") or params.get("SmsSid") or "")
     if message_status in _FINAL and sid:
