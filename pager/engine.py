@@ -66,7 +66,7 @@ class Engine:
                 pages.append((page, address))
         steps = {(p.round, p.step) for p in decision.pages}
         for _, step in steps:
-            self.metrics.escalations.labels(due.service, str(step)).inc()
+            self.metrics.escalations.labels(due.service, str(step + 1)).inc()  # "step 1" as the timeline says
         for seconds in lateness:
             self.metrics.escalation_lateness.observe(seconds)
         unreached = [e for e in decision.log if e.kind in _UNREACHED]

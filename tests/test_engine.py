@@ -561,7 +561,7 @@ async def test_manual_escalation_through_the_api_pages_the_next_step_at_once(mak
     assert refused.status == 409 and "resolved" in (await refused.json())["error"]
     assert len(await pages(pool)) == 3
     observed = client.app[keys.METRICS].registry.get_sample_value
-    assert [observed("pager_escalations_total", {"service": "web", "step": s}) for s in "012"] == [1, 1, 1]
+    assert [observed("pager_escalations_total", {"service": "web", "step": s}) for s in "123"] == [1, 1, 1]
     missing = await client.post("/api/v1/incidents/999999/escalate", headers=support.API)
     assert missing.status == 404
 
@@ -594,7 +594,7 @@ async def test_escalations_and_their_lateness_are_observed(pool):
     def escalations_total(step: str, service: str = "web") -> float | None:
         return m.get_sample_value("pager_escalations_total", {"service": service, "step": step})
 
-    assert (escalations_total("0"), escalations_total("1"), escalations_total("2")) == (1, 1, None)
+    assert (escalations_total("1"), escalations_total("2"), escalations_total("3")) == (1, 1, None)
     assert m.get_sample_value("pager_escalation_lateness_seconds_count") == 2
     assert m.get_sample_value("pager_escalation_lateness_seconds_sum") == pytest.approx(3.0)
     assert m.get_sample_value("pager_escalation_lateness_seconds_bucket", {"le": "2.5"}) == 1
@@ -604,8 +604,8 @@ async def test_escalations_and_their_lateness_are_observed(pool):
     await eng.tick()
     await fake.set(START + 30 * MIN)
     await eng.tick()  # round 2, step 1: the same step label again
-    assert (escalations_total("0"), escalations_total("1"), escalations_total("2")) == (2, 1, 1)
+    assert (escalations_total("1"), escalations_total("2"), escalations_total("3")) == (2, 1, 1)
     assert m.get_sample_value("pager_escalation_lateness_seconds_count") == 4
     exposition = eng.metrics.exposition().decode()
-    assert 'pager_escalations_total{service="web",step="0"} 2.0' in exposition
+    assert 'pager_escalations_total{service="web",step="1"} 2.0' in exposition
     assert "pager_escalation_lateness_seconds_bucket" in exposition
