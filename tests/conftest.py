@@ -19,7 +19,7 @@ import pytest
 
 from pager.store import db, embedded, migrate
 
-SAMPLES = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+SAMPLES = pathlib.Path(__file__).resolve().parent / "samples"
 _counter = itertools.count()
 
 
@@ -85,13 +85,10 @@ async def pool(database_url: str) -> typing.AsyncIterator[db.Pool]:
 
 
 def sample(name: str) -> dict[str, typing.Any]:
-    """A request captured from Alertmanager 0.25 (`../shared/samples`)."""
+    """A request captured from Alertmanager 0.25 (`tests/samples`, copied from `../shared/samples`)."""
     import json
 
-    path = SAMPLES / name
-    if not path.exists():
-        pytest.skip(f"captured sample {path} is not present (it lives in ../shared/samples beside the repo)")
-    return json.loads(path.read_text())
+    return json.loads((SAMPLES / name).read_text())
 
 
 @pytest.fixture

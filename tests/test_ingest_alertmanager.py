@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import datetime
 import json
-import pathlib
 
 import pytest
 
 from pager import ingest, models
 from pager.ingest import alertmanager
+from tests import conftest
 
-SAMPLES = pathlib.Path(__file__).parents[2] / "shared" / "samples"
 GROUP_KEY = '{}:{alertname="HighErrorRate", service="checkout"}'
 LABELS = {"alertname": "HighErrorRate", "instance": "web-1", "service": "checkout", "severity": "critical"}
 UTC = datetime.timezone.utc
 
 
 def sample(name: str) -> bytes:
-    path = SAMPLES / name
-    if not path.exists():
-        pytest.skip(f"captured Alertmanager sample {path} is absent")
-    return json.dumps(json.loads(path.read_text())["body"]).encode()
+    return json.dumps(conftest.sample(name)["body"]).encode()
 
 
 def body(alerts: list[dict] | None = None, **top: object) -> bytes:

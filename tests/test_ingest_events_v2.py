@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import pathlib
 
 import pytest
 
 from pager import ingest, models
 from pager.ingest import events_v2
+from tests import conftest
 
-SAMPLES = pathlib.Path(__file__).parents[2] / "shared" / "samples"
 AM_DEDUP_KEY = "97510b418c30a6bc221ab8cd7f4d49d287215a8f33fc7173ad6f03934114edfb"
 MISSING = "'{}' is missing or blank"
 NOT_STRING = "'{}' is invalid (must be a string)"
@@ -23,10 +22,7 @@ AM_ALERT_LABELS = {"alertname": "HighErrorRate", "instance": "web-1", "service":
 
 
 def sample(name: str) -> bytes:
-    path = SAMPLES / name
-    if not path.exists():
-        pytest.skip(f"captured Alertmanager sample {path} is absent")
-    return json.dumps(json.loads(path.read_text())["body"]).encode()
+    return json.dumps(conftest.sample(name)["body"]).encode()
 
 
 def event(payload: object = None, **top: object) -> bytes:
