@@ -132,6 +132,24 @@ async def test_unknown_incident_is_404(make_client):
     assert (await client.post("/api/v1/incidents/999/acknowledge", headers=support.API)).status == 404
     assert (await client.post("/api/v1/incidents/x/resolve", headers=support.API)).status == 404
     assert (await client.post("/api/v1/incidents/999/notes", json={"text": "x"}, headers=support.API)).status == 404
+    # ids no incident can have: beyond a bigint, or digits that are not ASCII
+    assert (await client.post("/api/v1/incidents/99999999999999999999/acknowledge", headers=support.API)).status == 404
+    assert (await client.get("/api/v1/incidents/\u00b2", headers=support.API)).status == 404
+
+
+async def test_nul_characters_are_kept_as_replacement_characters_not_a_500(make_client):
+    client = await make_client()
+    resp = await client.post("/api/v1/incidents", headers=support.API,
+                             json={"service": "checkout", "summary": "payments\u0000down"})
+    assert resp.status == 201, await resp.text()
+    inc = await resp.json()
+    assert inc["summary"] == "payments\ufffddown"
+    resp = await client.post(f"/api/v1/incidents/{inc['id']}/notes", headers=support.API, json={"text": "a\u0000b"})
+    assert resp.status == 201
+    assert (await detail(client, inc["id"]))["timeline"][-1]["message"] == "a\ufffdb"
+    resp = await client.get("/api/v1/incidents", params={"service": "a\u0000b"}, headers=support.API)
+    assert resp.status == 400
+    assert "cannot store or search for" in (await resp.json())["error"]
 
 
 async def test_mtta_and_mttr_are_observed_once_per_incident(make_client):

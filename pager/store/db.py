@@ -22,6 +22,10 @@ class Unavailable(Exception):
     """The database cannot be reached now; the caller should answer 503 and let the client retry."""
 
 
+class InvalidInput(Exception):
+    """A value the database can never store (out of range, a character it cannot hold): retrying is useless."""
+
+
 _TEMPORARY = (
     OSError,
     asyncio.TimeoutError,
@@ -43,6 +47,8 @@ def translate_errors() -> typing.Iterator[None]:
         yield
     except _TEMPORARY as exc:
         raise Unavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
+    except asyncpg.DataError as exc:
+        raise InvalidInput(str(exc).splitlines()[0]) from exc
 
 
 def _encode_json(value: object) -> str:

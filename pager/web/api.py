@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import typing
 
 from aiohttp import web
 
-import datetime
-
-from pager import ical, models
+from pager import ical, ingest, models
 from pager.store import db, store
 from pager.web import auth, jsonout, keys
 
@@ -34,9 +33,12 @@ class BadRequest(Exception):
         self.message = message
 
 
+_MAX_ID = 2**63 - 1  # incidents.id is a bigint
+
+
 def _incident_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and int(raw) <= _MAX_ID):
         raise web.HTTPNotFound(text=json.dumps({"error": f"no incident {raw!r}"}), content_type="application/json")
     return int(raw)
 
@@ -48,7 +50,7 @@ async def _json_body(request: web.Request, *, optional: bool = False) -> dict[st
             return {}
         raise BadRequest("request body is empty: expected a JSON object")
     try:
-        data = json.loads(raw)
+        data = json.loads(ingest.without_nul(raw))
     except json.JSONDecodeError as exc:
         raise BadRequest(f"request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     if not isinstance(data, dict):

@@ -30,6 +30,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except db.Unavailable as exc:
         log.warning("request failed: database unavailable", path=request.path, error=str(exc))
         return jsonout.error(503, "database unavailable; the event was not stored, retry later")
+    except db.InvalidInput as exc:
+        log.warning("request refused: a value cannot be stored", path=request.path, error=str(exc))
+        return jsonout.error(400, f"the request holds a value pager cannot store or search for: {exc}")
     except web.HTTPException:
         raise
     except Exception:
