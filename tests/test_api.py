@@ -150,6 +150,10 @@ async def test_nul_characters_are_kept_as_replacement_characters_not_a_500(make_
     resp = await client.get("/api/v1/incidents", params={"service": "a\u0000b"}, headers=support.API)
     assert resp.status == 400
     assert "cannot store or search for" in (await resp.json())["error"]
+    resp = await client.post("/api/v1/incidents", headers=support.API,
+                             data=b'{"service": "checkout", "summary": "lone surrogate \\ud800"}')
+    assert resp.status == 400
+    assert "surrogates not allowed" in (await resp.json())["error"]
 
 
 async def test_mtta_and_mttr_are_observed_once_per_incident(make_client):

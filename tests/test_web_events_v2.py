@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from tests import conftest, support
@@ -106,3 +107,21 @@ async def test_non_json_is_400(make_client):
     resp = await enqueue(client, b"{nope")
     assert resp.status == 400
     assert (await resp.json())["status"] == "invalid event"
+
+
+async def test_an_event_the_database_refuses_is_an_invalid_event_not_a_500(make_client, monkeypatch):
+    from pager import classify
+
+    real = classify.classify_alerts
+
+    def out_of_range(*args, **kwargs):  # stands in for any value PostgreSQL refuses for good
+        return [dataclasses.replace(c, priority=70000) for c in real(*args, **kwargs)]
+
+    monkeypatch.setattr(classify, "classify_alerts", out_of_range)
+    client = await make_client()
+    resp = await enqueue(client, support.event("trigger", "k1"))
+    assert resp.status == 400
+    answer = await resp.json()
+    assert answer["status"] == "invalid event"
+    assert "cannot be stored" in answer["errors"][0]
+    assert await incidents(client) == []

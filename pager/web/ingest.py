@@ -10,7 +10,7 @@ from aiohttp import web
 from pager import classify, config, models
 from pager.ingest import alertmanager, events_v2
 from pager import ingest as ingest_errors
-from pager.store import store
+from pager.store import db, store
 from pager.web import auth, jsonout, keys
 
 log = structlog.get_logger(__name__)
@@ -74,7 +74,11 @@ async def alertmanager_webhook(request: web.Request) -> web.Response:
     except ingest_errors.InvalidPayload as exc:
         metrics.alerts_rejected.labels(integration.id, "invalid").inc()
         return jsonout.error(400, "invalid Alertmanager webhook payload", exc.errors)
-    results = await _commit(request, integration, alerts)
+    try:
+        results = await _commit(request, integration, alerts)
+    except db.InvalidInput as exc:
+        metrics.alerts_rejected.labels(integration.id, "invalid").inc()
+        return jsonout.error(400, "invalid Alertmanager webhook payload", [_unstorable(exc)])
     return jsonout.response({
         "status": "success",
         "incidents": [
@@ -83,6 +87,10 @@ async def alertmanager_webhook(request: web.Request) -> web.Response:
             for r in results
         ],
     })
+
+
+def _unstorable(exc: db.InvalidInput) -> str:
+    return f"a value in the alert cannot be stored: {exc}"
 
 
 def _invalid_event(errors: list[str]) -> web.Response:
@@ -104,7 +112,11 @@ async def events_v2_enqueue(request: web.Request) -> web.Response:
     if integration is None:
         metrics.alerts_rejected.labels("unknown", "unknown_routing_key").inc()
         return _invalid_event(["'routing_key' does not match any events_v2 integration"])
-    await _commit(request, integration, [event.alert])
+    try:
+        await _commit(request, integration, [event.alert])
+    except db.InvalidInput as exc:
+        metrics.alerts_rejected.labels(integration.id, "invalid").inc()
+        return _invalid_event([_unstorable(exc)])
     return jsonout.response(
         {"status": "success", "message": "Event processed", "dedup_key": event.alert.dedup_key}, 202
     )
