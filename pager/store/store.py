@@ -86,7 +86,7 @@ def _lock_order(groups: typing.Sequence[Group]) -> list[int]:
 
 COALESCE_MAX = 64
 """At most this many waiting single-group ingests are committed together in one statement."""
-COALESCE_IN_FLIGHT = 2
+COALESCE_IN_FLIGHT = 4
 """Coalesced transactions running at once; requests arriving meanwhile wait and join the next one."""
 
 
