@@ -66,17 +66,32 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections are made on demand, so it exists even while the database is down."""
-    return await asyncpg.create_pool(
+    """A pool whose connections are made on demand, so it exists even while the database is down.
+
+    Idle connections are kept, not closed after minutes: a pager is idle most nights, and the first
+    page after one should not pay for new connections, their prepared statements and a freshly
+    compiled pager_ingest. `min_size` of them are opened now if the database is up.
+    """
+    pool = await asyncpg.create_pool(
         url,
         min_size=0,
         max_size=max_size,
         init=_init_connection,
         command_timeout=30,
         timeout=5,
-        max_inactive_connection_lifetime=300,
+        max_inactive_connection_lifetime=0,
         reset=_keep_session,
     )
+    held = []
+    try:
+        for _ in range(min_size):
+            held.append(await pool.acquire())
+    except (*_TEMPORARY, asyncpg.PostgresError) as exc:
+        log.warning("database not reachable yet; connections will be made on demand", error=str(exc))
+    finally:
+        for conn in held:
+            await pool.release(conn)
+    return pool
 
 
 async def connect(url: str) -> asyncpg.Connection:
