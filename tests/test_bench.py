@@ -28,3 +28,7 @@ def test_quick_bench_produces_every_figure_as_json(tmp_path):
     for check in summary["checks"]:
         assert isinstance(check["value"], (int, float)) and check["value"] >= 0, check
         assert isinstance(check["passed"], bool)
+    page = summary["phases"]["page"]
+    assert page["paged"] == page["incidents"] > 0  # every measured incident reached the Twilio sink
+    assert page["first_page_ms"] > 0  # the warm-up's first page, reported apart from the steady figures
+    assert "warm-up" in run.stderr  # the table goes to stderr with --json
