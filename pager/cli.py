@@ -233,7 +233,7 @@ def parser() -> argparse.ArgumentParser:
     ben.add_argument("--sink-listen", metavar="HOST:PORT",
                      help="where the bench's Twilio sink listens; with --url, point the daemon's "
                           "notifiers.sms.api_base there to measure alert-to-page latency")
-    ben.add_argument("--json", action="store_true", help="print a JSON summary instead of the table")
+    ben.add_argument("--json", action="store_true", help="print a JSON summary on stdout (the table then goes to stderr)")
     ben.add_argument("--concurrency", type=int, metavar="N",
                      help="requests in flight: batched webhooks (default: 16), and single events unless "
                           "--events-concurrency is given")
