@@ -10,6 +10,7 @@ import re
 
 _NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 
+
 class InvalidPayload(Exception):
     """The body is wrong for good; `errors` holds one message per problem, each naming its field."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import typing
 
-import multidict
 import structlog
 from aiohttp import web
 from twilio import request_validator
@@ -46,7 +45,7 @@ def _verified(request: web.Request, settings: config.Settings, params: typing.An
     return bool(request_validator.RequestValidator(auth_token).validate(url, params, signature))
 
 
-async def _signed_form(request: web.Request, what: str) -> multidict.MultiDictProxy[typing.Any] | web.Response:
+async def _signed_form(request: web.Request, what: str) -> typing.Mapping[str, typing.Any] | web.Response:
     """The form Twilio posted, or the 403 to answer instead: anyone can POST to these webhooks."""
     settings = request.app[keys.SETTINGS]
     if not settings.sms_enabled:
@@ -110,7 +109,7 @@ async def inbound(request: web.Request) -> web.Response:
     return _twiml(await _act(request, user, reply))
 
 
-_FINAL = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
+_FINAL = frozenset({"delivered", "undelivered", "failed"})  # the reports that settle a page
 
 
 async def status(request: web.Request) -> web.Response:
