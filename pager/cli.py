@@ -56,9 +56,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     now = clock.SystemClock().now()
     for warning in [*settings.warnings, *oncall.find_gaps(settings.config, now, now + GAP_WINDOW)]:
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"{args.file}: OK ({len(settings.config.services)} services, "
-          f"{len(settings.config.escalation_policies)} escalation policies, "
-          f"{len(settings.config.integrations)} integrations)")
+    print(
+        f"{args.file}: OK ({len(settings.config.services)} services, "
+        f"{len(settings.config.escalation_policies)} escalation policies, "
+        f"{len(settings.config.integrations)} integrations)"
+    )
     return 0
 
 
@@ -104,8 +106,12 @@ def _oncall_json(cfg: config.Config, at: datetime.datetime, now: list[oncall.OnC
     return {
         "at": jsonout.timestamp(at),
         "oncall": [
-            {"target": o.target, "users": [user(u) for u in o.users],
-             "since": jsonout.timestamp(o.since), "until": jsonout.timestamp(o.until)}
+            {
+                "target": o.target,
+                "users": [user(u) for u in o.users],
+                "since": jsonout.timestamp(o.since),
+                "until": jsonout.timestamp(o.until),
+            }
             for o in now
         ],
     }
@@ -119,8 +125,10 @@ def cmd_oncall(args: argparse.Namespace) -> int:
         wanted = [t for t in targets if args.rotation in (t, t.partition(":")[2])]
         if not wanted:
             known = ", ".join(t.partition(":")[2] for t in targets) or "none"
-            print(f"pager oncall: {args.config} has no rotation or schedule {args.rotation!r} (it has: {known})",
-                  file=sys.stderr)
+            print(
+                f"pager oncall: {args.config} has no rotation or schedule {args.rotation!r} (it has: {known})",
+                file=sys.stderr,
+            )
             return 2
         targets = wanted
     try:
@@ -136,9 +144,12 @@ def cmd_oncall(args: argparse.Namespace) -> int:
     if not now:
         print(f"  {args.config} has no rotations or schedules")
     rows = [
-        [o.target, ", ".join(_person(cfg, u) for u in o.users) or "(nobody on call)",
-         f"since {_when(o.since)}" if o.since else "since over a year ago",
-         f"until {_when(o.until)}" if o.until else "until over a year from now"]
+        [
+            o.target,
+            ", ".join(_person(cfg, u) for u in o.users) or "(nobody on call)",
+            f"since {_when(o.since)}" if o.since else "since over a year ago",
+            f"until {_when(o.until)}" if o.until else "until over a year from now",
+        ]
         for o in now
     ]
     for line in _table(rows):
@@ -165,9 +176,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         import yaml
 
-        cfg = setup.config(listen="127.0.0.1:8080", sink_url=f"http://{args.sink_listen or '127.0.0.1:18025'}",
-                           data_dir=pathlib.Path("./pager-bench-data"),
-                           late_ack_timeout=datetime.timedelta(seconds=args.late_ack_timeout or 30))
+        cfg = setup.config(
+            listen="127.0.0.1:8080",
+            sink_url=f"http://{args.sink_listen or '127.0.0.1:18025'}",
+            data_dir=pathlib.Path("./pager-bench-data"),
+            late_ack_timeout=datetime.timedelta(seconds=args.late_ack_timeout or 30),
+        )
         print("# pager bench: the configuration it runs; secrets come from these variables:")
         for name, value in setup.environment().items():
             print(f"#   {name}={value}")
@@ -178,16 +192,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 2
     values: dict[str, typing.Any] = bench.Options.quick_defaults() if args.quick else {}
     given = {
-        "url": args.url, "am_token": args.am_token, "events_key": args.events_key,
-        "database_url": args.database_url, "pid": args.pid, "sink_listen": args.sink_listen,
-        "concurrency": args.concurrency, "events_concurrency": args.events_concurrency or args.concurrency,
-        "duration": args.duration, "page_rate": args.rate,
-        "timers": args.timers, "incidents": args.incidents, "late_ack_timeout": args.late_ack_timeout,
+        "url": args.url,
+        "am_token": args.am_token,
+        "events_key": args.events_key,
+        "database_url": args.database_url,
+        "pid": args.pid,
+        "sink_listen": args.sink_listen,
+        "concurrency": args.concurrency,
+        "events_concurrency": args.events_concurrency or args.concurrency,
+        "duration": args.duration,
+        "page_rate": args.rate,
+        "timers": args.timers,
+        "incidents": args.incidents,
+        "late_ack_timeout": args.late_ack_timeout,
         "only": args.only,
     }
     values.update({k: v for k, v in given.items() if v is not None})
-    return bench.main(bench.Options(json=args.json, quick=args.quick, keep=args.keep, vacuum=not args.no_vacuum,
-                                    **values))
+    return bench.main(
+        bench.Options(json=args.json, quick=args.quick, keep=args.keep, vacuum=not args.no_vacuum, **values)
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -209,51 +232,89 @@ def parser() -> argparse.ArgumentParser:
 
     who = sub.add_parser("oncall", help="show who is on call, and until when; needs no database")
     who.add_argument("--config", "-c", default=DEFAULT_CONFIG, help="configuration file (default: %(default)s)")
-    who.add_argument("--at", type=_instant, metavar="TIME",
-                     help="the instant to ask about, RFC 3339 such as 2026-11-23T09:00:00Z or 2026-11-23T10:00+01:00; "
-                          "a time without an offset is read as UTC (default: now)")
+    who.add_argument(
+        "--at",
+        type=_instant,
+        metavar="TIME",
+        help="the instant to ask about, RFC 3339 such as 2026-11-23T09:00:00Z or 2026-11-23T10:00+01:00; "
+        "a time without an offset is read as UTC (default: now)",
+    )
     who.add_argument("--rotation", metavar="ID", help="only this rotation or schedule")
     who.add_argument("--json", action="store_true", help="print JSON shaped like GET /api/v1/oncall")
     who.set_defaults(func=cmd_oncall)
 
     ben = sub.add_parser(
-        "bench", help="measure ingest rate, alert-to-page latency, escalation lateness and memory",
+        "bench",
+        help="measure ingest rate, alert-to-page latency, escalation lateness and memory",
         description="Load-test a pager: one it starts itself (embedded PostgreSQL, a Twilio sink, "
-                    "`pager run` as a subprocess) or a running one given by --url. Prints each figure "
-                    "beside its target; --json prints the same as JSON.",
+        "`pager run` as a subprocess) or a running one given by --url. Prints each figure "
+        "beside its target; --json prints the same as JSON.",
     )
-    ben.add_argument("--url", help="a running pager to measure, e.g. http://127.0.0.1:8080 "
-                                   "(default: start one with an embedded database)")
-    ben.add_argument("--am-token", default=os.environ.get("PAGER_AM_TOKEN"),
-                     help="bearer token of its alertmanager integration (default: $PAGER_AM_TOKEN)")
-    ben.add_argument("--events-key", default=os.environ.get("PAGER_EVENTS_KEY"),
-                     help="routing key of its events_v2 integration (default: $PAGER_EVENTS_KEY)")
+    ben.add_argument(
+        "--url",
+        help="a running pager to measure, e.g. http://127.0.0.1:8080 (default: start one with an embedded database)",
+    )
+    ben.add_argument(
+        "--am-token",
+        default=os.environ.get("PAGER_AM_TOKEN"),
+        help="bearer token of its alertmanager integration (default: $PAGER_AM_TOKEN)",
+    )
+    ben.add_argument(
+        "--events-key",
+        default=os.environ.get("PAGER_EVENTS_KEY"),
+        help="routing key of its events_v2 integration (default: $PAGER_EVENTS_KEY)",
+    )
     ben.add_argument("--database-url", help="with --url: its database, for exact lateness and backlog figures")
     ben.add_argument("--pid", type=int, help="with --url: the daemon's process id, for its RSS")
-    ben.add_argument("--sink-listen", metavar="HOST:PORT",
-                     help="where the bench's Twilio sink listens; with --url, point the daemon's "
-                          "notifiers.sms.api_base there to measure alert-to-page latency")
-    ben.add_argument("--json", action="store_true", help="print a JSON summary on stdout (the table then goes to stderr)")
-    ben.add_argument("--concurrency", type=int, metavar="N",
-                     help="requests in flight: batched webhooks (default: 16), and single events unless "
-                          "--events-concurrency is given")
-    ben.add_argument("--events-concurrency", type=int, metavar="N",
-                     help="single Events v2 requests in flight (default: 64)")
+    ben.add_argument(
+        "--sink-listen",
+        metavar="HOST:PORT",
+        help="where the bench's Twilio sink listens; with --url, point the daemon's "
+        "notifiers.sms.api_base there to measure alert-to-page latency",
+    )
+    ben.add_argument(
+        "--json", action="store_true", help="print a JSON summary on stdout (the table then goes to stderr)"
+    )
+    ben.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="requests in flight: batched webhooks (default: 16), and single events unless "
+        "--events-concurrency is given",
+    )
+    ben.add_argument(
+        "--events-concurrency", type=int, metavar="N", help="single Events v2 requests in flight (default: 64)"
+    )
     ben.add_argument("--duration", type=float, metavar="S", help="seconds each ingest phase measures (default: 10)")
-    ben.add_argument("--rate", type=float, metavar="N",
-                     help="incidents per second for alert-to-page latency (default: 100)")
+    ben.add_argument(
+        "--rate", type=float, metavar="N", help="incidents per second for alert-to-page latency (default: 100)"
+    )
     ben.add_argument("--timers", type=int, metavar="N", help="escalation timers to arm (default: 10000)")
     ben.add_argument("--incidents", type=int, metavar="N", help="open incidents at which RSS is read (default: 100000)")
-    ben.add_argument("--late-ack-timeout", type=float, metavar="S",
-                     help="seconds from step 1 to step 2 of the lateness policy (default: 30)")
-    ben.add_argument("--only", type=_phases, metavar="LIST",
-                     help="comma-separated phases to run: ingest,events,page,lateness,rss (default: all)")
+    ben.add_argument(
+        "--late-ack-timeout",
+        type=float,
+        metavar="S",
+        help="seconds from step 1 to step 2 of the lateness policy (default: 30)",
+    )
+    ben.add_argument(
+        "--only",
+        type=_phases,
+        metavar="LIST",
+        help="comma-separated phases to run: ingest,events,page,lateness,rss (default: all)",
+    )
     ben.add_argument("--quick", action="store_true", help="a smoke run: everything shrunk to finish in seconds")
-    ben.add_argument("--no-vacuum", action="store_true",
-                     help="do not VACUUM (ANALYZE) the database before each phase, as pgbench -n does not")
+    ben.add_argument(
+        "--no-vacuum",
+        action="store_true",
+        help="do not VACUUM (ANALYZE) the database before each phase, as pgbench -n does not",
+    )
     ben.add_argument("--keep", action="store_true", help="keep the temporary directory (config, daemon log)")
-    ben.add_argument("--print-config", action="store_true",
-                     help="print the configuration the bench runs pager with, for a daemon to measure with --url")
+    ben.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the configuration the bench runs pager with, for a daemon to measure with --url",
+    )
     ben.set_defaults(func=cmd_bench)
     return p
 

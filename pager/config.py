@@ -128,7 +128,7 @@ def _parse_phone(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):  # unquoted +1555…: YAML drops the + and reads a number
         raise ValueError(
             f"expected a phone number in E.164 form such as +15551230001, got the number {value}: "
-            f"quote it, as in \"+{value}\", or YAML reads it as a number"
+            f'quote it, as in "+{value}", or YAML reads it as a number'
         )
     text = str(value).replace(" ", "").replace("-", "")
     if not re.fullmatch(r"\+[1-9]\d{6,14}", text):

@@ -54,6 +54,13 @@ def run(settings: config.Settings) -> None:
         # full passes, which otherwise stalled pages in flight for ~40 ms (gen-2 pauses, measured).
         gc.freeze()
         log.info("pager starting", listen=server.listen, public_url=server.base_url())
-        web.run_app(app, host=server.host, port=server.port, print=None, access_log=None,
-                    shutdown_timeout=10, handle_signals=True)
+        web.run_app(
+            app,
+            host=server.host,
+            port=server.port,
+            print=None,
+            access_log=None,
+            shutdown_timeout=10,
+            handle_signals=True,
+        )
     log.info("pager stopped")

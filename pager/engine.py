@@ -15,7 +15,8 @@ import typing
 import structlog
 
 from pager import clock as clock_mod
-from pager import config, escalation, metrics as metrics_mod, models, oncall, wakeup
+from pager import config, escalation, models, oncall, wakeup
+from pager import metrics as metrics_mod
 from pager.store import escalations
 
 log = structlog.get_logger(__name__)
@@ -56,7 +57,9 @@ class Engine:
             return ()
         return tuple(c for c in self._enabled if user.address(c))
 
-    def _outcome(self, due: escalations.Due, decision: escalation.Decision, lateness: list[float]) -> escalations.Outcome:
+    def _outcome(
+        self, due: escalations.Due, decision: escalation.Decision, lateness: list[float]
+    ) -> escalations.Outcome:
         cfg = self.settings.config
         pages = []
         for page in decision.pages:
@@ -73,9 +76,15 @@ class Engine:
         for e in unreached:
             self.metrics.escalation_unreached.labels(due.service, e.kind).inc()
         if unreached:
-            log.warning("escalation paged nobody at a step", incident=due.id, service=due.service,
-                        entries=[e.message for e in unreached])
-        return escalations.Outcome(due.id, decision.state, tuple(pages), tuple((e.kind, e.message) for e in decision.log))
+            log.warning(
+                "escalation paged nobody at a step",
+                incident=due.id,
+                service=due.service,
+                entries=[e.message for e in unreached],
+            )
+        return escalations.Outcome(
+            due.id, decision.state, tuple(pages), tuple((e.kind, e.message) for e in decision.log)
+        )
 
     def decide(self, due: escalations.Due, now: datetime.datetime, *, manual: bool = False) -> escalations.Outcome:
         """Everything due for one incident: the first page, or every overdue step in order."""
@@ -83,7 +92,8 @@ class Engine:
         policy = cfg.policy(due.policy) if due.policy else None
         if policy is None:
             return escalations.Outcome(
-                due.id, escalation.stop(due.state),
+                due.id,
+                escalation.stop(due.state),
                 log=(("no_policy", f"escalation policy {due.policy!r} is not configured; nobody is paged"),),
             )
         args = (policy, cfg.priority_policy(due.priority), now, self.resolver.users_at, self.channels_for)
@@ -145,9 +155,13 @@ class Engine:
         allowed = self.channels_for(user_id)
         channels = [c for c in cfg.priority_policy(priority).channels if c in allowed] or list(allowed[:1])
         pages = tuple((models.Page(incident_id, user_id, c, seq, -1), user.address(c) or "") for c in channels)
-        line = (("acknowledger_notified",
-                 f"New alert on an acknowledged incident: notifying {user.display_name} "
-                 f"({', '.join(channels) or 'no channel'})"),)
+        line = (
+            (
+                "acknowledger_notified",
+                f"New alert on an acknowledged incident: notifying {user.display_name} "
+                f"({', '.join(channels) or 'no channel'})",
+            ),
+        )
         now = self.clock.now()
         async with self.store.lock(incident_id) as batch:
             if not batch.due:

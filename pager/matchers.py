@@ -48,7 +48,7 @@ def parse(text: str) -> Matcher:
     """Parse one matcher; ValueError says what is wrong with it."""
     m = _MATCHER.match(text)
     if m is None:
-        raise ValueError(f"bad matcher {text!r}: expected name=\"value\", name!=\"value\", name=~\"regex\" or name!~\"regex\"")
+        raise ValueError(f'bad matcher {text!r}: expected name="value", name!="value", name=~"regex" or name!~"regex"')
     name, op, raw = m["name"], m["op"], m["value"]
     if raw.startswith('"'):
         value = _ESCAPE.sub(lambda e: _UNESCAPE.get(e[0], e[0]), raw[1:-1])

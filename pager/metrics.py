@@ -24,46 +24,82 @@ class Metrics:
         r = self.registry
         C, G, H = prometheus_client.Counter, prometheus_client.Gauge, prometheus_client.Histogram
         self.alerts_received = C(
-            "pager_alerts_received_total", "Alert events accepted, by integration and event status.",
-            ["integration", "status"], registry=r)
+            "pager_alerts_received_total",
+            "Alert events accepted, by integration and event status.",
+            ["integration", "status"],
+            registry=r,
+        )
         self.alerts_rejected = C(
-            "pager_alerts_rejected_total", "Webhook requests refused, by integration and reason.",
-            ["integration", "reason"], registry=r)
+            "pager_alerts_rejected_total",
+            "Webhook requests refused, by integration and reason.",
+            ["integration", "reason"],
+            registry=r,
+        )
         self.incidents_created = C(
-            "pager_incidents_created_total", "Incidents opened.", ["service", "priority"], registry=r)
+            "pager_incidents_created_total", "Incidents opened.", ["service", "priority"], registry=r
+        )
         self.alerts_deduplicated = C(
-            "pager_alerts_deduplicated_total", "Alert events that repeated what an open incident already had.",
-            ["service"], registry=r)
+            "pager_alerts_deduplicated_total",
+            "Alert events that repeated what an open incident already had.",
+            ["service"],
+            registry=r,
+        )
         self.incidents_open = G(
-            "pager_incidents_open", "Open incidents, read from the database at scrape time.",
-            ["service", "priority", "state"], registry=r)
+            "pager_incidents_open",
+            "Open incidents, read from the database at scrape time.",
+            ["service", "priority", "state"],
+            registry=r,
+        )
         self.time_to_acknowledge = H(
-            "pager_time_to_acknowledge_seconds", "Time from incident opened to acknowledged (MTTA).",
-            ["service", "priority"], buckets=HUMAN_BUCKETS, registry=r)
+            "pager_time_to_acknowledge_seconds",
+            "Time from incident opened to acknowledged (MTTA).",
+            ["service", "priority"],
+            buckets=HUMAN_BUCKETS,
+            registry=r,
+        )
         self.time_to_resolve = H(
-            "pager_time_to_resolve_seconds", "Time from incident opened to resolved (MTTR).",
-            ["service", "priority"], buckets=HUMAN_BUCKETS, registry=r)
-        self.escalations = C(
-            "pager_escalations_total", "Escalation steps paged.", ["service", "step"], registry=r)
+            "pager_time_to_resolve_seconds",
+            "Time from incident opened to resolved (MTTR).",
+            ["service", "priority"],
+            buckets=HUMAN_BUCKETS,
+            registry=r,
+        )
+        self.escalations = C("pager_escalations_total", "Escalation steps paged.", ["service", "step"], registry=r)
         self.escalation_unreached = C(
             "pager_escalation_unreached_total",
             "Escalation targets or steps that reached nobody (nobody on call, no usable channel), by reason.",
-            ["service", "reason"], registry=r)
+            ["service", "reason"],
+            registry=r,
+        )
         self.escalation_lateness = H(
-            "pager_escalation_lateness_seconds", "How late an escalation step fired after it was due.",
-            buckets=MACHINE_BUCKETS, registry=r)
+            "pager_escalation_lateness_seconds",
+            "How late an escalation step fired after it was due.",
+            buckets=MACHINE_BUCKETS,
+            registry=r,
+        )
         self.notifications = C(
-            "pager_notifications_total", "Pages by channel and outcome.", ["channel", "outcome"], registry=r)
+            "pager_notifications_total", "Pages by channel and outcome.", ["channel", "outcome"], registry=r
+        )
         self.notification_delay = H(
-            "pager_notification_delay_seconds", "Time from a page being queued to its provider accepting it.",
-            ["channel"], buckets=MACHINE_BUCKETS + (30, 60, 300, 900, 3600), registry=r)  # held and retried pages
+            "pager_notification_delay_seconds",
+            "Time from a page being queued to its provider accepting it.",
+            ["channel"],
+            buckets=MACHINE_BUCKETS + (30, 60, 300, 900, 3600),
+            registry=r,
+        )  # held and retried pages
 
         self.mtta = G(
-            "pager_mtta_seconds", "Mean time to acknowledge over the window, exact, from the database.",
-            ["service", "priority", "window"], registry=r)
+            "pager_mtta_seconds",
+            "Mean time to acknowledge over the window, exact, from the database.",
+            ["service", "priority", "window"],
+            registry=r,
+        )
         self.mttr = G(
-            "pager_mttr_seconds", "Mean time to resolve over the window, exact, from the database.",
-            ["service", "priority", "window"], registry=r)
+            "pager_mttr_seconds",
+            "Mean time to resolve over the window, exact, from the database.",
+            ["service", "priority", "window"],
+            registry=r,
+        )
         self.response_times_at: datetime.datetime | None = None  # when mtta/mttr were last read
 
     def set_response_times(self, rows: typing.Iterable[typing.Mapping[str, typing.Any]]) -> None:

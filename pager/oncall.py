@@ -28,7 +28,7 @@ import zoneinfo
 
 from pager import config
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 HORIZON = datetime.timedelta(days=366)
 """How far `current` and `shifts` look for the previous and next change before giving up."""
 
@@ -328,7 +328,7 @@ class Resolver:
             segments = _segments(timeline, first, last)
         open_: dict[str, datetime.datetime] = {}
         out: list[Shift] = []
-        for a, b, users in segments:
+        for a, _b, users in segments:
             for u in [u for u in open_ if u not in users]:
                 out.append(Shift(u, open_.pop(u), a))
             for u in users:

@@ -15,8 +15,9 @@ import typing
 
 import structlog
 
-from pager import ack, config, metrics as metrics_mod, wakeup
+from pager import ack, config, wakeup
 from pager import clock as clock_mod
+from pager import metrics as metrics_mod
 from pager.notify import console, email, message, sms
 from pager.store import acks as acks_store
 from pager.store import db
@@ -49,16 +50,24 @@ def build_notifiers(settings: config.Settings) -> dict[str, message.Notifier]:
         s = cfg.notifiers.sms
         assert s is not None and secrets.twilio_account_sid and secrets.twilio_auth_token
         notifiers["sms"] = sms.TwilioSms(
-            account_sid=secrets.twilio_account_sid, auth_token=secrets.twilio_auth_token,
-            from_number=s.from_number, messaging_service_sid=s.messaging_service_sid,
-            api_base=s.api_base, public_url=cfg.server.public_url,
+            account_sid=secrets.twilio_account_sid,
+            auth_token=secrets.twilio_auth_token,
+            from_number=s.from_number,
+            messaging_service_sid=s.messaging_service_sid,
+            api_base=s.api_base,
+            public_url=cfg.server.public_url,
         )
     if settings.email_enabled:
         e = cfg.notifiers.email
         assert e is not None
         notifiers["email"] = email.SmtpEmail(
-            host=e.host, port=e.port, sender=e.from_address, username=secrets.smtp_username,
-            password=secrets.smtp_password, starttls=e.starttls, tls=e.tls,
+            host=e.host,
+            port=e.port,
+            sender=e.from_address,
+            username=secrets.smtp_username,
+            password=secrets.smtp_password,
+            starttls=e.starttls,
+            tls=e.tls,
             retry=dataclasses.replace(message.DEFAULT_RETRY, attempt_timeout=e.timeout),
         )
     if cfg.notifiers.console.enabled:
@@ -121,9 +130,7 @@ class Sender:
                 bundles.setdefault((c.channel, c.address), []).append(c)
             held = await self._throttle(bundles, now)
             entries: list[tuple[int, str, str]] = []
-            results = await asyncio.gather(*(
-                self._send(rows, now) for key, rows in bundles.items() if key not in held
-            ))
+            results = await asyncio.gather(*(self._send(rows, now) for key, rows in bundles.items() if key not in held))
             for lines in results:
                 entries += lines
             entries += [line for lines in held.values() for line in lines]
@@ -151,10 +158,13 @@ class Sender:
                 self.metrics.notifications.labels(channel, "throttled").inc(len(rows))
                 name = self._name(rows[0].user_id)
                 held[(channel, address)] = [
-                    (r.incident_id, "page_held",
-                     f"Page to {name} by {channel} held by the per-contact limit ({throttle.limit} per "
-                     f"{int(throttle.window.total_seconds() // 60)} min) until {until:%H:%M:%S} UTC; "
-                     f"it will be bundled into the next message")
+                    (
+                        r.incident_id,
+                        "page_held",
+                        f"Page to {name} by {channel} held by the per-contact limit ({throttle.limit} per "
+                        f"{int(throttle.window.total_seconds() // 60)} min) until {until:%H:%M:%S} UTC; "
+                        f"it will be bundled into the next message",
+                    )
                     for r in rows
                 ]
                 log.warning("page held by throttle", channel=channel, user=rows[0].user_id, pages=len(rows))
@@ -170,9 +180,15 @@ class Sender:
         token = await self.acks.issue(first.incident_id, first.user_id, now)
         runbook = first.annotations.get("runbook_url") if isinstance(first.annotations, dict) else None
         return message.Message(
-            incident_id=first.incident_id, number=first.incident_id, priority=first.priority,
-            service=first.service, summary=first.summary, user_id=first.user_id,
-            user_name=self._name(first.user_id), channel=first.channel, address=first.address,
+            incident_id=first.incident_id,
+            number=first.incident_id,
+            priority=first.priority,
+            service=first.service,
+            summary=first.summary,
+            user_id=first.user_id,
+            user_name=self._name(first.user_id),
+            channel=first.channel,
+            address=first.address,
             ack_url=ack.ack_url(self.settings.config.server.base_url(), token),
             runbook_url=runbook if isinstance(runbook, str) else None,
             more=tuple(others.items()),
@@ -207,10 +223,22 @@ class Sender:
             delay = retry_delay(attempts)
             await self.outbox.retry(ids, outcome.error, done + delay)
             self.metrics.notifications.labels(channel, "retry").inc(len(rows))
-            log.warning("page failed; will retry", channel=channel, user=rows[0].user_id, error=outcome.error,
-                        attempts=attempts, retry_in=delay.total_seconds())
-            return [(i, "page_retry", f"Page to {name} by {channel} failed ({outcome.error}); "
-                                      f"retrying in {int(delay.total_seconds())}s") for i in incidents]
+            log.warning(
+                "page failed; will retry",
+                channel=channel,
+                user=rows[0].user_id,
+                error=outcome.error,
+                attempts=attempts,
+                retry_in=delay.total_seconds(),
+            )
+            return [
+                (
+                    i,
+                    "page_retry",
+                    f"Page to {name} by {channel} failed ({outcome.error}); retrying in {int(delay.total_seconds())}s",
+                )
+                for i in incidents
+            ]
         await self.outbox.failed(ids, outcome.error)
         self.metrics.notifications.labels(channel, "failed").inc(len(rows))
         lines = [(i, "page_failed", f"Page to {name} by {channel} failed: {outcome.error}") for i in incidents]
@@ -232,15 +260,25 @@ class Sender:
             queued = await self.outbox.fallback(r.id, others, now)
             if queued:
                 self.metrics.notifications.labels(failed_channel, "fallback").inc()
-                lines.append((r.incident_id, "page_fallback",
-                              f"Falling back to {', '.join(queued)} for {self._name(r.user_id)}"))
+                lines.append(
+                    (r.incident_id, "page_fallback", f"Falling back to {', '.join(queued)} for {self._name(r.user_id)}")
+                )
             elif not await self.outbox.reachable_elsewhere(r.id):
-                log.error("page could not be delivered on any channel",
-                          incident=r.incident_id, user=r.user_id, channel=failed_channel)
-                lines.append((r.incident_id, "page_undeliverable",
-                              f"{self._name(r.user_id)} could not be reached: every channel failed"
-                              if others else
-                              f"{self._name(r.user_id)} could not be reached: no other channel to fall back to"))
+                log.error(
+                    "page could not be delivered on any channel",
+                    incident=r.incident_id,
+                    user=r.user_id,
+                    channel=failed_channel,
+                )
+                lines.append(
+                    (
+                        r.incident_id,
+                        "page_undeliverable",
+                        f"{self._name(r.user_id)} could not be reached: every channel failed"
+                        if others
+                        else f"{self._name(r.user_id)} could not be reached: no other channel to fall back to",
+                    )
+                )
         self.wake()
         return lines
 
@@ -253,16 +291,25 @@ class Sender:
         await self.outbox.log(await self._settled(reports, now), now)
         return reports
 
-    async def _settled(self, reports: list[outbox_store.Delivery], now: datetime.datetime
-                       ) -> list[tuple[int, str, str]]:
+    async def _settled(
+        self, reports: list[outbox_store.Delivery], now: datetime.datetime
+    ) -> list[tuple[int, str, str]]:
         """Count the pages a delivery report settled; those not delivered go out on the user's other channels."""
         failed = [r for r in reports if r.status != "delivered"]
         for r in reports:
-            self.metrics.notifications.labels(r.channel, "delivered" if r.status == "delivered" else "undelivered").inc()
+            self.metrics.notifications.labels(
+                r.channel, "delivered" if r.status == "delivered" else "undelivered"
+            ).inc()
         if not failed:
             return []
-        lines = [(r.incident_id, "page_undelivered",
-                  f"{r.channel} to {self._name(r.user_id)} was not delivered ({r.error or r.report})") for r in failed]
+        lines = [
+            (
+                r.incident_id,
+                "page_undelivered",
+                f"{r.channel} to {self._name(r.user_id)} was not delivered ({r.error or r.report})",
+            )
+            for r in failed
+        ]
         return lines + await self._fall_back(failed, failed[0].channel, now)
 
     async def run(self) -> None:

@@ -15,8 +15,9 @@ from pager.store import db
 log = structlog.get_logger(__name__)
 
 
-async def sleep(clock: clock_mod.Clock, wake: asyncio.Event, until: datetime.datetime | None,
-                safety: datetime.timedelta) -> None:
+async def sleep(
+    clock: clock_mod.Clock, wake: asyncio.Event, until: datetime.datetime | None, safety: datetime.timedelta
+) -> None:
     """Until `until` (at most `safety` from now) or until `wake` is set, whichever is first."""
     limit = clock.now() + safety
     until = limit if until is None else min(until, limit)
@@ -53,7 +54,9 @@ async def forever(
 
 
 @contextlib.asynccontextmanager
-async def running(coro: typing.Coroutine[typing.Any, typing.Any, None], name: str) -> typing.AsyncIterator[asyncio.Task[None]]:
+async def running(
+    coro: typing.Coroutine[typing.Any, typing.Any, None], name: str
+) -> typing.AsyncIterator[asyncio.Task[None]]:
     """A background task for the length of the block, cancelled and awaited at its end."""
     task = asyncio.create_task(coro, name=name)
     try:

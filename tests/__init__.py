@@ -1,0 +1,10 @@
+"""pager's tests, in tiers (as procrastinate's are):
+
+- `unit/`: pure logic (ingest, routing, classify, oncall, escalation, config, CLI without a database); no I/O.
+- `adapters/`: each channel against a double speaking its provider's protocol (Twilio, a real SMTP server).
+- `db/`: store, engine and sender against a real PostgreSQL (the shared fixture), driven by a fake clock.
+- `daemon/`: the real app over HTTP (and `pager bench` as a process).
+- `peers/`: outside programs (Alertmanager, promtool); each skips with its reason when absent.
+
+Shared helpers live in `support/`, never in another test file.
+"""

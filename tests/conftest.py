@@ -17,28 +17,10 @@ import uuid
 
 import pytest
 
-from pager.store import db, embedded, migrate
+from pager.store import db, embedded
+from tests.support import pg
 
-SAMPLES = pathlib.Path(__file__).resolve().parent / "samples"
 _counter = itertools.count()
-
-
-async def _admin(url: str, *statements: str) -> None:
-    conn = await db.connect(url)
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-async def _build_template(server_url: str, name: str) -> None:
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
-    conn = await db.connect(embedded.with_database(server_url, name))
-    try:
-        await migrate.apply(conn)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -59,20 +41,20 @@ def pg_server_url() -> typing.Iterator[str]:
 @pytest.fixture(scope="session")
 def pg_template(pg_server_url: str) -> typing.Iterator[str]:
     name = f"pager_template_{os.getpid()}"
-    asyncio.run(_build_template(pg_server_url, name))
+    asyncio.run(pg.build_template(pg_server_url, name))
     yield name
-    asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg.admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
 async def database_url(pg_server_url: str, pg_template: str) -> typing.AsyncIterator[str]:
     """A migrated database of the test's own."""
     name = f"pager_test_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
-    await _admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    await pg.admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
     try:
         yield embedded.with_database(pg_server_url, name)
     finally:
-        await _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg.admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -84,13 +66,6 @@ async def pool(database_url: str) -> typing.AsyncIterator[db.Pool]:
         await p.close()
 
 
-def sample(name: str) -> dict[str, typing.Any]:
-    """A request captured from Alertmanager 0.25 (`tests/samples`, copied from `../shared/samples`)."""
-    import json
-
-    return json.loads((SAMPLES / name).read_text())
-
-
 @pytest.fixture
 def make_client(database_url: str, aiohttp_client: typing.Any) -> typing.Callable[..., typing.Awaitable[typing.Any]]:
     """An HTTP client for a pager app on this test's database; the engine runs only when asked (run_engine=True)."""
@@ -99,7 +74,9 @@ def make_client(database_url: str, aiohttp_client: typing.Any) -> typing.Callabl
 
     async def make(settings: typing.Any = None, **kwargs: typing.Any) -> typing.Any:
         kwargs.setdefault("run_engine", False)
-        app = web_app.create_app(settings or support.settings(), database_url=kwargs.pop("database_url", database_url), **kwargs)
+        app = web_app.create_app(
+            settings or support.settings(), database_url=kwargs.pop("database_url", database_url), **kwargs
+        )
         return await aiohttp_client(app)
 
     return make

@@ -42,6 +42,7 @@ def summary_ms(seconds: typing.Iterable[float]) -> dict[str, float | None]:
 
 # --- bodies -------------------------------------------------------------------------------------------
 
+
 def _template(payload: dict[str, typing.Any], marker: str) -> typing.Callable[[str], bytes]:
     """A body with `marker` replaced by a fresh string per request: no JSON encoding on the hot path."""
     head, sep, tail = json.dumps(payload, separators=(",", ":")).encode().partition(marker.encode())
@@ -94,13 +95,18 @@ def events_body(routing_key: str, details: dict[str, str], marker: str = "@@KEY@
         "routing_key": routing_key,
         "event_action": "trigger",
         "dedup_key": marker,
-        "payload": {"summary": "bench event", "source": "bench-host", "severity": "critical",
-                    "custom_details": details},
+        "payload": {
+            "summary": "bench event",
+            "source": "bench-host",
+            "severity": "critical",
+            "custom_details": details,
+        },
     }
     return _template(body, marker)
 
 
 # --- loops --------------------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass(slots=True)
 class Sample:
@@ -123,28 +129,27 @@ class Run:
     def throughput(self, items_per_request: int = 1) -> float:
         """Items of requests answered 2xx inside the window, per second of the window."""
         span = self.window_end - self.window_start
-        done = sum(1 for s in self.samples
-                   if 200 <= s.status < 300 and self.window_start <= s.end <= self.window_end)
+        done = sum(1 for s in self.samples if 200 <= s.status < 300 and self.window_start <= s.end <= self.window_end)
         return done * items_per_request / span if span > 0 else 0.0
 
     def latencies(self) -> list[float]:
         """Response times of the 2xx requests that started inside the window."""
-        return [s.end - s.start for s in self.samples
-                if 200 <= s.status < 300 and s.start >= self.window_start]
+        return [s.end - s.start for s in self.samples if 200 <= s.status < 300 and s.start >= self.window_start]
 
 
 def _error_key(status: int, exc: BaseException | None) -> str:
     return type(exc).__name__ if exc is not None else f"HTTP {status}"
 
 
-async def post(session: aiohttp.ClientSession, url: str, body: bytes, headers: typing.Mapping[str, str],
-               keep_body: bool = False) -> Sample:
+async def post(
+    session: aiohttp.ClientSession, url: str, body: bytes, headers: typing.Mapping[str, str], keep_body: bool = False
+) -> Sample:
     start = time.perf_counter()
     try:
         async with session.post(url, data=body, headers=headers) as r:
             data = await r.read()
             return Sample(start, time.perf_counter(), r.status, data if keep_body else b"")
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+    except (TimeoutError, aiohttp.ClientError, OSError):
         return Sample(start, time.perf_counter(), 0)
 
 
@@ -174,7 +179,7 @@ async def closed_loop(
                     await r.read()
                     status = r.status
                     exc = None
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            except (TimeoutError, aiohttp.ClientError, OSError) as e:
                 status, exc = 0, e
             end = time.perf_counter()
             samples.append(Sample(start, end, status))

@@ -84,8 +84,18 @@ class Options:
 
     @classmethod
     def quick_defaults(cls) -> dict[str, typing.Any]:
-        return dict(duration=2.0, warmup=0.5, page_rate=50.0, page_duration=2.0, timers=300, timer_batch=50,
-                    open_window=1.0, late_ack_timeout=3.0, incidents=2_000, drain_timeout=30.0)
+        return dict(
+            duration=2.0,
+            warmup=0.5,
+            page_rate=50.0,
+            page_duration=2.0,
+            timers=300,
+            timer_batch=50,
+            open_window=1.0,
+            late_ack_timeout=3.0,
+            incidents=2_000,
+            drain_timeout=30.0,
+        )
 
 
 def _log(text: str) -> None:
@@ -93,6 +103,7 @@ def _log(text: str) -> None:
 
 
 # --- the daemon under test ------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class Daemon:
@@ -160,8 +171,14 @@ class CpuMeter:
 
     def _busy(self) -> float:
         t = self._psutil.cpu_times()
-        return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0) \
-            - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+        return (
+            sum(t)
+            - t.idle
+            - getattr(t, "iowait", 0.0)
+            - getattr(t, "steal", 0.0)
+            - getattr(t, "guest", 0.0)
+            - getattr(t, "guest_nice", 0.0)
+        )
 
     def snapshot(self) -> tuple[float, dict[str, float | None]]:
         return time.perf_counter(), {
@@ -172,8 +189,9 @@ class CpuMeter:
         }
 
     @staticmethod
-    def share(a: tuple[float, dict[str, float | None]], b: tuple[float, dict[str, float | None]]
-              ) -> dict[str, float | None]:
+    def share(
+        a: tuple[float, dict[str, float | None]], b: tuple[float, dict[str, float | None]]
+    ) -> dict[str, float | None]:
         """Percent of one core each used between two snapshots; `other` is what the rest of the machine used."""
         span = b[0] - a[0]
         used: dict[str, float | None] = {}
@@ -203,8 +221,10 @@ async def _wait_idle(d: Daemon, timeout: float, settle: float = 0.3) -> float | 
         else:
             quiet_since = None
         if now - start > timeout:
-            _log(f"daemon still busy after {timeout:g}s ({backlog.due_timers} timers and "
-                 f"{backlog.due_pages} pages due); going on")
+            _log(
+                f"daemon still busy after {timeout:g}s ({backlog.due_timers} timers and "
+                f"{backlog.due_pages} pages due); going on"
+            )
             return None
         await asyncio.sleep(0.1)
 
@@ -221,8 +241,7 @@ def _histogram(text: str) -> list[tuple[float, float]]:
     return [(float("inf") if le == "+Inf" else float(le), float(n)) for le, n in _BUCKET.findall(text)]
 
 
-def _histogram_quantile(before: list[tuple[float, float]], after: list[tuple[float, float]], q: float
-                        ) -> float | None:
+def _histogram_quantile(before: list[tuple[float, float]], after: list[tuple[float, float]], q: float) -> float | None:
     """As Prometheus's histogram_quantile: linear inside the bucket that holds the q-th observation."""
     prev = dict(before)
     buckets = [(le, n - prev.get(le, 0.0)) for le, n in after]
@@ -240,6 +259,7 @@ def _histogram_quantile(before: list[tuple[float, float]], after: list[tuple[flo
 
 
 # --- phases ---------------------------------------------------------------------------------------------
+
 
 class Bench:
     def __init__(self, options: Options, daemon: Daemon, session: aiohttp.ClientSession) -> None:
@@ -262,13 +282,28 @@ class Bench:
 
     async def ingest(self) -> dict[str, typing.Any]:
         """Alertmanager webhooks of 100 new alerts, each a new group (so a new incident), closed loop."""
-        alerts = [{"alertname": "BenchIngest", "bench": "ingest", "severity": "critical",
-                   "instance": f"host-{i:03d}:9100", "job": "node"} for i in range(AM_ALERTS)]
+        alerts = [
+            {
+                "alertname": "BenchIngest",
+                "bench": "ingest",
+                "severity": "critical",
+                "instance": f"host-{i:03d}:9100",
+                "job": "node",
+            }
+            for i in range(AM_ALERTS)
+        ]
         body = load.alertmanager_body(alerts, f'{{}}:{{alertname="BenchIngest",run="{self.run_id}",g="@@KEY@@"}}')
-        run, cpu = await self._measured(load.closed_loop(
-            self.session, f"{self.d.url}/v1/webhooks/alertmanager", self._am_headers, lambda i: body(str(i)),
-            concurrency=self.o.concurrency, duration=self.o.duration, warmup=self.o.warmup,
-        ))
+        run, cpu = await self._measured(
+            load.closed_loop(
+                self.session,
+                f"{self.d.url}/v1/webhooks/alertmanager",
+                self._am_headers,
+                lambda i: body(str(i)),
+                concurrency=self.o.concurrency,
+                duration=self.o.duration,
+                warmup=self.o.warmup,
+            )
+        )
         drain = await _wait_idle(self.d, self.o.drain_timeout)
         return {
             "alerts_per_s": round(run.throughput(AM_ALERTS), 1),
@@ -287,10 +322,17 @@ class Bench:
         """Single Events v2 triggers, each with a new dedup_key (so a new incident), closed loop."""
         body = load.events_body(self.d.events_key, {"bench": "events"})
         prefix = f"bench-ev-{self.run_id}-"
-        run, cpu = await self._measured(load.closed_loop(
-            self.session, f"{self.d.url}/v2/enqueue", self._ev_headers, lambda i: body(f"{prefix}{i}"),
-            concurrency=self.o.events_concurrency, duration=self.o.duration, warmup=self.o.warmup,
-        ))
+        run, cpu = await self._measured(
+            load.closed_loop(
+                self.session,
+                f"{self.d.url}/v2/enqueue",
+                self._ev_headers,
+                lambda i: body(f"{prefix}{i}"),
+                concurrency=self.o.events_concurrency,
+                duration=self.o.duration,
+                warmup=self.o.warmup,
+            )
+        )
         drain = await _wait_idle(self.d, self.o.drain_timeout)
         return {
             "events_per_s": round(run.throughput(), 1),
@@ -323,8 +365,9 @@ class Bench:
 
         def sender(into: dict[int, float], prefix: str) -> typing.Callable[[int], typing.Awaitable[None]]:
             async def send(i: int) -> None:
-                s = await load.post(self.session, url, bodies[i % len(bodies)](f"{prefix}{i}"), self._am_headers,
-                                    keep_body=True)
+                s = await load.post(
+                    self.session, url, bodies[i % len(bodies)](f"{prefix}{i}"), self._am_headers, keep_body=True
+                )
                 if 200 <= s.status < 300:
                     for incident in json.loads(s.body)["incidents"]:
                         if incident["created"] and incident["id"] is not None:
@@ -332,6 +375,7 @@ class Bench:
                 else:
                     key = f"HTTP {s.status}" if s.status else "connection error"
                     failed[key] = failed.get(key, 0) + 1
+
             return send
 
         # As in the ingest phases, a warm-up at the same rate is left out of the figures; its first
@@ -368,8 +412,11 @@ class Bench:
             "bundled_sms": bundled,
             "errors": failed,
             "schedule_lag_ms": round(lag * 1000, 1),
-            "first_page_ms": (round((arrival[first_warm[0]] - first_warm[1]) * 1000, 2)
-                              if first_warm and first_warm[0] in arrival else None),
+            "first_page_ms": (
+                round((arrival[first_warm[0]] - first_warm[1]) * 1000, 2)
+                if first_warm and first_warm[0] in arrival
+                else None
+            ),
             "warmup_s": self.o.warmup,
             "cpu": CpuMeter.share(a, b),
         }
@@ -387,9 +434,9 @@ class Bench:
         async def batch(b: int) -> None:
             first = b * self.o.timer_batch
             n = min(self.o.timer_batch, self.o.timers - first)
-            for s in await asyncio.gather(*(
-                load.post(self.session, url, body(f"{prefix}{first + j}"), self._ev_headers) for j in range(n)
-            )):
+            for s in await asyncio.gather(
+                *(load.post(self.session, url, body(f"{prefix}{first + j}"), self._ev_headers) for j in range(n))
+            ):
                 if not 200 <= s.status < 300:
                     key = f"HTTP {s.status}" if s.status else "connection error"
                     failed[key] = failed.get(key, 0) + 1
@@ -402,11 +449,18 @@ class Bench:
             await opening
             await asyncio.sleep(self.o.late_ack_timeout + 5)
             after = _histogram(await _scrape(self.session, self.d.url))
-            quantiles = {f"p{q}_ms": (None if (v := _histogram_quantile(before, after, q)) is None
-                                      else round(v * 1000, 1)) for q in (50, 90, 99)}
-            return {"source": "metrics", "note": "pager_escalation_lateness_seconds buckets, interpolated; "
-                    "give --database-url for exact per-timer figures", "timers": self.o.timers, **quantiles,
-                    "errors": failed}
+            quantiles = {
+                f"p{q}_ms": (None if (v := _histogram_quantile(before, after, q)) is None else round(v * 1000, 1))
+                for q in (50, 90, 99)
+            }
+            return {
+                "source": "metrics",
+                "note": "pager_escalation_lateness_seconds buckets, interpolated; "
+                "give --database-url for exact per-timer figures",
+                "timers": self.o.timers,
+                **quantiles,
+                "errors": failed,
+            }
         deadline = t0 + self.o.open_window + self.o.late_ack_timeout + max(30.0, self.o.late_ack_timeout)
         progress = await self.d.bench_db.timer_progress(prefix)
         while time.perf_counter() < deadline:
@@ -443,8 +497,10 @@ class Bench:
         needed = max(0, self.o.incidents - already)
         per = setup.RSS_SERVICES
         requests = -(-needed // per)
-        alerts = [{"alertname": "BenchRss", "rss": str(k), "severity": "critical", "instance": f"host-{k}:9100"}
-                  for k in range(per)]
+        alerts = [
+            {"alertname": "BenchRss", "rss": str(k), "severity": "critical", "instance": f"host-{k}:9100"}
+            for k in range(per)
+        ]
         body = load.alertmanager_body(alerts, f'{{}}:{{alertname="BenchRss",run="{self.run_id}",g="@@KEY@@"}}')
         url = f"{self.d.url}/v1/webhooks/alertmanager"
         counter = itertools.count()
@@ -479,6 +535,7 @@ class Bench:
 
 # --- report ---------------------------------------------------------------------------------------------
 
+
 def _checks(phases: dict[str, dict[str, typing.Any]]) -> list[dict[str, typing.Any]]:
     out = []
     for t in TARGETS:
@@ -486,8 +543,18 @@ def _checks(phases: dict[str, dict[str, typing.Any]]) -> list[dict[str, typing.A
         if result is None or result.get("status") != "ok":
             continue
         value = result.get(t.figure)
-        out.append({"phase": t.phase, "figure": t.figure, "name": t.name, "value": value, "op": t.op,
-                    "target": t.limit, "unit": t.unit, "passed": t.check(value)})
+        out.append(
+            {
+                "phase": t.phase,
+                "figure": t.figure,
+                "name": t.name,
+                "value": value,
+                "op": t.op,
+                "target": t.limit,
+                "unit": t.unit,
+                "passed": t.check(value),
+            }
+        )
     return out
 
 
@@ -517,8 +584,9 @@ def table(summary: dict[str, typing.Any]) -> str:
         target = f"{c['op'].replace('>=', '≥').replace('<=', '≤')} {_num(c['target'], 0)} {c['unit']}"
         return target, {True: "PASS", False: "MISS", None: "-"}[c["passed"]]
 
-    def add(phase: str, label: str, build: typing.Callable[[dict[str, typing.Any]], list[tuple[str, str, str]]]
-            ) -> None:
+    def add(
+        phase: str, label: str, build: typing.Callable[[dict[str, typing.Any]], list[tuple[str, str, str]]]
+    ) -> None:
         r = phases.get(phase)
         if r is None:
             return
@@ -529,29 +597,57 @@ def table(summary: dict[str, typing.Any]) -> str:
             target, ok = verdict(phase, figure) if figure else ("", "")
             rows.append((label if i == 0 else "", f"{name}{value}", target, ok))
 
-    add("ingest", "ingest: Alertmanager webhooks of 100 alerts", lambda r: [
-        ("", f"{_num(r['alerts_per_s'])} alerts/s ({_num(r['requests_per_s'])} webhooks/s)", "alerts_per_s"),
-        ("response p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", ""),
-    ])
-    add("events", "ingest: single Events v2 requests", lambda r: [
-        ("", f"{_num(r['events_per_s'])} events/s", "events_per_s"),
-        ("response p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", ""),
-    ])
-    add("page", "alert → Twilio request", lambda r: [
-        ("p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", "p99_ms"),
-        ("", f"{r['paged']}/{r['incidents']} incidents at {_num(r['rate_per_s'], 0)}/s", ""),
-        ("", f"after a {_num(r.get('warmup_s'))} s warm-up, whose first page took "
-             f"{_num(r.get('first_page_ms'))} ms", ""),
-    ])
-    add("lateness", "escalation lateness (fired − due)", lambda r: [
-        ("p50 / p99: ", f"{_num(r.get('p50_ms'))} / {_num(r.get('p99_ms'))} ms", "p99_ms"),
-        ("", f"{r.get('fired', '?')} timers fired, {r.get('armed_max', '?')} armed at most"
-         if r.get("source") == "database" else "from the metrics histogram", ""),
-    ])
-    add("rss", "daemon RSS", lambda r: [
-        ("", f"{_num(r['rss_mb'])} MB at {_num(r['open_incidents'], 0)} open incidents", "rss_mb"),
-        ("peak: ", f"{_num(r['peak_rss_mb'])} MB (at start: {_num(r['rss_before_mb'])} MB)", ""),
-    ])
+    add(
+        "ingest",
+        "ingest: Alertmanager webhooks of 100 alerts",
+        lambda r: [
+            ("", f"{_num(r['alerts_per_s'])} alerts/s ({_num(r['requests_per_s'])} webhooks/s)", "alerts_per_s"),
+            ("response p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", ""),
+        ],
+    )
+    add(
+        "events",
+        "ingest: single Events v2 requests",
+        lambda r: [
+            ("", f"{_num(r['events_per_s'])} events/s", "events_per_s"),
+            ("response p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", ""),
+        ],
+    )
+    add(
+        "page",
+        "alert → Twilio request",
+        lambda r: [
+            ("p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", "p99_ms"),
+            ("", f"{r['paged']}/{r['incidents']} incidents at {_num(r['rate_per_s'], 0)}/s", ""),
+            (
+                "",
+                f"after a {_num(r.get('warmup_s'))} s warm-up, whose first page took {_num(r.get('first_page_ms'))} ms",
+                "",
+            ),
+        ],
+    )
+    add(
+        "lateness",
+        "escalation lateness (fired − due)",
+        lambda r: [
+            ("p50 / p99: ", f"{_num(r.get('p50_ms'))} / {_num(r.get('p99_ms'))} ms", "p99_ms"),
+            (
+                "",
+                f"{r.get('fired', '?')} timers fired, {r.get('armed_max', '?')} armed at most"
+                if r.get("source") == "database"
+                else "from the metrics histogram",
+                "",
+            ),
+        ],
+    )
+    add(
+        "rss",
+        "daemon RSS",
+        lambda r: [
+            ("", f"{_num(r['rss_mb'])} MB at {_num(r['open_incidents'], 0)} open incidents", "rss_mb"),
+            ("peak: ", f"{_num(r['peak_rss_mb'])} MB (at start: {_num(r['rss_before_mb'])} MB)", ""),
+        ],
+    )
     for phase in PHASES:
         r = phases.get(phase)
         if r and r.get("status") == "ok":
@@ -579,8 +675,9 @@ def table(summary: dict[str, typing.Any]) -> str:
         "",
         "  ".join(h.ljust(w) for h, w in zip(header[:3], widths)),
     ]
-    lines += ["  ".join([a.ljust(widths[0]), b.ljust(widths[1]), c.ljust(widths[2]), d]).rstrip()
-              for a, b, c, d in rows]
+    lines += [
+        "  ".join([a.ljust(widths[0]), b.ljust(widths[1]), c.ljust(widths[2]), d]).rstrip() for a, b, c, d in rows
+    ]
     if notes:
         lines += ["", *notes]
     missed = [c["phase"] for c in summary["checks"] if c["passed"] is False]
@@ -595,6 +692,7 @@ def table(summary: dict[str, typing.Any]) -> str:
 
 # --- entry point ----------------------------------------------------------------------------------------
 
+
 @contextlib.asynccontextmanager
 async def _daemon(o: Options, sink: twilio_sink.TwilioSink | None) -> typing.AsyncIterator[Daemon]:
     from pager.store import bench as bench_store
@@ -608,12 +706,14 @@ async def _daemon(o: Options, sink: twilio_sink.TwilioSink | None) -> typing.Asy
     if o.url is None:
         assert sink is not None
         _log("starting embedded PostgreSQL and pager …")
-        async with setup.own_pager(sink, late_ack_timeout=datetime.timedelta(seconds=o.late_ack_timeout),
-                                   keep=o.keep, pool_max=o.pool_max) as own:
+        async with setup.own_pager(
+            sink, late_ack_timeout=datetime.timedelta(seconds=o.late_ack_timeout), keep=o.keep, pool_max=o.pool_max
+        ) as own:
             bdb = await store(own.database_url)
             try:
-                yield Daemon(own.url, setup.AM_TOKEN, setup.EVENTS_KEY, own.pid, bdb, own.postgres_pid, sink,
-                             "embedded")
+                yield Daemon(
+                    own.url, setup.AM_TOKEN, setup.EVENTS_KEY, own.pid, bdb, own.postgres_pid, sink, "embedded"
+                )
             finally:
                 await bdb.pool.close()
         return
@@ -651,7 +751,7 @@ async def run(o: Options) -> dict[str, typing.Any]:
                     t = time.perf_counter()
                     try:
                         result = await getattr(bench, name)()
-                    except Exception as exc:  # one broken phase must not hide the others' figures
+                    except Exception as exc:  # noqa: BLE001 - one broken phase must not hide the others' figures
                         result = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
                     result.setdefault("status", "ok")
                     result["elapsed_s"] = round(time.perf_counter() - t, 1)
@@ -672,18 +772,30 @@ async def run(o: Options) -> dict[str, typing.Any]:
         "started_at": started.isoformat().replace("+00:00", "Z"),
         "elapsed_s": round((datetime.datetime.now(datetime.UTC) - started).total_seconds(), 1),
         "quick": o.quick,
-        "target": {"mode": "embedded" if o.url is None else "url", "url": o.url,
-                   "database": "embedded" if o.url is None else ("given" if o.database_url else None)},
+        "target": {
+            "mode": "embedded" if o.url is None else "url",
+            "url": o.url,
+            "database": "embedded" if o.url is None else ("given" if o.database_url else None),
+        },
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "options": {"concurrency": o.concurrency, "events_concurrency": o.events_concurrency,
-                    "duration_s": o.duration, "warmup_s": o.warmup,
-                    "page_rate": o.page_rate, "page_duration_s": o.page_duration, "timers": o.timers,
-                    "late_ack_timeout_s": o.late_ack_timeout, "incidents": o.incidents, "only": list(o.only),
-                    "vacuum": o.vacuum and d_has_db},
+        "options": {
+            "concurrency": o.concurrency,
+            "events_concurrency": o.events_concurrency,
+            "duration_s": o.duration,
+            "warmup_s": o.warmup,
+            "page_rate": o.page_rate,
+            "page_duration_s": o.page_duration,
+            "timers": o.timers,
+            "late_ack_timeout_s": o.late_ack_timeout,
+            "incidents": o.incidents,
+            "only": list(o.only),
+            "vacuum": o.vacuum and d_has_db,
+        },
         "phases": phases,
         "checks": checks,
-        "passed": bool(checks) and all(c["passed"] for c in checks)
-                  and all(r.get("status") == "ok" for r in phases.values()),
+        "passed": bool(checks)
+        and all(c["passed"] for c in checks)
+        and all(r.get("status") == "ok" for r in phases.values()),
     }
 
 

@@ -53,8 +53,14 @@ RSS_SERVICES = 100
 DATABASE = "pager_bench"
 
 
-def config(*, listen: str, sink_url: str, data_dir: pathlib.Path, late_ack_timeout: datetime.timedelta,
-           pool_max: int | None = None) -> dict[str, typing.Any]:
+def config(
+    *,
+    listen: str,
+    sink_url: str,
+    data_dir: pathlib.Path,
+    late_ack_timeout: datetime.timedelta,
+    pool_max: int | None = None,
+) -> dict[str, typing.Any]:
     """The daemon configuration the bench runs (and prints with --print-config)."""
     seconds = int(late_ack_timeout.total_seconds())
 
@@ -64,8 +70,13 @@ def config(*, listen: str, sink_url: str, data_dir: pathlib.Path, late_ack_timeo
     def policy(ident: str, *targets: tuple[str, str]) -> dict[str, typing.Any]:
         return {"id": ident, "steps": [{"targets": [t], "ack_timeout": timeout} for t, timeout in targets]}
 
-    users = [user("ingest-oncall", 1), user("events-oncall", 2), user("late-first", 3), user("late-second", 4),
-             user("rss-oncall", 5)]
+    users = [
+        user("ingest-oncall", 1),
+        user("events-oncall", 2),
+        user("late-first", 3),
+        user("late-second", 4),
+        user("rss-oncall", 5),
+    ]
     users += [user(f"page-{k}", 100 + k) for k in range(PAGE_USERS)]
     policies = [
         policy("bench-ingest", ("user:ingest-oncall", "1h")),
@@ -78,11 +89,15 @@ def config(*, listen: str, sink_url: str, data_dir: pathlib.Path, late_ack_timeo
     services = [
         {"id": "bench-ingest", "escalation_policy": "bench-ingest", "matchers": ['bench="ingest"']},
         {"id": "bench-events", "escalation_policy": "bench-events", "matchers": ['bench="events"']},
-        *({"id": f"bench-page-{k}", "escalation_policy": f"bench-page-{k}", "matchers": [f'page="{k}"']}
-          for k in range(PAGE_USERS)),
+        *(
+            {"id": f"bench-page-{k}", "escalation_policy": f"bench-page-{k}", "matchers": [f'page="{k}"']}
+            for k in range(PAGE_USERS)
+        ),
         {"id": "bench-late", "escalation_policy": "bench-late", "matchers": ['bench="late"']},
-        *({"id": f"bench-rss-{k}", "escalation_policy": "bench-rss", "matchers": [f'rss="{k}"']}
-          for k in range(RSS_SERVICES)),
+        *(
+            {"id": f"bench-rss-{k}", "escalation_policy": "bench-rss", "matchers": [f'rss="{k}"']}
+            for k in range(RSS_SERVICES)
+        ),
         {"id": "bench-other", "escalation_policy": "bench-ingest"},
     ]
     database: dict[str, typing.Any] = {"url_env": "PAGER_DATABASE_URL"}
@@ -102,8 +117,12 @@ def config(*, listen: str, sink_url: str, data_dir: pathlib.Path, late_ack_timeo
             {"id": "bench-events", "type": "events_v2", "token_env": EVENTS_KEY_ENV, "service": "bench-other"},
         ],
         "notifiers": {
-            "sms": {"account_sid_env": TWILIO_SID_ENV, "auth_token_env": TWILIO_TOKEN_ENV,
-                    "from": "+15005550006", "api_base": sink_url},
+            "sms": {
+                "account_sid_env": TWILIO_SID_ENV,
+                "auth_token_env": TWILIO_TOKEN_ENV,
+                "from": "+15005550006",
+                "api_base": sink_url,
+            },
             "console": {"enabled": False},
         },
     }
@@ -156,7 +175,7 @@ async def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: pathlib
                 async with session.get(f"{url}/readyz") as r:
                     if r.status == 200:
                         return
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"pager did not become ready within {timeout:g}s:\n{_tail(log_path)}")
@@ -192,18 +211,29 @@ async def own_pager(
         database_url = server.url_for(DATABASE)
         listen = f"127.0.0.1:{free_port()}"
         path = workdir / "pager.yaml"
-        path.write_text(yaml.safe_dump(
-            config(listen=listen, sink_url=sink.url, data_dir=workdir / "data", late_ack_timeout=late_ack_timeout,
-                   pool_max=pool_max),
-            sort_keys=False,
-        ))
+        path.write_text(
+            yaml.safe_dump(
+                config(
+                    listen=listen,
+                    sink_url=sink.url,
+                    data_dir=workdir / "data",
+                    late_ack_timeout=late_ack_timeout,
+                    pool_max=pool_max,
+                ),
+                sort_keys=False,
+            )
+        )
         log_path = workdir / "pager.log"
         log_file = open(log_path, "wb")
         env = {**os.environ, **environment(database_url)}
         env.pop("PAGER_CONFIG", None)
         proc = subprocess.Popen(
             [sys.executable, "-m", "pager", "--log-json", "run", "--config", str(path)],
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=workdir,
         )
         url = f"http://{listen}"
         await _wait_ready(url, proc, log_path, ready_timeout)

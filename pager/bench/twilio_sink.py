@@ -87,8 +87,11 @@ class TwilioSink:
             auth = aiohttp.BasicAuth.decode(request.headers.get("Authorization", ""))
         except ValueError:
             auth = None
-        if auth is None or (auth.login, auth.password) != (self.account_sid, self.auth_token) \
-                or request.match_info["account_sid"] != self.account_sid:
+        if (
+            auth is None
+            or (auth.login, auth.password) != (self.account_sid, self.auth_token)
+            or request.match_info["account_sid"] != self.account_sid
+        ):
             self.rejected += 1
             return _error(401, 20003, "Authenticate")
         to, body = str(form.get("To", "")), str(form.get("Body", ""))
@@ -131,7 +134,6 @@ class TwilioSink:
 
 def _error(status: int, code: int, message: str) -> web.Response:
     return web.json_response(
-        {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-         "status": status},
+        {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status},
         status=status,
     )

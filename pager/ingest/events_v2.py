@@ -195,7 +195,7 @@ def _timestamp(value: object, problems: _Problems) -> datetime.datetime | None:
     except ValueError:
         problems.append(f"'payload.timestamp' is invalid (must be an ISO 8601 date and time; got {text!r})")
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=datetime.UTC)
 
 
 def _details(details: object) -> tuple[dict[str, str], dict[str, str], _AlertText | None]:

@@ -24,8 +24,9 @@ class Acks:
     def __init__(self, pool: db.Pool) -> None:
         self.pool = pool
 
-    async def issue(self, incident_id: int, user_id: str, now: datetime.datetime,
-                    conn: db.Connection | None = None) -> str:
+    async def issue(
+        self, incident_id: int, user_id: str, now: datetime.datetime, conn: db.Connection | None = None
+    ) -> str:
         """A new token for this incident and user; only its hash is stored."""
         token = ack.new_token()
         with db.translate_errors():

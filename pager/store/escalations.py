@@ -81,8 +81,12 @@ class Batch:
             lines = [(o.incident_id, kind, message) for o in outcomes for kind, message in o.log]
             if lines:
                 await self._conn.execute(
-                    Q["append_log"], now, "pager",
-                    [i for i, _, _ in lines], [k for _, k, _ in lines], [m for _, _, m in lines],
+                    Q["append_log"],
+                    now,
+                    "pager",
+                    [i for i, _, _ in lines],
+                    [k for _, k, _ in lines],
+                    [m for _, _, m in lines],
                 )
 
 

@@ -47,7 +47,9 @@ async def apply(conn: db.Connection) -> list[Migration]:
                 continue
             async with conn.transaction():
                 await conn.execute(mig.sql)
-                await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", mig.version, mig.name)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", mig.version, mig.name
+                )
             log.info("migration applied", version=mig.version, name=mig.name)
             applied.append(mig)
     finally:

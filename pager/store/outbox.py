@@ -54,13 +54,11 @@ class Outbox:
         """Lease up to `limit` due pages; the lease commits before anything is sent."""
         with db.translate_errors():
             rows = await self.pool.fetch(Q["claim_pages"], now, limit, lease)
-        return [
-            Claimed(**{**dict(r), "priority": models.Priority(r["priority"])})
-            for r in rows
-        ]
+        return [Claimed(**{**dict(r), "priority": models.Priority(r["priority"])}) for r in rows]
 
-    async def recent_sends(self, channel: str, addresses: list[str], since: datetime.datetime
-                           ) -> dict[str, tuple[int, datetime.datetime]]:
+    async def recent_sends(
+        self, channel: str, addresses: list[str], since: datetime.datetime
+    ) -> dict[str, tuple[int, datetime.datetime]]:
         with db.translate_errors():
             rows = await self.pool.fetch(Q["recent_sends"], channel, addresses, since)
         return {r["address"]: (r["n"], r["oldest"]) for r in rows}
@@ -75,8 +73,13 @@ class Outbox:
                 await conn.execute(Q["lock_provider_ids"], providers)
                 await conn.execute(Q["mark_sent"], ids, now, providers)
                 for report in await conn.fetch(Q["take_delivery_reports"], providers):
-                    rows = await conn.fetch(Q["record_delivery"], report["provider_id"], report["status"],
-                                            report["received_at"], report["error"])
+                    rows = await conn.fetch(
+                        Q["record_delivery"],
+                        report["provider_id"],
+                        report["status"],
+                        report["received_at"],
+                        report["error"],
+                    )
                     settled += [Delivery(**dict(r)) for r in rows]
         return settled
 
@@ -96,20 +99,23 @@ class Outbox:
         with db.translate_errors():
             await self.pool.execute(Q["hold_pages"], ids, until)
 
-    async def fallback(self, notification_id: int, channels: list[tuple[str, str]], now: datetime.datetime
-                       ) -> list[str]:
+    async def fallback(
+        self, notification_id: int, channels: list[tuple[str, str]], now: datetime.datetime
+    ) -> list[str]:
         """Queue the same page on other channels; returns the channels newly queued."""
         if not channels:
             return []
         with db.translate_errors():
-            rows = await self.pool.fetch(Q["queue_fallback"], notification_id, now,
-                                         [c for c, _ in channels], [a for _, a in channels])
+            rows = await self.pool.fetch(
+                Q["queue_fallback"], notification_id, now, [c for c, _ in channels], [a for _, a in channels]
+            )
             if rows:
                 await self.pool.execute(Q["notify_outbox"])
         return [r["channel"] for r in rows]
 
-    async def delivery(self, provider_id: str, status: str, error: str | None, now: datetime.datetime
-                       ) -> list[Delivery]:
+    async def delivery(
+        self, provider_id: str, status: str, error: str | None, now: datetime.datetime
+    ) -> list[Delivery]:
         """Record a provider's delivery report on every page the message carried (a bundle has several).
 
         A report that overtook the send record is kept for `sent` to apply, and settles nothing now."""
@@ -130,8 +136,14 @@ class Outbox:
         if not entries:
             return
         with db.translate_errors():
-            await self.pool.execute(Q["append_log"], now, "pager", [i for i, _, _ in entries],
-                                    [k for _, k, _ in entries], [m for _, _, m in entries])
+            await self.pool.execute(
+                Q["append_log"],
+                now,
+                "pager",
+                [i for i, _, _ in entries],
+                [k for _, k, _ in entries],
+                [m for _, _, m in entries],
+            )
 
     async def next_due(self) -> datetime.datetime | None:
         with db.translate_errors():

@@ -68,9 +68,17 @@ def group(alerts: typing.Iterable[models.Classified], policy_of: typing.Callable
 def _alerts(g: Group) -> list[dict[str, typing.Any]]:
     """A group's alerts as the one JSON document pager_ingest unpacks (0006_ingest_json.sql)."""
     return [
-        {"f": c.alert.fingerprint, "a": c.alert.action.value, "p": int(c.priority), "r": c.rule,
-         "s": c.alert.summary, "l": c.alert.labels, "n": c.alert.annotations,
-         "b": c.alert.starts_at, "e": c.alert.ends_at}
+        {
+            "f": c.alert.fingerprint,
+            "a": c.alert.action.value,
+            "p": int(c.priority),
+            "r": c.rule,
+            "s": c.alert.summary,
+            "l": c.alert.labels,
+            "n": c.alert.annotations,
+            "b": c.alert.starts_at,
+            "e": c.alert.ends_at,
+        }
         for c in g.alerts
     ]
 
@@ -152,8 +160,14 @@ class _Coalescer:
                 return [await self._pool.fetchrow(Q["ingest"], *_args(w.now, w.integration, w.group))]
             order = _lock_order([w.group for w in batch])
             docs = [
-                {"t": w.now, "i": w.integration, "s": w.group.service, "k": w.group.dedup_key,
-                 "p": w.group.policy, "a": _alerts(w.group)}
+                {
+                    "t": w.now,
+                    "i": w.integration,
+                    "s": w.group.service,
+                    "k": w.group.dedup_key,
+                    "p": w.group.policy,
+                    "a": _alerts(w.group),
+                }
                 for w in (batch[i] for i in order)
             ]
             rows = await self._pool.fetch(Q["ingest_many"], docs)
@@ -189,8 +203,15 @@ class Store:
         self._on_transition = on_transition
         self._coalescer = _Coalescer(pool)
 
-    def _moved(self, incident_id: int, service: str, priority: int, status: str,
-               created_at: datetime.datetime, at: datetime.datetime) -> Transition:
+    def _moved(
+        self,
+        incident_id: int,
+        service: str,
+        priority: int,
+        status: str,
+        created_at: datetime.datetime,
+        at: datetime.datetime,
+    ) -> Transition:
         t = Transition(incident_id, service, models.Priority(priority), status, created_at, at)
         if self._on_transition is not None:
             self._on_transition(t)
@@ -214,12 +235,18 @@ class Store:
                         rows[i] = await conn.fetchrow(Q["ingest"], *_args(now, integration, groups[i]))
         for r in rows:
             if r["changed_to"]:
-                self._moved(r["incident_id"], r["incident_service"], r["priority"],
-                            r["changed_to"], r["created_at"], now)
+                self._moved(
+                    r["incident_id"], r["incident_service"], r["priority"], r["changed_to"], r["created_at"], now
+                )
         return [
             IngestResult(
-                r["incident_service"] or g.service, g.dedup_key, r["incident_id"], r["created"], r["status"],
-                r["deduplicated"], None if r["priority"] is None else models.Priority(r["priority"]),
+                r["incident_service"] or g.service,
+                g.dedup_key,
+                r["incident_id"],
+                r["created"],
+                r["status"],
+                r["deduplicated"],
+                None if r["priority"] is None else models.Priority(r["priority"]),
                 (r["notify_user"], r["notice_seq"]) if r["notice_seq"] is not None else None,
             )
             for g, r in zip(groups, rows)
@@ -254,8 +281,9 @@ class Store:
         detail["timeline"] = [dict(e) for e in log]
         return detail
 
-    async def _transition(self, status: str, incident_id: int, actor: str, via: str,
-                          now: datetime.datetime) -> Transition | None:
+    async def _transition(
+        self, status: str, incident_id: int, actor: str, via: str, now: datetime.datetime
+    ) -> Transition | None:
         message = f"{status.capitalize()} by {actor} via {via}"
         with db.translate_errors():
             async with self.pool.acquire() as conn, conn.transaction():
@@ -293,7 +321,17 @@ class Store:
         with db.translate_errors():
             row = await self.pool.fetchrow(
                 Q["create_incident"],
-                service, key, int(priority), summary, labels, annotations, policy, now, actor, message, details,
+                service,
+                key,
+                int(priority),
+                summary,
+                labels,
+                annotations,
+                policy,
+                now,
+                actor,
+                message,
+                details,
             )
         return int(row["id"])
 

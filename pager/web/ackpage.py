@@ -41,6 +41,7 @@ _HEADERS = {
     ),
 }
 
+
 def _page(status: int, title: str, main: str) -> web.Response:
     body = _TEMPLATE.substitute(title=html.escape(title), main=main)
     return web.Response(status=status, text=body, content_type="text/html", charset="utf-8", headers=_HEADERS)
@@ -51,9 +52,12 @@ def _message(status: int, title: str, text: str) -> web.Response:
 
 
 def _not_found() -> web.Response:
-    return _message(404, "Link not found",
-                    "This acknowledgement link is not valid. It may have been mistyped or cut short; "
-                    "open the incident from the pager API or reply to the SMS instead.")
+    return _message(
+        404,
+        "Link not found",
+        "This acknowledgement link is not valid. It may have been mistyped or cut short; "
+        "open the incident from the pager API or reply to the SMS instead.",
+    )
 
 
 def _name(cfg: config.Config, user_id: str | None) -> str:
@@ -148,8 +152,9 @@ async def act(request: web.Request) -> web.StreamResponse:
     if not changed:
         fresh = await st.get_incident(incident_id)
         if fresh is not None and fresh["status"] == "resolved":
-            return await _show(request, acks.Link(link.user_id, fresh), 409,
-                               "Nothing changed: this incident is already resolved.")
+            return await _show(
+                request, acks.Link(link.user_id, fresh), 409, "Nothing changed: this incident is already resolved."
+            )
     # relative, so it still lands here when a proxy mounts pager under a path prefix
     location = urllib.parse.quote(request.match_info["token"])
     raise web.HTTPSeeOther(location=location, headers={"Cache-Control": "no-store"})

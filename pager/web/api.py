@@ -18,7 +18,9 @@ _STATUSES = ("triggered", "acknowledged", "resolved", "open")
 
 
 @web.middleware
-async def require_token(request: web.Request, handler: typing.Callable[..., typing.Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def require_token(
+    request: web.Request, handler: typing.Callable[..., typing.Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     token = auth.bearer(request)
     if token is None and request.path.endswith(".ics"):
         token = request.query.get("token")  # calendar apps subscribe by URL and cannot send headers
@@ -113,10 +115,12 @@ async def list_incidents(request: web.Request) -> web.Response:
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    return jsonout.response({
-        "incidents": [jsonout.incident(r) for r in rows],
-        "next_cursor": str(rows[-1]["id"]) if more else None,
-    })
+    return jsonout.response(
+        {
+            "incidents": [jsonout.incident(r) for r in rows],
+            "next_cursor": str(rows[-1]["id"]) if more else None,
+        }
+    )
 
 
 async def get_incident(request: web.Request) -> web.Response:
@@ -189,8 +193,15 @@ async def create_incident(request: web.Request) -> web.Response:
         return jsonout.error(400, f"service: unknown service {service_id!r}")
     try:
         incident_id = await app[keys.STORE].create_incident(
-            service=service.id, policy=service.escalation_policy, priority=priority, summary=summary,
-            labels=labels, annotations=details, actor=actor, now=app[keys.CLOCK].now(), dedup_key=dedup_key,
+            service=service.id,
+            policy=service.escalation_policy,
+            priority=priority,
+            summary=summary,
+            labels=labels,
+            annotations=details,
+            actor=actor,
+            now=app[keys.CLOCK].now(),
+            dedup_key=dedup_key,
         )
     except db.UniqueViolation:
         return jsonout.error(409, f"an open incident on {service.id} already has dedup_key {dedup_key!r}")
@@ -208,11 +219,17 @@ async def escalate(request: web.Request) -> web.Response:
     row = await request.app[keys.STORE].get_incident(incident_id)
     assert row is not None
     if result == "no_policy":
-        return jsonout.error(409, f"service {row['service']} has no escalation policy; nobody to escalate to",
-                             incident=jsonout.incident(row))
+        return jsonout.error(
+            409,
+            f"service {row['service']} has no escalation policy; nobody to escalate to",
+            incident=jsonout.incident(row),
+        )
     if result == "not_triggered":
-        return jsonout.error(409, f"incident {incident_id} is {row['status']}; only a triggered incident escalates",
-                             incident=jsonout.incident(row))
+        return jsonout.error(
+            409,
+            f"incident {incident_id} is {row['status']}; only a triggered incident escalates",
+            incident=jsonout.incident(row),
+        )
     return jsonout.response(jsonout.incident(row))
 
 
@@ -251,8 +268,14 @@ async def oncall_now(request: web.Request) -> web.Response:
     out = []
     for target in targets:
         now = resolver.current(target, at)
-        out.append({"target": target, "users": [_user_json(request, u) for u in now.users],
-                    "since": jsonout.timestamp(now.since), "until": jsonout.timestamp(now.until)})
+        out.append(
+            {
+                "target": target,
+                "users": [_user_json(request, u) for u in now.users],
+                "since": jsonout.timestamp(now.since),
+                "until": jsonout.timestamp(now.until),
+            }
+        )
     return jsonout.response({"at": jsonout.timestamp(at), "oncall": out})
 
 

@@ -10,7 +10,9 @@ import tenacity
 from aiohttp import web
 
 from pager import clock as clock_mod
-from pager import config, engine as engine_mod, metrics as metrics_mod, outbox, wakeup
+from pager import config, outbox, wakeup
+from pager import engine as engine_mod
+from pager import metrics as metrics_mod
 from pager.store import acks, db, escalations, migrate, store
 from pager.store import outbox as outbox_store
 from pager.web import ackpage, api, health, ingest, jsonout, keys, twilio_sms
@@ -45,8 +47,11 @@ async def wait_for_database(url: str) -> None:
     async for attempt in tenacity.AsyncRetrying(
         retry=tenacity.retry_if_exception_type((db.Unavailable, OSError)),
         wait=tenacity.wait_exponential(multiplier=0.2, max=5),
-        before_sleep=lambda rs: log.warning("waiting for the database", attempt=rs.attempt_number,
-                                            error=str(rs.outcome.exception()) if rs.outcome else None),
+        before_sleep=lambda rs: log.warning(
+            "waiting for the database",
+            attempt=rs.attempt_number,
+            error=str(rs.outcome.exception()) if rs.outcome else None,
+        ),
     ):
         with attempt:
             with db.translate_errors():
@@ -78,10 +83,17 @@ def create_app(
         )
         app[keys.STORE] = store.Store(pool, on_transition=app[keys.METRICS].observe_transition)
         app[keys.ACKS] = acks.Acks(pool)
-        sender = outbox.Sender(settings, outbox_store.Outbox(pool), app[keys.ACKS], app[keys.CLOCK],
-                               app[keys.METRICS], outbox.build_notifiers(settings))
-        engine = engine_mod.Engine(settings, escalations.Escalations(pool), app[keys.CLOCK], app[keys.METRICS],
-                                   on_pages=sender.wake)
+        sender = outbox.Sender(
+            settings,
+            outbox_store.Outbox(pool),
+            app[keys.ACKS],
+            app[keys.CLOCK],
+            app[keys.METRICS],
+            outbox.build_notifiers(settings),
+        )
+        engine = engine_mod.Engine(
+            settings, escalations.Escalations(pool), app[keys.CLOCK], app[keys.METRICS], on_pages=sender.wake
+        )
         app[keys.ENGINE], app[keys.SENDER] = engine, sender
         wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())

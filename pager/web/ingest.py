@@ -8,8 +8,8 @@ import structlog
 from aiohttp import web
 
 from pager import classify, config, models
-from pager.ingest import alertmanager, events_v2
 from pager import ingest as ingest_errors
+from pager.ingest import alertmanager, events_v2
 from pager.store import db, store
 from pager.web import auth, jsonout, keys
 
@@ -46,8 +46,13 @@ async def _commit(
         if r.created:
             top = min(c.priority for c in g.alerts if c.alert.action is models.Action.TRIGGER)
             metrics.incidents_created.labels(g.service, top.name).inc()
-            log.info("incident opened", incident=r.incident_id, service=g.service, priority=top.name,
-                     integration=integration.id)
+            log.info(
+                "incident opened",
+                incident=r.incident_id,
+                service=g.service,
+                priority=top.name,
+                integration=integration.id,
+            )
         if r.deduplicated:
             metrics.alerts_deduplicated.labels(g.service).inc(r.deduplicated)
         if r.notice and r.incident_id is not None and r.priority is not None:
@@ -60,8 +65,11 @@ async def alertmanager_webhook(request: web.Request) -> web.Response:
     token = auth.bearer(request)
     if token is None:
         metrics.alerts_rejected.labels("unknown", "unauthorized").inc()
-        return jsonout.error(401, "missing bearer token: set http_config.authorization.credentials "
-                                  "in the Alertmanager receiver to the integration's token")
+        return jsonout.error(
+            401,
+            "missing bearer token: set http_config.authorization.credentials "
+            "in the Alertmanager receiver to the integration's token",
+        )
     integration = auth.integration(settings, token, "alertmanager")
     if integration is None:
         metrics.alerts_rejected.labels("unknown", "unauthorized").inc()
@@ -79,14 +87,21 @@ async def alertmanager_webhook(request: web.Request) -> web.Response:
     except db.InvalidInput as exc:
         metrics.alerts_rejected.labels(integration.id, "invalid").inc()
         return jsonout.error(400, "invalid Alertmanager webhook payload", [_unstorable(exc)])
-    return jsonout.response({
-        "status": "success",
-        "incidents": [
-            {"id": r.incident_id, "dedup_key": r.dedup_key, "service": r.service, "created": r.created,
-             "status": r.status}
-            for r in results
-        ],
-    })
+    return jsonout.response(
+        {
+            "status": "success",
+            "incidents": [
+                {
+                    "id": r.incident_id,
+                    "dedup_key": r.dedup_key,
+                    "service": r.service,
+                    "created": r.created,
+                    "status": r.status,
+                }
+                for r in results
+            ],
+        }
+    )
 
 
 def _unstorable(exc: db.InvalidInput) -> str:

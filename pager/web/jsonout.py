@@ -66,9 +66,7 @@ def incident(row: typing.Mapping[str, typing.Any]) -> dict[str, typing.Any]:
         },
     }
     if "alerts" in row:
-        out["alerts"] = [
-            {**a, "priority": models.Priority(a["priority"]).name} for a in row["alerts"]
-        ]
+        out["alerts"] = [{**a, "priority": models.Priority(a["priority"]).name} for a in row["alerts"]]
     if "timeline" in row:
         out["timeline"] = list(row["timeline"])
     return out

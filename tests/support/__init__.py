@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import typing
 
 import yaml
@@ -78,11 +79,25 @@ def am_payload(
     return json.dumps(body).encode()
 
 
-def event(action: str, dedup_key: str | None = None, severity: str = "critical", summary: str = "disk full",
-          routing_key: str = EVENTS_KEY, **payload: object) -> dict[str, typing.Any]:
+def event(
+    action: str,
+    dedup_key: str | None = None,
+    severity: str = "critical",
+    summary: str = "disk full",
+    routing_key: str = EVENTS_KEY,
+    **payload: object,
+) -> dict[str, typing.Any]:
     body: dict[str, typing.Any] = {"routing_key": routing_key, "event_action": action}
     if dedup_key is not None:
         body["dedup_key"] = dedup_key
     if action == "trigger":
         body["payload"] = {"summary": summary, "source": "db-1", "severity": severity, **payload}
     return body
+
+
+SAMPLES = pathlib.Path(__file__).resolve().parent / "samples"
+
+
+def sample(name: str) -> dict[str, typing.Any]:
+    """A request captured from Alertmanager 0.25 (`tests/support/samples`, copied from `../shared/samples`)."""
+    return json.loads((SAMPLES / name).read_text())

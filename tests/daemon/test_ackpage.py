@@ -8,35 +8,14 @@ import pytest
 
 from pager.store import acks
 from tests import support
+from tests.support import http
 
 NOW = datetime.datetime(2026, 11, 22, 18, 0, tzinfo=datetime.UTC)
 
 
-async def open_incident(client, summary="disk full on db-1", **extra):
-    body = {"service": "web", "summary": summary, "priority": "P1", **extra}
-    resp = await client.post("/api/v1/incidents", json=body, headers=support.API)
-    assert resp.status == 201, await resp.text()
-    return (await resp.json())["id"]
-
-
-async def paged(pool, incident_id, user="alice", address="+15551230001"):
-    """What the outbox leaves behind when it pages `user`: the precondition of acting on the incident."""
-    await pool.execute(
-        "INSERT INTO notifications (incident_id, round, step, user_id, channel, address, created_at, not_before)"
-        " VALUES ($1, 0, 0, $2, 'sms', $3, now(), now())",
-        incident_id, user, address,
-    )
-
-
-async def detail(client, incident_id):
-    resp = await client.get(f"/api/v1/incidents/{incident_id}", headers=support.API)
-    assert resp.status == 200
-    return await resp.json()
-
-
 async def link_for(client, pool, user="alice", **extra):
-    incident_id = await open_incident(client, **extra)
-    await paged(pool, incident_id, user)
+    incident_id = await http.open_incident(client, **extra)
+    await http.paged(pool, incident_id, user)
     token = await acks.Acks(pool).issue(incident_id, user, NOW)
     return incident_id, f"/a/{token}"
 
@@ -44,8 +23,8 @@ async def link_for(client, pool, user="alice", **extra):
 async def test_get_shows_the_incident_and_changes_nothing(make_client, pool):
     client = await make_client()
     incident_id, url = await link_for(client, pool, details={"runbook_url": "https://runbooks.example.com/disk"})
-    await paged(pool, incident_id, "bob", "+15551230002")
-    before = await detail(client, incident_id)
+    await http.paged(pool, incident_id, "bob", "+15551230002")
+    before = await http.detail(client, incident_id)
 
     for _ in range(3):  # link previewers and impatient thumbs
         resp = await client.get(url)
@@ -61,7 +40,7 @@ async def test_get_shows_the_incident_and_changes_nothing(make_client, pool):
     assert 'value="acknowledge"' in page and 'value="resolve"' in page and 'method="post"' in page
     assert resp.headers["Cache-Control"] == "no-store"
     assert resp.headers["Referrer-Policy"] == "no-referrer"  # the runbook must not learn the token
-    after = await detail(client, incident_id)
+    after = await http.detail(client, incident_id)
     assert after["status"] == "triggered"
     assert after["timeline"] == before["timeline"]
     assert (await client.head(url)).status == 200
@@ -75,7 +54,7 @@ async def test_post_acknowledge_acts_as_the_links_user_via_link(make_client, poo
     assert resp.status == 303
     assert resp.headers["Location"] == url.removeprefix("/a/")  # relative: survives a path prefix
 
-    inc = await detail(client, incident_id)
+    inc = await http.detail(client, incident_id)
     assert inc["status"] == "acknowledged" and inc["acknowledged_by"] == "alice"
     entry = inc["timeline"][-1]
     assert entry["kind"] == "acknowledged" and entry["actor"] == "alice" and entry["details"] == {"via": "link"}
@@ -100,7 +79,7 @@ async def test_post_resolve(make_client, pool):
     resp = await client.post(url, data={"action": "resolve"}, allow_redirects=False)
     assert resp.status == 303
 
-    inc = await detail(client, incident_id)
+    inc = await http.detail(client, incident_id)
     assert inc["status"] == "resolved" and inc["resolved_by"] == "alice"
     entry = inc["timeline"][-1]
     assert entry["kind"] == "resolved" and entry["actor"] == "alice" and entry["details"] == {"via": "link"}
@@ -111,11 +90,11 @@ async def test_acknowledging_what_someone_else_acknowledged_keeps_their_name(mak
     incident_id, url = await link_for(client, pool)
     resp = await client.post(f"/api/v1/incidents/{incident_id}/acknowledge", json={"user": "bob"}, headers=support.API)
     assert resp.status == 200
-    before = await detail(client, incident_id)
+    before = await http.detail(client, incident_id)
 
     resp = await client.post(url, data={"action": "acknowledge"})
     assert resp.status == 200 and "Acknowledged by Bob" in await resp.text()
-    assert (await detail(client, incident_id))["timeline"] == before["timeline"]
+    assert (await http.detail(client, incident_id))["timeline"] == before["timeline"]
 
 
 async def test_resolved_incident_shows_no_buttons_and_post_changes_nothing(make_client, pool):
@@ -123,7 +102,7 @@ async def test_resolved_incident_shows_no_buttons_and_post_changes_nothing(make_
     incident_id, url = await link_for(client, pool)
     resp = await client.post(f"/api/v1/incidents/{incident_id}/resolve", json={"user": "bob"}, headers=support.API)
     assert resp.status == 200
-    before = await detail(client, incident_id)
+    before = await http.detail(client, incident_id)
 
     page = await (await client.get(url)).text()
     assert "Resolved by Bob" in page
@@ -134,7 +113,7 @@ async def test_resolved_incident_shows_no_buttons_and_post_changes_nothing(make_
         assert resp.status == 409
         text = await resp.text()
         assert "already resolved" in text and "<button" not in text
-    after = await detail(client, incident_id)
+    after = await http.detail(client, incident_id)
     assert after["status"] == "resolved" and after["resolved_by"] == "bob"
     assert after["timeline"] == before["timeline"]
 
@@ -152,10 +131,10 @@ async def test_unknown_token_is_404(make_client, pool, method):
 async def test_unknown_action_is_400_and_changes_nothing(make_client, pool, form):
     client = await make_client()
     incident_id, url = await link_for(client, pool)
-    before = await detail(client, incident_id)
+    before = await http.detail(client, incident_id)
     resp = await client.post(url, data=form, allow_redirects=False)
     assert resp.status == 400 and resp.content_type == "text/html"
-    after = await detail(client, incident_id)
+    after = await http.detail(client, incident_id)
     assert after["status"] == "triggered" and after["timeline"] == before["timeline"]
 
 
@@ -174,7 +153,8 @@ async def test_everything_from_an_alert_is_escaped(make_client, pool):
 async def test_needs_no_api_token(make_client, pool):
     client = await make_client()
     incident_id, url = await link_for(client, pool)
-    resp = await client.post(url, data={"action": "acknowledge"}, headers={"Authorization": "Bearer wrong"},
-                             allow_redirects=False)
+    resp = await client.post(
+        url, data={"action": "acknowledge"}, headers={"Authorization": "Bearer wrong"}, allow_redirects=False
+    )
     assert resp.status == 303
-    assert (await detail(client, incident_id))["status"] == "acknowledged"
+    assert (await http.detail(client, incident_id))["status"] == "acknowledged"

@@ -182,7 +182,9 @@ def test_unknown_references_are_errors() -> None:
 )
 def test_durations(value: str, expected: datetime.timedelta) -> None:
     assert config.parse_duration(value) == expected
-    cfg = load(f"users: [{{id: a}}]\nescalation_policies: [{{id: p, steps: [{{targets: [user:a], ack_timeout: {value}}}]}}]")
+    cfg = load(
+        f"users: [{{id: a}}]\nescalation_policies: [{{id: p, steps: [{{targets: [user:a], ack_timeout: {value}}}]}}]"
+    )
     assert cfg.policy("p").steps[0].ack_timeout == expected
 
 

@@ -31,8 +31,8 @@ from pager.store import acks, db, escalations, sql, store
 from pager.store import outbox as outbox_store
 from pager.web import app as web_app
 from pager.web import keys
-from tests import support, twilio_double
-from tests.test_notify_email import Mailbox, smtp_server
+from tests import support
+from tests.support import smtp_double, twilio_double
 
 START = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
 PUBLIC = "https://pager.example.com"
@@ -54,7 +54,8 @@ FAST = message.RetryPolicy(
 def outbox_settings(double: twilio_double.TwilioDouble, smtp_port: int, public_url: str = PUBLIC):
     """`web` pages alice by SMS (email is her fallback) each minute, twice; `landline` pages dave, who has no email."""
     env = {**support.ENV, "TWILIO_ACCOUNT_SID": double.account_sid, "TWILIO_AUTH_TOKEN": double.auth_token}
-    return support.settings(f"""
+    return support.settings(
+        f"""
 server: {{public_url: "{public_url}"}}
 users:
   - {{id: alice, name: Alice, phone: "{ALICE_PHONE}", email: alice@example.com}}
@@ -78,7 +79,9 @@ notifiers:
   console: {{enabled: false}}
 priorities:
   P0: {{channels: [sms]}}
-""", env)
+""",
+        env,
+    )
 
 
 async def eventually(predicate: typing.Callable[[], typing.Any], timeout: float = 10.0) -> typing.Any:
@@ -101,7 +104,7 @@ class Rig:
     pool: db.Pool
     clock: clock.ManualClock
     double: twilio_double.TwilioDouble
-    mailbox: Mailbox
+    mailbox: smtp_double.Mailbox
     smtp_port: int
     settings: typing.Any
     metrics: metrics.Metrics
@@ -112,23 +115,42 @@ class Rig:
 
     def notifiers(self) -> dict[str, message.Notifier]:
         return {
-            "sms": sms.TwilioSms(account_sid=self.double.account_sid, auth_token=self.double.auth_token,
-                                 from_number=FROM, api_base=self.double.url, public_url=PUBLIC, retry=FAST),
-            "email": email_notify.SmtpEmail(host="127.0.0.1", port=self.smtp_port, sender="pager@example.com",
-                                            retry=FAST),
+            "sms": sms.TwilioSms(
+                account_sid=self.double.account_sid,
+                auth_token=self.double.auth_token,
+                from_number=FROM,
+                api_base=self.double.url,
+                public_url=PUBLIC,
+                retry=FAST,
+            ),
+            "email": email_notify.SmtpEmail(
+                host="127.0.0.1", port=self.smtp_port, sender="pager@example.com", retry=FAST
+            ),
         }
 
     def another_sender(self) -> outbox.Sender:
         """A second replica's sender on the same database."""
-        return outbox.Sender(self.settings, outbox_store.Outbox(self.pool), acks.Acks(self.pool), self.clock,
-                             self.metrics, self.notifiers())
+        return outbox.Sender(
+            self.settings,
+            outbox_store.Outbox(self.pool),
+            acks.Acks(self.pool),
+            self.clock,
+            self.metrics,
+            self.notifiers(),
+        )
 
     async def open(self, service: str = "web", summary: str | None = None) -> int:
         policy = self.settings.config.service(service).escalation_policy
         n = await self.pool.fetchval("SELECT count(*) FROM incidents")
         return await self.store.create_incident(
-            service=service, policy=policy, priority=models.Priority.P0, summary=summary or f"disk full {n + 1}",
-            labels={}, annotations={}, actor="test", now=self.clock.now(),
+            service=service,
+            policy=policy,
+            priority=models.Priority.P0,
+            summary=summary or f"disk full {n + 1}",
+            labels={},
+            annotations={},
+            actor="test",
+            now=self.clock.now(),
         )
 
     async def page_now(self, service: str = "web") -> int:
@@ -139,8 +161,12 @@ class Rig:
         return incident_id
 
     async def rows(self, incident_id: int | None = None) -> list[dict[str, typing.Any]]:
-        return [dict(r) for r in await self.pool.fetch(
-            "SELECT * FROM notifications WHERE $1::bigint IS NULL OR incident_id = $1 ORDER BY id", incident_id)]
+        return [
+            dict(r)
+            for r in await self.pool.fetch(
+                "SELECT * FROM notifications WHERE $1::bigint IS NULL OR incident_id = $1 ORDER BY id", incident_id
+            )
+        ]
 
     async def kinds(self, incident_id: int) -> list[str]:
         return [k for k, _ in await timeline(self.pool, incident_id)]
@@ -149,8 +175,12 @@ class Rig:
         return [m for k, m in await timeline(self.pool, incident_id) if k == kind]
 
     def count(self, channel: str, outcome: str) -> float:
-        return self.metrics.registry.get_sample_value(
-            "pager_notifications_total", {"channel": channel, "outcome": outcome}) or 0.0
+        return (
+            self.metrics.registry.get_sample_value(
+                "pager_notifications_total", {"channel": channel, "outcome": outcome}
+            )
+            or 0.0
+        )
 
     def sms_to(self, phone: str = ALICE_PHONE) -> list[twilio_double.Message]:
         return [m for m in self.double.messages if m.to == phone]
@@ -164,12 +194,23 @@ async def timeline(pool: db.Pool, incident_id: int) -> list[tuple[str, str]]:
 @pytest.fixture
 async def rig(pool: db.Pool) -> collections.abc.AsyncIterator[Rig]:
     async with twilio_double.running() as double:
-        with smtp_server() as (mailbox, port):
+        with smtp_double.smtp_server() as (mailbox, port):
             fake = clock.ManualClock(START)
             settings = outbox_settings(double, port)
             m = metrics.Metrics()
-            r = Rig(pool, fake, double, mailbox, port, settings, m, store.Store(pool), outbox_store.Outbox(pool),
-                    engine.Engine(settings, escalations.Escalations(pool), fake, m), typing.cast(typing.Any, None))
+            r = Rig(
+                pool,
+                fake,
+                double,
+                mailbox,
+                port,
+                settings,
+                m,
+                store.Store(pool),
+                outbox_store.Outbox(pool),
+                engine.Engine(settings, escalations.Escalations(pool), fake, m),
+                typing.cast(typing.Any, None),
+            )
             r.sender = outbox.Sender(settings, r.outbox, acks.Acks(pool), fake, m, r.notifiers())
             try:
                 yield r
@@ -225,13 +266,18 @@ async def test_first_pages_are_never_held_later_pages_are_held_then_go_out_as_on
     assert {r["attempts"] for r in rows} == {1}  # a hold is not an attempt
     assert rig.count("sms", "sent") == 15
     assert await rig.kinds(first[2]) == [
-        "triggered", "escalated", "paged",  # round 1, at once
-        "repeated", "escalated", "page_held",  # round 2, a minute later: held
+        "triggered",
+        "escalated",
+        "paged",  # round 1, at once
+        "repeated",
+        "escalated",
+        "page_held",  # round 2, a minute later: held
         "exhausted",  # (the policy ran out at 12:02, seen by the tick at 12:05)
         "paged",  # round 2, bundled, at 12:15
     ]
     assert (await rig.lines(first[2], "paged"))[-1] == (
-        "Paged Alice by sms (bundled with #" + ", #".join(str(i) for i in first[1:]) + ")")
+        "Paged Alice by sms (bundled with #" + ", #".join(str(i) for i in first[1:]) + ")"
+    )
 
 
 async def test_two_pages_of_one_incident_in_one_drain_are_one_message(rig):
@@ -318,7 +364,8 @@ async def test_permanent_failure_for_a_user_with_no_other_channel_is_loud(rig):
     assert (row["user_id"], row["status"]) == ("dave", "failed")
     assert await rig.kinds(incident_id) == ["triggered", "escalated", "page_failed", "page_undeliverable"]
     assert await rig.lines(incident_id, "page_undeliverable") == [
-        "Dave could not be reached: no other channel to fall back to"]
+        "Dave could not be reached: no other channel to fall back to"
+    ]
     assert await rig.sender.drain() == 0
     assert len(rig.double.requests) == 1 and rig.mailbox.received == []
 
@@ -454,13 +501,11 @@ async def test_concurrent_senders_send_each_page_once(rig):
 # --- 5. Twilio delivery reports ---------------------------------------------------------------------------------------
 
 
-
-
 @contextlib.asynccontextmanager
 async def daemon(aiohttp_server, aiohttp_client, database_url: str, *, run_engine: bool = True):
     """The whole daemon listening where its public_url says, so Twilio's StatusCallback reaches it as is."""
     async with twilio_double.running() as double:
-        with smtp_server() as (mailbox, smtp_port):
+        with smtp_double.smtp_server() as (mailbox, smtp_port):
             port = test_utils.unused_port()
             fake = clock.ManualClock(START)
             settings = outbox_settings(double, smtp_port, public_url=f"http://127.0.0.1:{port}")
@@ -474,19 +519,22 @@ async def daemon(aiohttp_server, aiohttp_client, database_url: str, *, run_engin
 
 
 async def open_by_api(client, service: str = "web") -> int:
-    resp = await client.post("/api/v1/incidents", json={"service": service, "summary": "disk full", "priority": "P0"},
-                             headers=support.API)
+    resp = await client.post(
+        "/api/v1/incidents", json={"service": service, "summary": "disk full", "priority": "P0"}, headers=support.API
+    )
     assert resp.status == 201, await resp.text()
     return int((await resp.json())["id"])
 
 
 async def page_rows(pool: db.Pool, incident_id: int) -> list[dict[str, typing.Any]]:
-    return [dict(r) for r in await pool.fetch(
-        "SELECT * FROM notifications WHERE incident_id = $1 ORDER BY id", incident_id)]
+    return [
+        dict(r) for r in await pool.fetch("SELECT * FROM notifications WHERE incident_id = $1 ORDER BY id", incident_id)
+    ]
 
 
-async def test_undelivered_callback_fails_the_page_and_falls_back_to_email(aiohttp_server, aiohttp_client,
-                                                                           database_url, pool):
+async def test_undelivered_callback_fails_the_page_and_falls_back_to_email(
+    aiohttp_server, aiohttp_client, database_url, pool
+):
     async with daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
         incident_id = await open_by_api(client)
         [sms_] = await eventually(lambda: double.messages)
@@ -531,8 +579,9 @@ async def test_delivered_callback_records_delivery(aiohttp_server, aiohttp_clien
         assert mailbox.received == []
 
 
-async def test_forged_delivery_callback_is_refused_and_changes_nothing(aiohttp_server, aiohttp_client,
-                                                                       database_url, pool):
+async def test_forged_delivery_callback_is_refused_and_changes_nothing(
+    aiohttp_server, aiohttp_client, database_url, pool
+):
     async with daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
         incident_id = await open_by_api(client)
         [sms_] = await eventually(lambda: double.messages)
@@ -541,7 +590,8 @@ async def test_forged_delivery_callback_is_refused_and_changes_nothing(aiohttp_s
 
         forged = await double.post_status(sms_.sid, "undelivered", error_code=30006, signature="AAAAforged=")
         unsigned = await double.post_signed(
-            sms_.status_callback or "", {"MessageSid": sms_.sid, "MessageStatus": "undelivered"}, signature="")
+            sms_.status_callback or "", {"MessageSid": sms_.sid, "MessageStatus": "undelivered"}, signature=""
+        )
         other_key = twilio_double.TwilioDouble(auth_token="0" * 32)
         other_key.messages = double.messages
         wrong_token = await other_key.post_status(sms_.sid, "undelivered", error_code=30006)
@@ -569,7 +619,9 @@ async def test_undelivered_bundle_falls_back_for_every_incident_in_it(rig):
 
     for incident_id in (first, second):  # both SMS pages failed, so both incidents are told and paged by email
         assert [(r["channel"], r["status"]) for r in await rig.rows(incident_id)] == [
-            ("sms", "failed"), ("email", "sent")], incident_id
+            ("sms", "failed"),
+            ("email", "sent"),
+        ], incident_id
         assert await rig.lines(incident_id, "page_undelivered"), incident_id
         assert await rig.lines(incident_id, "page_fallback"), incident_id
 
@@ -577,8 +629,9 @@ async def test_undelivered_bundle_falls_back_for_every_incident_in_it(rig):
 class ReportsBeforeRecord:
     """Twilio's status callback overtaking the sender: the report arrives before the send is recorded."""
 
-    def __init__(self, inner: message.Notifier, rig: Rig, report: str = "undelivered",
-                 error: str | None = "Twilio error 30006") -> None:
+    def __init__(
+        self, inner: message.Notifier, rig: Rig, report: str = "undelivered", error: str | None = "Twilio error 30006"
+    ) -> None:
         self.inner, self.rig, self.report, self.error = inner, rig, report, error
 
     async def send(self, msg: message.Message) -> message.Outcome:
@@ -592,8 +645,10 @@ class ReportsBeforeRecord:
 
 
 async def pending_reports(pool: db.Pool) -> list[str]:
-    return [r["provider_id"] for r in await pool.fetch(
-        "SELECT provider_id FROM delivery_reports_pending ORDER BY received_at")]
+    return [
+        r["provider_id"]
+        for r in await pool.fetch("SELECT provider_id FROM delivery_reports_pending ORDER BY received_at")
+    ]
 
 
 async def test_an_undelivered_report_that_overtakes_the_send_record_still_falls_back(rig):
@@ -603,8 +658,14 @@ async def test_an_undelivered_report_that_overtakes_the_send_record_still_falls_
 
     assert [(r["channel"], r["status"]) for r in await rig.rows(incident_id)] == [("sms", "failed"), ("email", "sent")]
     assert (await rig.rows(incident_id))[0]["error"] == "Twilio error 30006"
-    assert await rig.kinds(incident_id) == ["triggered", "escalated", "paged", "page_undelivered", "page_fallback",
-                                            "paged"]
+    assert await rig.kinds(incident_id) == [
+        "triggered",
+        "escalated",
+        "paged",
+        "page_undelivered",
+        "page_fallback",
+        "paged",
+    ]
     assert await rig.lines(incident_id, "page_undelivered") == ["sms to Alice was not delivered (Twilio error 30006)"]
     assert rig.count("sms", "undelivered") == 1 and rig.count("email", "sent") == 1
     assert await pending_reports(rig.pool) == []
@@ -651,15 +712,16 @@ async def test_reports_no_send_claims_are_pruned_after_a_day(rig):
 
 async def test_acknowledging_by_api_cancels_queued_pages_before_they_are_sent(make_client, pool):
     async with twilio_double.running() as double:
-        with smtp_server() as (mailbox, port):
+        with smtp_double.smtp_server() as (mailbox, port):
             fake = clock.ManualClock(START)
             client = await make_client(outbox_settings(double, port), clock=fake)
             incident_id = await open_by_api(client)
             assert await client.app[keys.ENGINE].tick() == 1
             assert [r["status"] for r in await page_rows(pool, incident_id)] == ["pending"]
 
-            resp = await client.post(f"/api/v1/incidents/{incident_id}/acknowledge", json={"user": "alice"},
-                                     headers=support.API)
+            resp = await client.post(
+                f"/api/v1/incidents/{incident_id}/acknowledge", json={"user": "alice"}, headers=support.API
+            )
             assert resp.status == 200 and (await resp.json())["status"] == "acknowledged"
             assert [r["status"] for r in await page_rows(pool, incident_id)] == ["cancelled"]
 
@@ -706,8 +768,7 @@ async def test_acknowledging_cancels_pages_waiting_out_a_retry_or_a_throttle_hol
 # --- 7. metrics -------------------------------------------------------------------------------------------------------
 
 
-async def test_notification_metrics_appear_in_metrics_after_sends(aiohttp_server, aiohttp_client, database_url,
-                                                                   pool):
+async def test_notification_metrics_appear_in_metrics_after_sends(aiohttp_server, aiohttp_client, database_url, pool):
     async with daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
         before = await (await client.get("/metrics")).text()
         assert 'pager_notifications_total{channel="sms"' not in before

@@ -14,7 +14,7 @@ from twilio import request_validator
 
 from pager import models
 from pager.notify import message, sms, sms_text
-from tests import twilio_double
+from tests.support import twilio_double
 
 FROM = "+15005550006"
 TO = "+15551230001"

@@ -55,8 +55,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def eventually(predicate: typing.Callable[[], typing.Awaitable[typing.Any]], timeout: float, what: str,
-                     proc: subprocess.Popen[bytes] | None = None) -> typing.Any:
+async def eventually(
+    predicate: typing.Callable[[], typing.Awaitable[typing.Any]],
+    timeout: float,
+    what: str,
+    proc: subprocess.Popen[bytes] | None = None,
+) -> typing.Any:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -89,7 +93,11 @@ class Daemon:
         with open(self.tmp / f"run{self.runs}.out", "wb") as out, open(self.tmp / f"run{self.runs}.err", "wb") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "pager", "--log-json", "run", "--config", str(self.config)],
-                env=self.env, cwd=self.tmp, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=self.tmp,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
             )
         return self.proc
 
@@ -105,8 +113,9 @@ class Daemon:
                 self.proc.wait(timeout=10)
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-                         for p in sorted(self.tmp.glob("run*.*")))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(self.tmp.glob("run*.*"))
+        )
 
     async def ready(self, session: aiohttp.ClientSession) -> None:
         async def answered() -> bool:
@@ -149,8 +158,12 @@ async def test_kill_9_mid_walk_then_restart_fires_every_overdue_step_once_in_ord
             rows = await eventually(lambda: _at_least(walk, len(WALK)), 15, "all six pages", daemon.proc)
 
             async def exhausted() -> bool:
-                return bool(await pool.fetchval(
-                    "SELECT count(*) FROM incident_log WHERE incident_id = $1 AND kind = 'exhausted'", incident["id"]))
+                return bool(
+                    await pool.fetchval(
+                        "SELECT count(*) FROM incident_log WHERE incident_id = $1 AND kind = 'exhausted'",
+                        incident["id"],
+                    )
+                )
 
             await eventually(exhausted, 10, "the walk exhausted", daemon.proc)
             rows = await walk()
@@ -174,7 +187,7 @@ async def test_kill_9_mid_walk_then_restart_fires_every_overdue_step_once_in_ord
     spread = max(r["created_at"] for r in overdue) - min(r["created_at"] for r in overdue)
     assert spread < datetime.timedelta(seconds=2), f"overdue steps trickled out over {spread}"
     # the steps that were not overdue yet still kept their place after the burst
-    assert all(r["created_at"] >= overdue[-1]["created_at"] for r in rows[len(overdue) + 1:])
+    assert all(r["created_at"] >= overdue[-1]["created_at"] for r in rows[len(overdue) + 1 :])
     assert killed_at < restarted_at
     for k, r in enumerate(rows):  # and no step ever fired before its instant
         assert r["created_at"] >= opened + k * STEP, f"step {(r['round'], r['step'])} fired early"

@@ -9,8 +9,8 @@ import urllib.parse
 
 from pager import clock
 from pager.web import keys
-from tests import support, twilio_double
-from tests.test_web_ingest import detail, incidents, post_am
+from tests import support
+from tests.support import http, twilio_double
 
 START = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
 PUBLIC = "https://pager.example.com"
@@ -18,7 +18,8 @@ PUBLIC = "https://pager.example.com"
 
 def paging_settings(double: twilio_double.TwilioDouble, extra: str = ""):
     env = {**support.ENV, "TWILIO_ACCOUNT_SID": double.account_sid, "TWILIO_AUTH_TOKEN": double.auth_token}
-    return support.settings(f"""
+    return support.settings(
+        f"""
 server: {{public_url: "{PUBLIC}"}}
 notifiers:
   sms: {{from: "+15005550006", api_base: "{double.url}"}}
@@ -26,7 +27,9 @@ notifiers:
 priorities:
   P0: {{channels: [sms]}}
 {extra}
-""", env)
+""",
+        env,
+    )
 
 
 async def eventually(predicate, timeout: float = 10.0):
@@ -52,7 +55,7 @@ async def test_alert_to_sms_then_ack_link_stops_escalation(make_client):
         fake = clock.ManualClock(START)
         client = await make_client(paging_settings(double), clock=fake, run_engine=True)
         body = support.am_payload([("fp1", "firing", {"severity": "critical"})])
-        assert (await post_am(client, body)).status == 200
+        assert (await http.post_am(client, body)).status == 200
 
         [sms] = await eventually(lambda: double.messages)
         assert sms.to == "+15551230001"  # alice is on call in the primary rotation this week
@@ -64,17 +67,17 @@ async def test_alert_to_sms_then_ack_link_stops_escalation(make_client):
 
         page = await client.get(path)
         assert page.status == 200 and "summary of fp1" in await page.text()
-        [inc] = await incidents(client)
+        [inc] = await http.incidents(client)
 
         async def kinds():
-            return [e["kind"] for e in (await detail(client, inc["id"]))["timeline"]]
+            return [e["kind"] for e in (await http.detail(client, inc["id"]))["timeline"]]
 
         await eventually(lambda: kinds_end_with(kinds, "paged"))  # the sender has recorded its send
         assert inc["status"] == "triggered"  # looking is not acknowledging
 
         resp = await client.post(path, data={"action": "acknowledge"}, allow_redirects=False)
         assert resp.status == 303
-        [inc] = await incidents(client)
+        [inc] = await http.incidents(client)
         assert (inc["status"], inc["acknowledged_by"]) == ("acknowledged", "alice")
 
         await fake.advance(datetime.timedelta(minutes=20))
@@ -88,7 +91,7 @@ async def test_unacknowledged_incident_pages_the_next_step_after_the_timeout(mak
     async with twilio_double.running() as double:
         fake = clock.ManualClock(START)
         client = await make_client(paging_settings(double), clock=fake, run_engine=True)
-        await post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
+        await http.post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
         await eventually(lambda: len(double.messages) == 1)
         await fake.advance(datetime.timedelta(minutes=4, seconds=59))
         await asyncio.sleep(0.05)
@@ -102,7 +105,7 @@ async def test_sms_reply_acknowledges(make_client):
     async with twilio_double.running() as double:
         fake = clock.ManualClock(START)
         client = await make_client(paging_settings(double), clock=fake, run_engine=True)
-        await post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
+        await http.post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
         [sms] = await eventually(lambda: double.messages)
         number = re.search(r"reply (\d+)", sms.body).group(1)
         url = str(client.make_url("/v1/twilio/sms"))
@@ -112,9 +115,9 @@ async def test_sms_reply_acknowledges(make_client):
         assert forged.status == 403
         answer = await double.post_signed(url, params, signature=signature)
         assert answer.status == 200 and f"Acknowledged #{number}" in answer.text
-        [inc] = await incidents(client)
+        [inc] = await http.incidents(client)
         assert (inc["status"], inc["acknowledged_by"]) == ("acknowledged", "alice")
-        [acked] = [e for e in (await detail(client, inc["id"]))["timeline"] if e["kind"] == "acknowledged"]
+        [acked] = [e for e in (await http.detail(client, inc["id"]))["timeline"] if e["kind"] == "acknowledged"]
         assert (acked["actor"], acked["details"]) == ("alice", {"via": "sms"})
 
 
@@ -122,7 +125,7 @@ async def test_twilio_down_for_three_attempts_then_up_delivers_once(make_client)
     async with twilio_double.running() as double:
         double.fail_next(3, 503)
         client = await make_client(paging_settings(double), clock=clock.ManualClock(START), run_engine=True)
-        await post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
+        await http.post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
         await eventually(lambda: double.messages, timeout=30)
         await asyncio.sleep(0.1)
         assert len(double.messages) == 1
@@ -133,21 +136,25 @@ async def test_new_alert_on_an_acknowledged_incident_pages_whoever_acknowledged(
     async with twilio_double.running() as double:
         fake = clock.ManualClock(START)
         client = await make_client(paging_settings(double), clock=fake, run_engine=True)
-        await post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
+        await http.post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
         await eventually(lambda: len(double.messages) == 1)
-        [inc] = await incidents(client)
+        [inc] = await http.incidents(client)
         await client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", json={"user": "bob"}, headers=support.API)
         repeat = support.am_payload([("fp1", "firing", {"severity": "critical"})])
-        await post_am(client, repeat)  # a repeat is no new symptom
-        await post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"}),
-                                                  ("fp2", "firing", {"severity": "critical"})]))
-        [notice] = (await eventually(lambda: double.messages[1:]))
+        await http.post_am(client, repeat)  # a repeat is no new symptom
+        await http.post_am(
+            client,
+            support.am_payload(
+                [("fp1", "firing", {"severity": "critical"}), ("fp2", "firing", {"severity": "critical"})]
+            ),
+        )
+        [notice] = await eventually(lambda: double.messages[1:])
         assert notice.to == "+15551230002"  # bob, who acknowledged, not alice who was paged
         await asyncio.sleep(0.05)
         assert len(double.messages) == 2
 
         async def kinds():
-            return [e["kind"] for e in (await detail(client, inc["id"]))["timeline"]]
+            return [e["kind"] for e in (await http.detail(client, inc["id"]))["timeline"]]
 
         async def paged_twice():
             return (await kinds()).count("paged") == 2
@@ -155,5 +162,5 @@ async def test_new_alert_on_an_acknowledged_incident_pages_whoever_acknowledged(
         await eventually(paged_twice)  # the first page to alice and the notice to bob are both recorded
         k = await kinds()
         assert k.index("alert_added") < k.index("acknowledger_notified")
-        [inc] = await incidents(client)
+        [inc] = await http.incidents(client)
         assert inc["status"] == "acknowledged"

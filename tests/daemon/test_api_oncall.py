@@ -49,8 +49,10 @@ async def test_oncall_lists_every_rotation_and_shows_gaps(make_client):
     assert len(by_target["rotation:primary"]) == 1
 
 
-@pytest.mark.parametrize(("params", "status"), [({"at": "yesterday"}, 400), ({"at": "2026-11-23T12:00:00"}, 400),
-                                                ({"rotation": "nope"}, 404)])
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [({"at": "yesterday"}, 400), ({"at": "2026-11-23T12:00:00"}, 400), ({"rotation": "nope"}, 404)],
+)
 async def test_oncall_bad_input(make_client, params, status):
     client = await make_client(support.settings(SCHEDULE))
     resp = await client.get("/api/v1/oncall", params=params, headers=support.API)
@@ -59,14 +61,22 @@ async def test_oncall_bad_input(make_client, params, status):
 
 async def test_rotation_calendar_for_one_user(make_client):
     client = await make_client(support.settings(SCHEDULE))
-    resp = await client.get("/api/v1/rotations/primary.ics",
-                            params={"from": "2026-03-27T08:00:00Z", "to": "2026-03-31T07:00:00Z",
-                                    "user": "alice", "token": support.API_TOKEN})
+    resp = await client.get(
+        "/api/v1/rotations/primary.ics",
+        params={
+            "from": "2026-03-27T08:00:00Z",
+            "to": "2026-03-31T07:00:00Z",
+            "user": "alice",
+            "token": support.API_TOKEN,
+        },
+    )
     assert resp.status == 200
     assert resp.content_type == "text/calendar"
     cal = icalendar.Calendar.from_ical(await resp.read())
     starts = sorted(e.decoded("dtstart").astimezone(datetime.UTC) for e in cal.walk("VEVENT"))
-    assert starts == [datetime.datetime(2026, 3, 27, 8, tzinfo=datetime.UTC),
-                      datetime.datetime(2026, 3, 29, 7, tzinfo=datetime.UTC)]
+    assert starts == [
+        datetime.datetime(2026, 3, 27, 8, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 3, 29, 7, tzinfo=datetime.UTC),
+    ]
     assert (await client.get("/api/v1/rotations/primary.ics")).status == 401
     assert (await client.get("/api/v1/rotations/nope.ics", headers=support.API)).status == 404

@@ -9,8 +9,8 @@ import pytest
 from aiohttp import test_utils
 
 from pager.web import app as web_app
-from tests import support, twilio_double
-from tests.test_ackpage import detail, open_incident, paged
+from tests import support
+from tests.support import http, twilio_double
 
 PUBLIC_URL = "https://pager.example.com"
 WEBHOOK = f"{PUBLIC_URL}/v1/twilio/sms"  # what Twilio is configured with and signs, behind the proxy
@@ -30,9 +30,19 @@ def inbound(from_: str, body: str) -> dict[str, str]:
     """The form Twilio's incoming-message webhook posts."""
     sid = "SM" + secrets.token_hex(16)
     return {
-        "AccountSid": twilio_double.ACCOUNT_SID, "ApiVersion": "2010-04-01", "Body": body, "From": from_,
-        "FromCountry": "US", "MessageSid": sid, "NumMedia": "0", "NumSegments": "1", "SmsMessageSid": sid,
-        "SmsSid": sid, "SmsStatus": "received", "To": "+15005550006", "ToCountry": "US",
+        "AccountSid": twilio_double.ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+        "Body": body,
+        "From": from_,
+        "FromCountry": "US",
+        "MessageSid": sid,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "SmsStatus": "received",
+        "To": "+15005550006",
+        "ToCountry": "US",
     }
 
 
@@ -61,8 +71,8 @@ async def client(make_client):
 @pytest.fixture
 async def alices(client, pool):
     """An incident paged to Alice."""
-    incident_id = await open_incident(client, summary="checkout 5xx above 5%")
-    await paged(pool, incident_id, "alice", ALICE)
+    incident_id = await http.open_incident(client, summary="checkout 5xx above 5%")
+    await http.paged(pool, incident_id, "alice", ALICE)
     return incident_id
 
 
@@ -71,7 +81,7 @@ async def test_ack_from_the_paged_users_phone(client, alices, body):
     text = await reply_text(await sms(client, ALICE, body.format(n=alices)))
 
     assert text == f"Acknowledged #{alices}: checkout 5xx above 5%"
-    inc = await detail(client, alices)
+    inc = await http.detail(client, alices)
     assert inc["status"] == "acknowledged" and inc["acknowledged_by"] == "alice"
     entry = inc["timeline"][-1]
     assert entry["kind"] == "acknowledged" and entry["actor"] == "alice" and entry["details"] == {"via": "sms"}
@@ -82,7 +92,7 @@ async def test_res_resolves(client, alices, body):
     text = await reply_text(await sms(client, ALICE, body.format(n=alices)))
 
     assert text == f"Resolved #{alices}: checkout 5xx above 5%"
-    inc = await detail(client, alices)
+    inc = await http.detail(client, alices)
     assert inc["status"] == "resolved" and inc["resolved_by"] == "alice"
     assert inc["timeline"][-1]["details"] == {"via": "sms"}
 
@@ -98,10 +108,10 @@ async def test_res_resolves(client, alices, body):
     ],
 )
 async def test_unsigned_or_forged_is_403_and_changes_nothing(client, alices, how):
-    before = await detail(client, alices)
+    before = await http.detail(client, alices)
     resp = await sms(client, ALICE, f"ack {alices}", **how)
     assert resp.status == 403
-    after = await detail(client, alices)
+    after = await http.detail(client, alices)
     assert after["status"] == "triggered" and after["timeline"] == before["timeline"]
 
 
@@ -110,32 +120,32 @@ async def test_a_signature_over_other_params_is_403(client, alices):
     signature = twilio_double.TwilioDouble().sign(WEBHOOK, {**params, "Body": "hello"})
     resp = await client.post("/v1/twilio/sms", data=params, headers={"X-Twilio-Signature": signature})
     assert resp.status == 403
-    assert (await detail(client, alices))["status"] == "triggered"
+    assert (await http.detail(client, alices))["status"] == "triggered"
 
 
 async def test_sms_not_configured_is_403(make_client, pool):
     client = await make_client(support.settings(f'server: {{public_url: "{PUBLIC_URL}"}}'))
-    incident_id = await open_incident(client)
-    await paged(pool, incident_id, "alice", ALICE)
+    incident_id = await http.open_incident(client)
+    await http.paged(pool, incident_id, "alice", ALICE)
     resp = await sms(client, ALICE, f"ack {incident_id}")
     assert resp.status == 403
-    assert (await detail(client, incident_id))["status"] == "triggered"
+    assert (await http.detail(client, incident_id))["status"] == "triggered"
 
 
 async def test_unknown_number_changes_nothing(client, alices):
-    before = await detail(client, alices)
+    before = await http.detail(client, alices)
     text = await reply_text(await sms(client, STRANGER, f"ack {alices}"))
     assert "not registered" in text
-    after = await detail(client, alices)
+    after = await http.detail(client, alices)
     assert after["status"] == "triggered" and after["timeline"] == before["timeline"]
 
 
 async def test_reply_for_an_incident_not_paged_to_that_user_changes_nothing(client, alices):
-    before = await detail(client, alices)
+    before = await http.detail(client, alices)
     for body in (f"ack {alices}", f"res {alices}"):
         text = await reply_text(await sms(client, BOB, body))
         assert text == f"#{alices} was not paged to you; nothing changed."
-    after = await detail(client, alices)
+    after = await http.detail(client, alices)
     assert after["status"] == "triggered" and after["timeline"] == before["timeline"]
 
 
@@ -146,32 +156,32 @@ async def test_reply_for_an_incident_that_does_not_exist(client, alices):
 
 @pytest.mark.parametrize("body", ["", "hello?", "ack", "snooze 12", "ack twelve"])
 async def test_garbage_gets_help(client, alices, body):
-    before = await detail(client, alices)
+    before = await http.detail(client, alices)
     text = await reply_text(await sms(client, ALICE, body))
     assert text == "Reply 'ack 1234' or 'res 1234' with the incident number from the page."
-    assert (await detail(client, alices))["timeline"] == before["timeline"]
+    assert (await http.detail(client, alices))["timeline"] == before["timeline"]
 
 
 async def test_already_resolved(client, alices):
     await reply_text(await sms(client, ALICE, f"res {alices}"))
-    before = await detail(client, alices)
+    before = await http.detail(client, alices)
     for body in (f"ack {alices}", f"res {alices}"):
         text = await reply_text(await sms(client, ALICE, body))
         assert text.startswith(f"#{alices} is already resolved")
-    assert (await detail(client, alices))["timeline"] == before["timeline"]
+    assert (await http.detail(client, alices))["timeline"] == before["timeline"]
 
 
 async def test_already_acknowledged_by_someone_else(client, pool, alices):
-    await paged(pool, alices, "bob", BOB)
+    await http.paged(pool, alices, "bob", BOB)
     await reply_text(await sms(client, ALICE, f"ack {alices}"))
     text = await reply_text(await sms(client, BOB, f"ack {alices}"))
     assert text == f"#{alices} is already acknowledged by Alice. Reply 'res {alices}' to resolve it."
-    assert (await detail(client, alices))["acknowledged_by"] == "alice"
+    assert (await http.detail(client, alices))["acknowledged_by"] == "alice"
 
 
 async def test_summary_is_shortened_and_xml_escaped(client, pool):
-    incident_id = await open_incident(client, summary="<oops> & " + "x" * 200)
-    await paged(pool, incident_id, "alice", ALICE)
+    incident_id = await http.open_incident(client, summary="<oops> & " + "x" * 200)
+    await http.paged(pool, incident_id, "alice", ALICE)
     resp = await sms(client, ALICE, f"ack {incident_id}")
     assert "&lt;oops&gt; &amp;" in await resp.text()
     text = await reply_text(resp)
@@ -189,12 +199,12 @@ async def test_signed_end_to_end_by_the_twilio_double(aiohttp_server, aiohttp_cl
     )
     server = await aiohttp_server(web_app.create_app(settings, database_url=database_url, run_engine=False), port=port)
     client = await aiohttp_client(server)
-    incident_id = await open_incident(client)
-    await paged(pool, incident_id, "alice", ALICE)
+    incident_id = await http.open_incident(client)
+    await http.paged(pool, incident_id, "alice", ALICE)
 
     answer = await twilio_double.TwilioDouble().post_inbound_sms(
         f"http://127.0.0.1:{port}/v1/twilio/sms", from_=ALICE, body=f"ack {incident_id}"
     )
 
     assert answer.status == 200 and f"<Message>Acknowledged #{incident_id}: disk full on db-1</Message>" in answer.text
-    assert (await detail(client, incident_id))["status"] == "acknowledged"
+    assert (await http.detail(client, incident_id))["status"] == "acknowledged"

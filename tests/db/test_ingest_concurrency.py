@@ -13,9 +13,8 @@ import pytest
 
 from pager import models
 from pager.store import store
-from tests import faults, support
-from tests.test_web_events_v2 import enqueue
-from tests.test_web_ingest import incidents
+from tests import support
+from tests.support import faults, http
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
 
@@ -45,10 +44,10 @@ def group(key: str, *fingerprints: str, priority: int = 0, summary: str = "disk 
 async def test_concurrent_events_each_open_their_own_incident_and_answer_with_their_own_key(make_client, batch_sizes):
     client = await make_client()
     keys = [f"host-{i}" for i in range(120)]
-    responses = await asyncio.gather(*(enqueue(client, support.event("trigger", k, summary=k)) for k in keys))
+    responses = await asyncio.gather(*(http.enqueue(client, support.event("trigger", k, summary=k)) for k in keys))
     assert [r.status for r in responses] == [202] * len(keys)
     assert [(await r.json())["dedup_key"] for r in responses] == keys
-    opened = await incidents(client, limit=1000)
+    opened = await http.incidents(client, limit=1000)
     assert sorted((i["dedup_key"], i["summary"], i["alert_count"]) for i in opened) == sorted((k, k, 1) for k in keys)
     assert max(batch_sizes) > 1
 
@@ -91,17 +90,19 @@ async def test_a_database_outage_fails_every_waiting_event_and_none_is_half_stor
         client = await make_client(database_url=proxy.url)
         keys = [f"svc-{i}" for i in range(30)]
         await proxy.cut()
-        during = await asyncio.gather(*(enqueue(client, support.event("trigger", k)) for k in keys))
+        during = await asyncio.gather(*(http.enqueue(client, support.event("trigger", k)) for k in keys))
         assert {r.status for r in during} == {503}
         await proxy.restore()
-        retried = await asyncio.gather(*(enqueue(client, support.event("trigger", k)) for k in keys))
+        retried = await asyncio.gather(*(http.enqueue(client, support.event("trigger", k)) for k in keys))
         assert {r.status for r in retried} == {202}
-        assert sorted(i["dedup_key"] for i in await incidents(client, limit=1000)) == sorted(keys)
+        assert sorted(i["dedup_key"] for i in await http.incidents(client, limit=1000)) == sorted(keys)
 
 
 async def test_nul_in_an_event_is_stored_as_a_replacement_character(make_client):
     client = await make_client()
-    resp = await enqueue(client, support.event("trigger", "k", summary="disk\u0000full", custom_details={"n": "a\u0000"}))
+    resp = await http.enqueue(
+        client, support.event("trigger", "k", summary="disk\u0000full", custom_details={"n": "a\u0000"})
+    )
     assert resp.status == 202, await resp.text()
-    [inc] = await incidents(client)
+    [inc] = await http.incidents(client)
     assert inc["summary"] == "disk\ufffdfull"

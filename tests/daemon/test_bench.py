@@ -15,7 +15,10 @@ PHASES = {"ingest", "events", "page", "lateness", "rss"}
 def test_quick_bench_produces_every_figure_as_json(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "pager", "bench", "--quick", "--json"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests import support
-from tests.test_web_ingest import detail, incidents, post_am
+from tests.support import http
 
 
 async def open_incidents(client, n):
     for i in range(n):
-        resp = await post_am(client, support.am_payload([(f"fp{i}", "firing", {"severity": "warning"})],
-                                                        group_key=f"group-{i}"))
+        resp = await http.post_am(
+            client, support.am_payload([(f"fp{i}", "firing", {"severity": "warning"})], group_key=f"group-{i}")
+        )
         assert resp.status == 200
 
 
@@ -33,23 +34,32 @@ async def test_list_is_newest_first_and_paginates_with_next_cursor(make_client):
 async def test_filters_by_status_service_and_priority(make_client):
     client = await make_client()
     await open_incidents(client, 3)
-    await post_am(client, support.am_payload([("c", "firing", {"severity": "critical", "service": "checkout"})],
-                                             group_key="checkout-group"))
-    [first] = await incidents(client, service="web", limit="1")
+    await http.post_am(
+        client,
+        support.am_payload(
+            [("c", "firing", {"severity": "critical", "service": "checkout"})], group_key="checkout-group"
+        ),
+    )
+    [first] = await http.incidents(client, service="web", limit="1")
     resp = await client.post(f"/api/v1/incidents/{first['id']}/acknowledge", headers=support.API)
     assert resp.status == 200
-    assert [i["dedup_key"] for i in await incidents(client, service="checkout")] == ["checkout-group"]
-    assert [i["dedup_key"] for i in await incidents(client, priority="P0")] == ["checkout-group"]
-    assert len(await incidents(client, status="acknowledged")) == 1
-    assert len(await incidents(client, status="triggered")) == 3
-    assert len(await incidents(client, status="open")) == 4
-    assert await incidents(client, status="resolved") == []
+    assert [i["dedup_key"] for i in await http.incidents(client, service="checkout")] == ["checkout-group"]
+    assert [i["dedup_key"] for i in await http.incidents(client, priority="P0")] == ["checkout-group"]
+    assert len(await http.incidents(client, status="acknowledged")) == 1
+    assert len(await http.incidents(client, status="triggered")) == 3
+    assert len(await http.incidents(client, status="open")) == 4
+    assert await http.incidents(client, status="resolved") == []
 
 
 @pytest.mark.parametrize(
     ("query", "fragment"),
-    [({"status": "sleeping"}, "status"), ({"priority": "P9"}, "priority"), ({"limit": "-1"}, "limit"),
-     ({"limit": "many"}, "limit"), ({"cursor": "abc"}, "cursor")],
+    [
+        ({"status": "sleeping"}, "status"),
+        ({"priority": "P9"}, "priority"),
+        ({"limit": "-1"}, "limit"),
+        ({"limit": "many"}, "limit"),
+        ({"cursor": "abc"}, "cursor"),
+    ],
 )
 async def test_bad_query_parameters_are_400(make_client, query, fragment):
     client = await make_client()
@@ -68,7 +78,7 @@ async def test_limit_is_capped(make_client):
 async def test_acknowledge_then_resolve_by_api_with_timeline(make_client):
     client = await make_client()
     await open_incidents(client, 1)
-    [inc] = await incidents(client)
+    [inc] = await http.incidents(client)
     resp = await client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", json={"user": "alice"}, headers=support.API)
     body = await resp.json()
     assert resp.status == 200 and body["status"] == "acknowledged" and body["acknowledged_by"] == "alice"
@@ -78,45 +88,55 @@ async def test_acknowledge_then_resolve_by_api_with_timeline(make_client):
     assert (await resp.json())["status"] == "resolved"
     late = await client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", headers=support.API)
     assert late.status == 409
-    timeline = (await detail(client, inc["id"]))["timeline"]
+    timeline = (await http.detail(client, inc["id"]))["timeline"]
     assert [(e["kind"], e["actor"]) for e in timeline] == [
-        ("triggered", "integration:prod-am"), ("acknowledged", "alice"), ("resolved", "api")]
+        ("triggered", "integration:prod-am"),
+        ("acknowledged", "alice"),
+        ("resolved", "api"),
+    ]
     assert timeline[1]["details"] == {"via": "api"}
 
 
 async def test_open_an_incident_by_hand_and_add_a_note(make_client):
     client = await make_client()
-    resp = await client.post("/api/v1/incidents", headers=support.API, json={
-        "service": "checkout", "summary": "customers report failed payments", "priority": "P1", "user": "bob"})
+    resp = await client.post(
+        "/api/v1/incidents",
+        headers=support.API,
+        json={"service": "checkout", "summary": "customers report failed payments", "priority": "P1", "user": "bob"},
+    )
     assert resp.status == 201, await resp.text()
     inc = await resp.json()
     assert resp.headers["Location"] == f"/api/v1/incidents/{inc['id']}"
     assert (inc["service"], inc["priority"], inc["status"]) == ("checkout", "P1", "triggered")
     assert inc["escalation"]["policy"] == "web"
-    resp = await client.post(f"/api/v1/incidents/{inc['id']}/notes", headers=support.API,
-                             json={"text": "rolled back deploy 1234", "user": "bob"})
+    resp = await client.post(
+        f"/api/v1/incidents/{inc['id']}/notes",
+        headers=support.API,
+        json={"text": "rolled back deploy 1234", "user": "bob"},
+    )
     assert resp.status == 201
-    timeline = (await detail(client, inc["id"]))["timeline"]
-    assert [(e["kind"], e["actor"], e["message"]) for e in timeline][1:] == [
-        ("note", "bob", "rolled back deploy 1234")]
+    timeline = (await http.detail(client, inc["id"]))["timeline"]
+    assert [(e["kind"], e["actor"], e["message"]) for e in timeline][1:] == [("note", "bob", "rolled back deploy 1234")]
     assert timeline[0]["actor"] == "bob"
 
 
 @pytest.mark.parametrize(
     ("body", "fragment"),
-    [({"summary": "x"}, "'service' is required"),
-     ({"service": "nope", "summary": "x"}, "unknown service"),
-     ({"service": "checkout"}, "'summary' is required"),
-     ({"service": "checkout", "summary": "x", "priority": "P7"}, "priority"),
-     ({"service": "checkout", "summary": "x", "user": "mallory"}, "unknown user"),
-     ({"service": "checkout", "summary": "x", "labels": {"a": 1}}, "'labels'")],
+    [
+        ({"summary": "x"}, "'service' is required"),
+        ({"service": "nope", "summary": "x"}, "unknown service"),
+        ({"service": "checkout"}, "'summary' is required"),
+        ({"service": "checkout", "summary": "x", "priority": "P7"}, "priority"),
+        ({"service": "checkout", "summary": "x", "user": "mallory"}, "unknown user"),
+        ({"service": "checkout", "summary": "x", "labels": {"a": 1}}, "'labels'"),
+    ],
 )
 async def test_bad_manual_incident_is_400(make_client, body, fragment):
     client = await make_client()
     resp = await client.post("/api/v1/incidents", headers=support.API, json=body)
     assert resp.status == 400
     assert fragment in (await resp.json())["error"]
-    assert await incidents(client) == []
+    assert await http.incidents(client) == []
 
 
 async def test_api_needs_the_token(make_client):
@@ -139,19 +159,21 @@ async def test_unknown_incident_is_404(make_client):
 
 async def test_nul_characters_are_kept_as_replacement_characters_not_a_500(make_client):
     client = await make_client()
-    resp = await client.post("/api/v1/incidents", headers=support.API,
-                             json={"service": "checkout", "summary": "payments\u0000down"})
+    resp = await client.post(
+        "/api/v1/incidents", headers=support.API, json={"service": "checkout", "summary": "payments\u0000down"}
+    )
     assert resp.status == 201, await resp.text()
     inc = await resp.json()
     assert inc["summary"] == "payments\ufffddown"
     resp = await client.post(f"/api/v1/incidents/{inc['id']}/notes", headers=support.API, json={"text": "a\u0000b"})
     assert resp.status == 201
-    assert (await detail(client, inc["id"]))["timeline"][-1]["message"] == "a\ufffdb"
+    assert (await http.detail(client, inc["id"]))["timeline"][-1]["message"] == "a\ufffdb"
     resp = await client.get("/api/v1/incidents", params={"service": "a\u0000b"}, headers=support.API)
     assert resp.status == 400
     assert "cannot store or search for" in (await resp.json())["error"]
-    resp = await client.post("/api/v1/incidents", headers=support.API,
-                             data=b'{"service": "checkout", "summary": "lone surrogate \\ud800"}')
+    resp = await client.post(
+        "/api/v1/incidents", headers=support.API, data=b'{"service": "checkout", "summary": "lone surrogate \\ud800"}'
+    )
     assert resp.status == 400
     assert "surrogates not allowed" in (await resp.json())["error"]
 
@@ -163,13 +185,13 @@ async def test_mtta_and_mttr_are_observed_once_per_incident(make_client):
 
     fake = clock.ManualClock(datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC))
     client = await make_client(clock=fake)
-    await post_am(client, support.am_payload([("c", "firing", {"severity": "critical", "service": "checkout"})]))
-    [inc] = await incidents(client)
+    await http.post_am(client, support.am_payload([("c", "firing", {"severity": "critical", "service": "checkout"})]))
+    [inc] = await http.incidents(client)
     await fake.advance(datetime.timedelta(seconds=90))
     await client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", headers=support.API)
     await client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", headers=support.API)
     await fake.advance(datetime.timedelta(minutes=10))
-    await post_am(client, support.am_payload([("c", "resolved", {"severity": "critical", "service": "checkout"})]))
+    await http.post_am(client, support.am_payload([("c", "resolved", {"severity": "critical", "service": "checkout"})]))
     text = await (await client.get("/metrics")).text()
     assert 'pager_time_to_acknowledge_seconds_count{priority="P0",service="checkout"} 1.0' in text
     assert 'pager_time_to_acknowledge_seconds_sum{priority="P0",service="checkout"} 90.0' in text
@@ -186,14 +208,14 @@ async def test_exact_mtta_and_mttr_from_the_database_by_window(make_client):
     client = await make_client(clock=fake)
 
     async def incident(key, ack_after, resolve_after):
-        await post_am(client, support.am_payload([(key, "firing", {"severity": "critical"})], group_key=key))
-        [inc] = await incidents(client, limit="1")
+        await http.post_am(client, support.am_payload([(key, "firing", {"severity": "critical"})], group_key=key))
+        [inc] = await http.incidents(client, limit="1")
         await fake.advance(datetime.timedelta(seconds=ack_after))
         await client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", headers=support.API)
         await fake.advance(datetime.timedelta(seconds=resolve_after))
         await client.post(f"/api/v1/incidents/{inc['id']}/resolve", headers=support.API)
 
-    await incident("old", 600, 600)          # acknowledged 10 days before the scrape
+    await incident("old", 600, 600)  # acknowledged 10 days before the scrape
     await fake.advance(datetime.timedelta(days=10))
     await incident("recent-1", 60, 240)
     await incident("recent-2", 180, 120)
@@ -202,14 +224,16 @@ async def test_exact_mtta_and_mttr_from_the_database_by_window(make_client):
     assert 'pager_mtta_seconds{priority="P0",service="web",window="30d"} 280.0' in text
     assert 'pager_mttr_seconds{priority="P0",service="web",window="1d"} 300.0' in text
     assert 'pager_mttr_seconds{priority="P0",service="web",window="7d"} 300.0' in text
-    assert 'pager_incidents_open{' not in text  # all resolved
+    assert "pager_incidents_open{" not in text  # all resolved
 
 
 async def test_escalating_an_incident_whose_service_has_no_policy_is_409(make_client):
-    client = await make_client(support.settings("""
+    client = await make_client(
+        support.settings("""
 services:
   - {id: web}
-"""))
+""")
+    )
     resp = await client.post("/api/v1/incidents", headers=support.API, json={"service": "web", "summary": "x"})
     inc = await resp.json()
     assert inc["escalation"]["policy"] is None

@@ -9,15 +9,15 @@ import pytest
 
 from pager import ingest, models
 from pager.ingest import alertmanager
-from tests import conftest
+from tests import support
 
 GROUP_KEY = '{}:{alertname="HighErrorRate", service="checkout"}'
 LABELS = {"alertname": "HighErrorRate", "instance": "web-1", "service": "checkout", "severity": "critical"}
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 def sample(name: str) -> bytes:
-    return json.dumps(conftest.sample(name)["body"]).encode()
+    return json.dumps(support.sample(name)["body"]).encode()
 
 
 def body(alerts: list[dict] | None = None, **top: object) -> bytes:
@@ -184,12 +184,15 @@ def test_bad_bodies_are_refused_with_the_json_path(raw: bytes, message: str) -> 
     assert message in str(caught.value)
 
 
-@pytest.mark.parametrize(("text", "stored"), [
-    ("disk\u0000full", "disk\ufffdfull"),  # PostgreSQL text cannot hold NUL
-    ("\\u0000", "\\u0000"),  # a backslash, then the letters: text, kept as sent
-    ("\\\u0000", "\\\ufffd"),
-    ("plain", "plain"),
-])
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("disk\u0000full", "disk\ufffdfull"),  # PostgreSQL text cannot hold NUL
+        ("\\u0000", "\\u0000"),  # a backslash, then the letters: text, kept as sent
+        ("\\\u0000", "\\\ufffd"),
+        ("plain", "plain"),
+    ],
+)
 def test_nul_characters_become_replacement_characters(text, stored):
     [a] = alertmanager.parse(body([alert(labels={"alertname": text, "x\u0000": "y"})]))
     assert a.labels["alertname"] == stored

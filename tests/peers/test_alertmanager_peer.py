@@ -90,9 +90,7 @@ def _alertmanager_config(pager_port: int) -> dict[str, typing.Any]:
                         "http_config": {"authorization": {"credentials": AM_TOKEN}},
                     }
                 ],
-                "pagerduty_configs": [
-                    {"url": f"{base}/v2/enqueue", "routing_key": ROUTING_KEY, "send_resolved": True}
-                ],
+                "pagerduty_configs": [{"url": f"{base}/v2/enqueue", "routing_key": ROUTING_KEY, "send_resolved": True}],
             }
         ],
     }
@@ -170,8 +168,9 @@ async def _until(
         if last:
             return last
         await asyncio.sleep(0.1)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}\n"
-                f"alertmanager log:\n{peer.log_text()}")
+    pytest.fail(
+        f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}\nalertmanager log:\n{peer.log_text()}"
+    )
 
 
 async def test_alertmanager_webhook_and_pagerduty_paths_open_and_resolve_incidents(

@@ -55,7 +55,11 @@ def events(ident: str, start: str, end: str, user: str | None = None, zone: str 
     "ident, start, end, user, zone, expected",
     [
         (  # Berlin spring-forward: 09:00 local before and after
-            "web", "2026-03-28T12:00Z", "2026-03-30T12:00Z", None, "Europe/Berlin",
+            "web",
+            "2026-03-28T12:00Z",
+            "2026-03-30T12:00Z",
+            None,
+            "Europe/Berlin",
             [
                 "On call: Alice Liddell (web) 2026-03-28T09:00+0100 2026-03-29T09:00+0200",
                 "On call: bob (web) 2026-03-29T09:00+0200 2026-03-30T09:00+0200",
@@ -63,11 +67,19 @@ def events(ident: str, start: str, end: str, user: str | None = None, zone: str 
             ],
         ),
         (
-            "rotation:web", "2026-03-28T12:00Z", "2026-03-30T12:00Z", "bob", "Europe/Berlin",
+            "rotation:web",
+            "2026-03-28T12:00Z",
+            "2026-03-30T12:00Z",
+            "bob",
+            "Europe/Berlin",
             ["On call: bob (web) 2026-03-29T09:00+0200 2026-03-30T09:00+0200"],
         ),
         (  # 12h across New York's fall-back, with an override in the day shift
-            "ops", "2026-11-01T02:00Z", "2026-11-01T21:00Z", None, "America/New_York",
+            "ops",
+            "2026-11-01T02:00Z",
+            "2026-11-01T21:00Z",
+            None,
+            "America/New_York",
             [
                 "On call: bob (ops) 2026-10-31T21:00-0400 2026-11-01T09:00-0500",
                 "On call: Alice Liddell (ops) 2026-11-01T09:00-0500 2026-11-01T12:00-0500",
@@ -76,15 +88,26 @@ def events(ident: str, start: str, end: str, user: str | None = None, zone: str 
             ],
         ),
         (  # a schedule: office hours on Friday, then the rotation
-            "web-schedule", "2026-03-27T10:00+01:00", "2026-03-27T20:00+01:00", None, "Europe/Berlin",
+            "web-schedule",
+            "2026-03-27T10:00+01:00",
+            "2026-03-27T20:00+01:00",
+            None,
+            "Europe/Berlin",
             [
                 "On call: Carol (web-schedule) 2026-03-27T09:00+0100 2026-03-27T17:00+0100",
                 "On call: bob (web-schedule) 2026-03-27T17:00+0100 2026-03-28T09:00+0100",
             ],
         ),
-        ("schedule:both", "2026-03-27T00:00Z", "2026-03-28T00:00Z", None, "UTC", [
-            "On call: bob (both) 2026-03-27T00:00+0000 2026-03-28T00:00+0000",
-        ]),
+        (
+            "schedule:both",
+            "2026-03-27T00:00Z",
+            "2026-03-28T00:00Z",
+            None,
+            "UTC",
+            [
+                "On call: bob (both) 2026-03-27T00:00+0000 2026-03-28T00:00+0000",
+            ],
+        ),
         ("office", "2026-03-27T00:00Z", "2026-03-28T00:00Z", "alice", "UTC", []),
     ],
 )

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from tests import faults, support
-from tests.test_web_ingest import incidents, post_am
+from tests import support
+from tests.support import faults, http
 
 
 async def test_database_down_answers_503_then_recovers(make_client, database_url):
     async with faults.proxy(database_url) as proxy:
         client = await make_client(database_url=proxy.url)
         first = support.am_payload([("a", "firing", {})], group_key="before")
-        assert (await post_am(client, first)).status == 200
+        assert (await http.post_am(client, first)).status == 200
 
         await proxy.cut()
         during = support.am_payload([("b", "firing", {})], group_key="during")
-        resp = await post_am(client, during)
+        resp = await http.post_am(client, during)
         assert resp.status == 503
         assert resp.headers["Retry-After"].isdigit()
         assert "retry" in (await resp.json())["error"]
@@ -24,6 +24,6 @@ async def test_database_down_answers_503_then_recovers(make_client, database_url
         assert api.status == 503
 
         await proxy.restore()
-        assert (await post_am(client, during)).status == 200  # Alertmanager's retry lands
+        assert (await http.post_am(client, during)).status == 200  # Alertmanager's retry lands
         assert (await client.get("/readyz")).status == 200
-        assert sorted(i["dedup_key"] for i in await incidents(client)) == ["before", "during"]
+        assert sorted(i["dedup_key"] for i in await http.incidents(client)) == ["before", "during"]

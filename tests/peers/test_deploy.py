@@ -23,7 +23,7 @@ import yaml
 
 from pager import cli, metrics
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 RULES = DEPLOY / "prometheus" / "pager-rules.yml"
 RULES_TEST = DEPLOY / "prometheus" / "pager-rules.test.yml"
@@ -127,16 +127,24 @@ def _readme_promql() -> list[str]:
 
 def _concrete(expr: str) -> str:
     """A Grafana query with its variables filled in, so promtool can parse it."""
-    for var, value in (("$__rate_interval", "5m"), ("$__interval", "5m"), ("$__range", "1d"),
-                       ("$service", ".*"), ("$priority", "P[0-3]")):
+    for var, value in (
+        ("$__rate_interval", "5m"),
+        ("$__interval", "5m"),
+        ("$__range", "1d"),
+        ("$service", ".*"),
+        ("$priority", "P[0-3]"),
+    ):
         expr = expr.replace(var, value)
     assert "$" not in expr, f"unknown Grafana variable in {expr!r}"
     return expr
 
 
 def _all_exprs() -> list[tuple[str, str]]:
-    return ([("dashboard", e) for e in _dashboard_exprs()] + [("rules", e) for e in _rule_exprs()]
-            + [("README", e) for e in _readme_promql()])
+    return (
+        [("dashboard", e) for e in _dashboard_exprs()]
+        + [("rules", e) for e in _rule_exprs()]
+        + [("README", e) for e in _readme_promql()]
+    )
 
 
 # --- Prometheus rules -----------------------------------------------------------------------
@@ -176,8 +184,12 @@ def test_alerts_have_severity_and_annotations() -> None:
 def test_required_rules_present() -> None:
     rules = _rules()
     records = {r["record"] for r in rules if "record" in r}
-    assert {"pager:mtta_seconds:avg1d", "pager:mtta_seconds:p90_1d",
-            "pager:mttr_seconds:avg1d", "pager:mttr_seconds:p90_1d"} <= records
+    assert {
+        "pager:mtta_seconds:avg1d",
+        "pager:mtta_seconds:p90_1d",
+        "pager:mttr_seconds:avg1d",
+        "pager:mttr_seconds:p90_1d",
+    } <= records
     exprs = {r["alert"]: str(r["expr"]) for r in rules if "alert" in r}
     assert 'up{job="pager"} == 0' in exprs["PagerInstanceDown"]
     assert 'probe_success{job="pager-readyz"} == 0' in exprs["PagerDatabaseUnreachable"]
@@ -198,16 +210,22 @@ def test_scrape_config_is_valid() -> None:
 
 def test_metric_names_are_exported_or_recorded() -> None:
     known = set(EXPORTED) | set(_recorded())
-    unknown = {(where, name) for where, expr in _all_exprs() for name in PAGER_NAME.findall(expr)
-               if name not in known}
+    unknown = {(where, name) for where, expr in _all_exprs() for name in PAGER_NAME.findall(expr) if name not in known}
     assert unknown == set(), f"names pager does not export and no rule records: {sorted(unknown)}"
 
 
 def test_dashboard_shows_the_key_metrics() -> None:
     shown = {n for e in _dashboard_exprs() for n in PAGER_NAME.findall(e)}
-    for wanted in ("pager_incidents_open", "pager_incidents_created_total", "pager_notifications_total",
-                   "pager_escalation_lateness_seconds_bucket", "pager_alerts_received_total",
-                   "pager_alerts_rejected_total", "pager:mtta_seconds:avg1d", "pager:mttr_seconds:avg1d"):
+    for wanted in (
+        "pager_incidents_open",
+        "pager_incidents_created_total",
+        "pager_notifications_total",
+        "pager_escalation_lateness_seconds_bucket",
+        "pager_alerts_received_total",
+        "pager_alerts_rejected_total",
+        "pager:mtta_seconds:avg1d",
+        "pager:mttr_seconds:avg1d",
+    ):
         assert wanted in shown, wanted
 
 
@@ -235,8 +253,11 @@ def test_dashboard_and_readme_queries_are_valid_promql(tmp_path: pathlib.Path) -
     """promtool parses each query as a recording rule's expression."""
     promtool = _tool("promtool", "prometheus")
     exprs = [_concrete(e) for e in _dashboard_exprs()] + _readme_promql()
-    rules = {"groups": [{"name": "queries", "rules": [
-        {"record": f"check:query_{i}", "expr": e} for i, e in enumerate(exprs)]}]}
+    rules = {
+        "groups": [
+            {"name": "queries", "rules": [{"record": f"check:query_{i}", "expr": e} for i, e in enumerate(exprs)]}
+        ]
+    }
     path = tmp_path / "queries.yml"
     path.write_text(yaml.safe_dump(rules))
     _ok(_run(promtool, "check", "rules", str(path)))
@@ -268,12 +289,22 @@ def test_dashboard_is_importable() -> None:
 
 def test_dashboard_has_the_panels() -> None:
     titles = {p["title"] for p in _panels(_dashboard())}
-    for wanted in ("Open incidents by priority", "Incidents created by priority", "MTTA per service (1d)",
-                   "MTTR per service (1d)", "Pages by channel and outcome", "Escalation lateness",
-                   "Alert events received", "Requests rejected"):
+    for wanted in (
+        "Open incidents by priority",
+        "Incidents created by priority",
+        "MTTA per service (1d)",
+        "MTTR per service (1d)",
+        "Pages by channel and outcome",
+        "Escalation lateness",
+        "Alert events received",
+        "Requests rejected",
+    ):
         assert wanted in titles
     lateness = next(p for p in _panels(_dashboard()) if p["title"] == "Escalation lateness")
-    assert {t["expr"].split(",")[0] for t in lateness["targets"]} == {"histogram_quantile(0.5", "histogram_quantile(0.99"}
+    assert {t["expr"].split(",")[0] for t in lateness["targets"]} == {
+        "histogram_quantile(0.5",
+        "histogram_quantile(0.99",
+    }
 
 
 # --- Alertmanager example ----------------------------------------------------------------------

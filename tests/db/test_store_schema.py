@@ -8,7 +8,7 @@ import pytest
 
 from pager import cli
 from pager.store import db, embedded, migrate, sql
-from tests import conftest
+from tests.support import pg
 
 
 async def test_every_named_query_prepares_against_the_migrated_schema(pool):
@@ -22,7 +22,7 @@ async def test_every_named_query_prepares_against_the_migrated_schema(pool):
 
 async def test_migrations_apply_in_order_once(pg_server_url, pg_template):
     name = "pager_fresh_migrations"
-    await conftest._admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    await pg.admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
     conn = await db.connect(embedded.with_database(pg_server_url, name))
     try:
         applied = await migrate.apply(conn)
@@ -33,12 +33,12 @@ async def test_migrations_apply_in_order_once(pg_server_url, pg_template):
         assert versions == [m.version for m in applied]
     finally:
         await conn.close()
-        await conftest._admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg.admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_pager_migrate_brings_an_empty_database_up_to_date(pg_server_url, tmp_path, monkeypatch, capsys):
     name = "pager_cli_migrate"
-    await conftest._admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    await pg.admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
     try:
         config_file = tmp_path / "pager.yaml"
         config_file.write_text("database: {url_env: TEST_PAGER_DB}\n")
@@ -50,9 +50,11 @@ async def test_pager_migrate_brings_an_empty_database_up_to_date(pg_server_url, 
         assert "up to date" in capsys.readouterr().out
         conn = await db.connect(embedded.with_database(pg_server_url, name))
         try:
-            tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+            tables = {
+                r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            }
         finally:
             await conn.close()
         assert {"incidents", "alerts", "alert_events", "incident_log", "notifications", "ack_tokens"} <= tables
     finally:
-        await conftest._admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg.admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

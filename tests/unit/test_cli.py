@@ -11,7 +11,7 @@ import pytest
 
 from pager import cli, logs
 
-EXAMPLE = pathlib.Path(__file__).parent.parent / "config" / "pager.example.yaml"
+EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "config" / "pager.example.yaml"
 
 # daily hands off at 09:00 New York time on both sides of the DST change of 2026-03-08.
 ONCALL = """
@@ -110,7 +110,10 @@ def test_check_config_names_the_line_of_broken_yaml(tmp_path, capsys, text: str,
     path = tmp_path / "pager.yaml"
     path.write_text(text)
     assert run(["check-config", str(path)]) == 1
-    assert capsys.readouterr().err.splitlines() == [f"{path}: {where}: not valid YAML: {problem}", f"{path}: 1 error(s)"]
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}: {where}: not valid YAML: {problem}",
+        f"{path}: 1 error(s)",
+    ]
 
 
 def test_check_config_warns_of_gaps_but_passes(tmp_path: pathlib.Path, capsys) -> None:
@@ -189,7 +192,9 @@ def test_oncall_table(tmp_path: pathlib.Path, capsys, at: str, rows: list[list[s
 
 
 def test_oncall_header_says_which_instant(tmp_path: pathlib.Path, capsys) -> None:
-    assert run(["oncall", "-c", write(tmp_path, ONCALL), "--at", "2026-03-08T09:30:15-04:00", "--rotation", "daily"]) == 0
+    assert (
+        run(["oncall", "-c", write(tmp_path, ONCALL), "--at", "2026-03-08T09:30:15-04:00", "--rotation", "daily"]) == 0
+    )
     assert capsys.readouterr().out.splitlines() == [
         "on call at 2026-03-08 13:30:15 UTC",
         "  rotation:daily   Alice Example (alice)   since 2026-03-08 13:00 UTC   until 2026-03-09 13:00 UTC",
@@ -217,13 +222,25 @@ def test_oncall_json(tmp_path: pathlib.Path, capsys) -> None:
     assert json.loads(capsys.readouterr().out) == {
         "at": "2026-03-08T13:30:00Z",
         "oncall": [
-            {"target": "rotation:daily", "users": [{"id": "alice", "name": "Alice Example"}],
-             "since": "2026-03-08T13:00:00Z", "until": "2026-03-09T13:00:00Z"},
-            {"target": "rotation:weekly", "users": [{"id": "carol", "name": "carol"}],
-             "since": None, "until": "2026-03-10T00:00:00Z"},
+            {
+                "target": "rotation:daily",
+                "users": [{"id": "alice", "name": "Alice Example"}],
+                "since": "2026-03-08T13:00:00Z",
+                "until": "2026-03-09T13:00:00Z",
+            },
+            {
+                "target": "rotation:weekly",
+                "users": [{"id": "carol", "name": "carol"}],
+                "since": None,
+                "until": "2026-03-10T00:00:00Z",
+            },
             {"target": "rotation:empty", "users": [], "since": None, "until": None},
-            {"target": "schedule:business", "users": [{"id": "carol", "name": "carol"}],
-             "since": "2026-03-06T22:00:00Z", "until": "2026-03-09T13:00:00Z"},
+            {
+                "target": "schedule:business",
+                "users": [{"id": "carol", "name": "carol"}],
+                "since": "2026-03-06T22:00:00Z",
+                "until": "2026-03-09T13:00:00Z",
+            },
         ],
     }
 

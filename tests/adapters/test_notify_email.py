@@ -1,22 +1,16 @@
 from __future__ import annotations
 
-import collections
-import collections.abc
-import contextlib
 import dataclasses
 import datetime
-import email
-import email.message
-import email.policy
-import socket
 import typing
 
 import pytest
-from aiosmtpd import controller, smtp
+from aiosmtpd import smtp
 
 from pager import models
 from pager.notify import email as email_notify
 from pager.notify import message
+from tests.support import smtp_double
 
 SENDER = "pager@example.com"
 ACK = "https://pager.example.com/a/Xk3vQ9bN2mLp7RtY4wZc1A"
@@ -43,58 +37,12 @@ PAGE = message.Message(
 )
 
 
-class Mailbox:
-    """An aiosmtpd handler that keeps what it accepts and answers scripted refusals first."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, list[str], email.message.EmailMessage]] = []
-        self.script: dict[str, collections.deque[str]] = {"RCPT": collections.deque(), "DATA": collections.deque()}
-        self.attempts = 0
-
-    def refuse(self, stage: str, reply: str, n: int = 1) -> None:
-        self.script[stage].extend([reply] * n)
-
-    async def handle_RCPT(
-        self, server: smtp.SMTP, session: smtp.Session, envelope: smtp.Envelope, address: str, options: list[str]
-    ) -> str:
-        self.attempts += 1
-        if self.script["RCPT"]:
-            return self.script["RCPT"].popleft()
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: smtp.SMTP, session: smtp.Session, envelope: smtp.Envelope) -> str:
-        if self.script["DATA"]:
-            return self.script["DATA"].popleft()
-        mail = email.message_from_bytes(typing.cast(bytes, envelope.content), policy=email.policy.default)
-        self.received.append((typing.cast(str, envelope.mail_from), list(envelope.rcpt_tos), mail))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def smtp_server(**options: typing.Any) -> collections.abc.Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    server = controller.Controller(mailbox, hostname="127.0.0.1", port=port, **options)
-    server.start()
-    try:
-        yield mailbox, port
-    finally:
-        server.stop()
-
-
 def notifier(port: int, **options: typing.Any) -> email_notify.SmtpEmail:
     return email_notify.SmtpEmail(host="127.0.0.1", port=port, sender=SENDER, retry=FAST, **options)
 
 
 async def test_page_arrives_by_email_with_subject_and_links() -> None:
-    with smtp_server() as (mailbox, port):
+    with smtp_double.smtp_server() as (mailbox, port):
         outcome = await notifier(port).send(PAGE)
 
     assert outcome.ok and outcome.attempts == 1
@@ -113,7 +61,7 @@ async def test_page_arrives_by_email_with_subject_and_links() -> None:
 
 
 async def test_pages_of_one_incident_thread_together() -> None:
-    with smtp_server() as (mailbox, port):
+    with smtp_double.smtp_server() as (mailbox, port):
         sender = notifier(port)
         await sender.send(PAGE)
         await sender.send(dataclasses.replace(PAGE, more=()))
@@ -124,7 +72,7 @@ async def test_pages_of_one_incident_thread_together() -> None:
 
 
 async def test_summary_cannot_inject_headers() -> None:
-    with smtp_server() as (mailbox, port):
+    with smtp_double.smtp_server() as (mailbox, port):
         outcome = await notifier(port).send(dataclasses.replace(PAGE, summary="disk full\r\nBcc: eve@example.com"))
 
     assert outcome.ok
@@ -141,7 +89,7 @@ async def test_login_when_the_server_requires_it() -> None:
 
     auth = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
     insecure = pytest.warns(UserWarning, match="Requiring AUTH while not requiring TLS")
-    with insecure, smtp_server(**auth) as (mailbox, port):
+    with insecure, smtp_double.smtp_server(**auth) as (mailbox, port):
         good = await notifier(port, username="pager", password="s3cret").send(PAGE)
         bad = await notifier(port, username="pager", password="wrong").send(PAGE)
 
@@ -153,13 +101,13 @@ async def test_login_when_the_server_requires_it() -> None:
 @pytest.mark.parametrize(
     ("stage", "reply"),
     [
-        ("RCPT", "451 4.3.0 Mailbox temporarily unavailable"),
+        ("RCPT", "451 4.3.0 smtp_double.Mailbox temporarily unavailable"),
         ("RCPT", "450 4.2.1 Greylisted, try again"),
         ("DATA", "452 4.3.1 Insufficient system storage"),
     ],
 )
 async def test_smtp_4xx_is_retried_until_delivered(stage: str, reply: str) -> None:
-    with smtp_server() as (mailbox, port):
+    with smtp_double.smtp_server() as (mailbox, port):
         mailbox.refuse(stage, reply, n=2)
         outcome = await notifier(port).send(PAGE)
 
@@ -168,7 +116,7 @@ async def test_smtp_4xx_is_retried_until_delivered(stage: str, reply: str) -> No
 
 
 async def test_smtp_4xx_every_time_is_a_temporary_failure() -> None:
-    with smtp_server() as (mailbox, port):
+    with smtp_double.smtp_server() as (mailbox, port):
         mailbox.refuse("RCPT", "451 4.3.0 Try again later", n=10)
         outcome = await notifier(port).send(PAGE)
 
@@ -187,7 +135,7 @@ async def test_smtp_4xx_every_time_is_a_temporary_failure() -> None:
     ],
 )
 async def test_smtp_5xx_fails_at_once(stage: str, reply: str) -> None:
-    with smtp_server() as (mailbox, port):
+    with smtp_double.smtp_server() as (mailbox, port):
         mailbox.refuse(stage, reply)
         outcome = await notifier(port).send(PAGE)
 
@@ -197,7 +145,7 @@ async def test_smtp_5xx_fails_at_once(stage: str, reply: str) -> None:
 
 
 async def test_no_smtp_server_is_a_temporary_failure() -> None:
-    outcome = await notifier(free_port()).send(PAGE)
+    outcome = await notifier(smtp_double.free_port()).send(PAGE)
 
     assert not outcome.ok and not outcome.permanent
     assert outcome.attempts == FAST.attempts

@@ -153,7 +153,11 @@ def test_users_at(cfg: str, target: str, at: str, users: tuple[str, ...]) -> Non
     "zone, shift, handoff, start, end, expected",
     [
         (  # Berlin spring-forward: the shift across it is 23h
-            "Europe/Berlin", "1d", "2026-03-20T09:00", "2026-03-28T12:00Z", "2026-03-30T12:00Z",
+            "Europe/Berlin",
+            "1d",
+            "2026-03-20T09:00",
+            "2026-03-28T12:00Z",
+            "2026-03-30T12:00Z",
             [
                 "alice 2026-03-28T09:00+0100 2026-03-29T09:00+0200",
                 "bob 2026-03-29T09:00+0200 2026-03-30T09:00+0200",
@@ -161,35 +165,55 @@ def test_users_at(cfg: str, target: str, at: str, users: tuple[str, ...]) -> Non
             ],
         ),
         (  # Berlin fall-back: 25h
-            "Europe/Berlin", "1d", "2026-10-01T09:00", "2026-10-24T12:00Z", "2026-10-25T12:00Z",
+            "Europe/Berlin",
+            "1d",
+            "2026-10-01T09:00",
+            "2026-10-24T12:00Z",
+            "2026-10-25T12:00Z",
             [
                 "bob 2026-10-24T09:00+0200 2026-10-25T09:00+0100",
                 "alice 2026-10-25T09:00+0100 2026-10-26T09:00+0100",
             ],
         ),
         (  # New York spring-forward
-            "America/New_York", "1d", "2026-03-01T09:00", "2026-03-07T15:00Z", "2026-03-08T15:00Z",
+            "America/New_York",
+            "1d",
+            "2026-03-01T09:00",
+            "2026-03-07T15:00Z",
+            "2026-03-08T15:00Z",
             [
                 "alice 2026-03-07T09:00-0500 2026-03-08T09:00-0400",
                 "bob 2026-03-08T09:00-0400 2026-03-09T09:00-0400",
             ],
         ),
         (  # New York fall-back
-            "America/New_York", "1d", "2026-10-01T09:00", "2026-10-31T14:00Z", "2026-11-01T15:00Z",
+            "America/New_York",
+            "1d",
+            "2026-10-01T09:00",
+            "2026-10-31T14:00Z",
+            "2026-11-01T15:00Z",
             [
                 "alice 2026-10-31T09:00-0400 2026-11-01T09:00-0500",
                 "bob 2026-11-01T09:00-0500 2026-11-02T09:00-0500",
             ],
         ),
         (  # weekly across New York's spring-forward: 167h, still Monday 09:00
-            "America/New_York", "1w", "2026-03-02T09:00", "2026-03-02T15:00Z", "2026-03-09T14:00Z",
+            "America/New_York",
+            "1w",
+            "2026-03-02T09:00",
+            "2026-03-02T15:00Z",
+            "2026-03-09T14:00Z",
             [
                 "alice 2026-03-02T09:00-0500 2026-03-09T09:00-0400",
                 "bob 2026-03-09T09:00-0400 2026-03-16T09:00-0400",
             ],
         ),
         (  # 12h across Berlin spring-forward: 09:00/21:00 local, the night shift 11h
-            "Europe/Berlin", "12h", "2026-03-20T09:00", "2026-03-28T21:00Z", "2026-03-29T20:00Z",
+            "Europe/Berlin",
+            "12h",
+            "2026-03-20T09:00",
+            "2026-03-28T21:00Z",
+            "2026-03-29T20:00Z",
             [
                 "bob 2026-03-28T21:00+0100 2026-03-29T09:00+0200",
                 "alice 2026-03-29T09:00+0200 2026-03-29T21:00+0200",
@@ -197,28 +221,44 @@ def test_users_at(cfg: str, target: str, at: str, users: tuple[str, ...]) -> Non
             ],
         ),
         (  # 12h across New York fall-back: the night shift 13h
-            "America/New_York", "12h", "2026-10-01T09:00", "2026-11-01T02:00Z", "2026-11-01T15:00Z",
+            "America/New_York",
+            "12h",
+            "2026-10-01T09:00",
+            "2026-11-01T02:00Z",
+            "2026-11-01T15:00Z",
             [
                 "bob 2026-10-31T21:00-0400 2026-11-01T09:00-0500",
                 "alice 2026-11-01T09:00-0500 2026-11-01T21:00-0500",
             ],
         ),
         (  # eight months before the anchor, in the other offset, still 09:00
-            "America/New_York", "1d", "2026-11-02T09:00", "2026-03-08T12:00Z", "2026-03-08T14:00Z",
+            "America/New_York",
+            "1d",
+            "2026-11-02T09:00",
+            "2026-03-08T12:00Z",
+            "2026-03-08T14:00Z",
             [
                 "alice 2026-03-07T09:00-0500 2026-03-08T09:00-0400",
                 "bob 2026-03-08T09:00-0400 2026-03-09T09:00-0400",
             ],
         ),
         (  # 02:30 does not exist on 2026-03-29 in Berlin: that handoff happens at the jump, 03:00
-            "Europe/Berlin", "1d", "2026-03-20T02:30", "2026-03-28T12:00Z", "2026-03-29T12:00Z",
+            "Europe/Berlin",
+            "1d",
+            "2026-03-20T02:30",
+            "2026-03-28T12:00Z",
+            "2026-03-29T12:00Z",
             [
                 "alice 2026-03-28T02:30+0100 2026-03-29T03:00+0200",
                 "bob 2026-03-29T03:00+0200 2026-03-30T02:30+0200",
             ],
         ),
         (  # 02:30 happens twice on 2026-10-25 in Berlin: the first one
-            "Europe/Berlin", "1d", "2026-10-01T02:30", "2026-10-24T12:00Z", "2026-10-25T12:00Z",
+            "Europe/Berlin",
+            "1d",
+            "2026-10-01T02:30",
+            "2026-10-24T12:00Z",
+            "2026-10-25T12:00Z",
             [
                 "bob 2026-10-24T02:30+0200 2026-10-25T02:30+0200",
                 "alice 2026-10-25T02:30+0200 2026-10-26T02:30+0100",
@@ -240,7 +280,11 @@ rotations:
     "cfg, target, start, end, user, expected",
     [
         (  # the override crossing the handoff splits alice's and bob's days
-            OVERRIDES, "rotation:web", "2026-01-05T10:00Z", "2026-01-07T10:00Z", None,
+            OVERRIDES,
+            "rotation:web",
+            "2026-01-05T10:00Z",
+            "2026-01-07T10:00Z",
+            None,
             [
                 "alice 2026-01-05T09:00+0000 2026-01-05T20:00+0000",
                 "carol 2026-01-05T20:00+0000 2026-01-06T12:00+0000",
@@ -250,7 +294,11 @@ rotations:
             ],
         ),
         (  # dave replaces bob up to 2026-01-10 00:00; alice's day between stays hers
-            OVERRIDES, "rotation:web", "2026-01-08T10:00Z", "2026-01-11T10:00Z", None,
+            OVERRIDES,
+            "rotation:web",
+            "2026-01-08T10:00Z",
+            "2026-01-11T10:00Z",
+            None,
             [
                 "dave 2026-01-08T09:00+0000 2026-01-09T09:00+0000",
                 "alice 2026-01-09T09:00+0000 2026-01-10T09:00+0000",
@@ -259,7 +307,11 @@ rotations:
             ],
         ),
         (  # one member: one shift, clipped to the window as nothing changes within the horizon
-            OVERRIDE_BERLIN, "rotation:web", "2026-03-29T00:00Z", "2026-03-30T00:00Z", None,
+            OVERRIDE_BERLIN,
+            "rotation:web",
+            "2026-03-29T00:00Z",
+            "2026-03-30T00:00Z",
+            None,
             [
                 "alice 2026-03-29T00:00+0000 2026-03-29T06:00+0000",
                 "carol 2026-03-29T06:00+0000 2026-03-29T08:00+0000",
@@ -267,11 +319,19 @@ rotations:
             ],
         ),
         (  # just bob's shifts
-            WEEKLY, "rotation:web", "2026-01-01T00:00Z", "2026-02-01T00:00Z", "bob",
+            WEEKLY,
+            "rotation:web",
+            "2026-01-01T00:00Z",
+            "2026-02-01T00:00Z",
+            "bob",
             ["bob 2026-01-12T09:00+0000 2026-01-19T09:00+0000"],
         ),
         (  # a schedule's shifts follow its layers
-            LAYERS, "schedule:web", "2026-03-13T12:00-04:00", "2026-03-14T12:00-04:00", None,
+            LAYERS,
+            "schedule:web",
+            "2026-03-13T12:00-04:00",
+            "2026-03-14T12:00-04:00",
+            None,
             [
                 "carol 2026-03-13T13:00+0000 2026-03-13T21:00+0000",
                 "bob 2026-03-13T21:00+0000 2026-03-13T22:00+0000",
@@ -280,9 +340,16 @@ rotations:
             ],
         ),
         (EMPTY, "rotation:web", "2026-01-01T00:00Z", "2026-02-01T00:00Z", None, []),
-        (WEEKLY, "user:erin", "2026-01-01T00:00Z", "2026-01-02T00:00Z", None, [
-            "erin 2026-01-01T00:00+0000 2026-01-02T00:00+0000",
-        ]),
+        (
+            WEEKLY,
+            "user:erin",
+            "2026-01-01T00:00Z",
+            "2026-01-02T00:00Z",
+            None,
+            [
+                "erin 2026-01-01T00:00+0000 2026-01-02T00:00+0000",
+            ],
+        ),
     ],
 )
 def test_shifts(cfg: str, target: str, start: str, end: str, user: str | None, expected: list[str]) -> None:
@@ -330,15 +397,27 @@ schedules:
     [
         (EMPTY, "rotation:web", "2026-01-01T00:00Z", "2026-01-02T00:00Z", [("2026-01-01T00:00Z", "2026-01-02T00:00Z")]),
         (WEEKLY, "rotation:web", "2026-01-01T00:00Z", "2026-02-01T00:00Z", []),
-        (OVERRIDE_EMPTY, "rotation:web", "2026-01-04T00:00Z", "2026-01-08T00:00Z", [
-            ("2026-01-04T00:00Z", "2026-01-05T00:00Z"),
-            ("2026-01-06T00:00Z", "2026-01-08T00:00Z"),
-        ]),
-        (BUSINESS_HOURS, "schedule:office", "2026-11-27T00:00+01:00", "2026-12-01T00:00+01:00", [
-            ("2026-11-27T00:00+01:00", "2026-11-27T09:00+01:00"),
-            ("2026-11-27T17:00+01:00", "2026-11-30T09:00+01:00"),
-            ("2026-11-30T17:00+01:00", "2026-12-01T00:00+01:00"),
-        ]),
+        (
+            OVERRIDE_EMPTY,
+            "rotation:web",
+            "2026-01-04T00:00Z",
+            "2026-01-08T00:00Z",
+            [
+                ("2026-01-04T00:00Z", "2026-01-05T00:00Z"),
+                ("2026-01-06T00:00Z", "2026-01-08T00:00Z"),
+            ],
+        ),
+        (
+            BUSINESS_HOURS,
+            "schedule:office",
+            "2026-11-27T00:00+01:00",
+            "2026-12-01T00:00+01:00",
+            [
+                ("2026-11-27T00:00+01:00", "2026-11-27T09:00+01:00"),
+                ("2026-11-27T17:00+01:00", "2026-11-30T09:00+01:00"),
+                ("2026-11-30T17:00+01:00", "2026-12-01T00:00+01:00"),
+            ],
+        ),
         (LAYERS, "schedule:web", "2026-03-01T00:00Z", "2026-04-01T00:00Z", []),  # the base layer covers
     ],
 )
@@ -347,7 +426,9 @@ def test_gaps(cfg: str, target: str, start: str, end: str, gaps: list[tuple[str,
     assert got == [oncall.Gap(t(a), t(b)) for a, b in gaps]
 
 
-GAPPY = USERS + """
+GAPPY = (
+    USERS
+    + """
 rotations:
   - {id: web-primary, members: [alice, bob]}
   - id: web-secondary
@@ -366,13 +447,16 @@ escalation_policies:
       - {targets: ["rotation:web-secondary", "user:alice"]}
       - {targets: ["schedule:office"]}
 """
+)
 
 
 @pytest.mark.parametrize(
     "start, end, limit, warnings",
     [
         (
-            "2026-11-27T00:00Z", "2026-11-30T00:00Z", 5,
+            "2026-11-27T00:00Z",
+            "2026-11-30T00:00Z",
+            5,
             [
                 (
                     "rotations[1] (web-secondary): nobody on call 2026-11-28 00:00 to 2026-11-30 00:00 (UTC);"
@@ -383,7 +467,9 @@ escalation_policies:
             ],
         ),
         (  # a fortnight of nights: the first few spelled out, the rest counted
-            "2026-11-30T08:00Z", "2026-12-14T08:00Z", 2,
+            "2026-11-30T08:00Z",
+            "2026-12-14T08:00Z",
+            2,
             [
                 (
                     "rotations[1] (web-secondary): nobody on call 2026-11-30 08:00 to 2026-12-14 08:00 (UTC);"

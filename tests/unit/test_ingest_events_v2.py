@@ -9,7 +9,7 @@ import pytest
 
 from pager import ingest, models
 from pager.ingest import events_v2
-from tests import conftest
+from tests import support
 
 AM_DEDUP_KEY = "97510b418c30a6bc221ab8cd7f4d49d287215a8f33fc7173ad6f03934114edfb"
 MISSING = "'{}' is missing or blank"
@@ -22,7 +22,7 @@ AM_ALERT_LABELS = {"alertname": "HighErrorRate", "instance": "web-1", "service":
 
 
 def sample(name: str) -> bytes:
-    return json.dumps(conftest.sample(name)["body"]).encode()
+    return json.dumps(support.sample(name)["body"]).encode()
 
 
 def event(payload: object = None, **top: object) -> bytes:
@@ -141,7 +141,12 @@ def test_full_trigger_maps_every_field() -> None:
                 group="prod-db",
                 **{"class": "disk"},
                 custom_details={
-                    "free_bytes": 0, "mounted": True, "mount": "/var", "ratio": 0.5, "none": None, "tags": ["a"]
+                    "free_bytes": 0,
+                    "mounted": True,
+                    "mount": "/var",
+                    "ratio": 0.5,
+                    "none": None,
+                    "tags": ["a"],
                 },
             ),
             dedup_key="disk/db-1",
@@ -174,7 +179,7 @@ def test_full_trigger_maps_every_field() -> None:
             "links": '[{"href":"https://wiki/disk","text":"runbook"}]',
             "images": '[{"src":"https://img/1.png"}]',
         },
-        starts_at=datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.timezone.utc),
+        starts_at=datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.UTC),
         source="db-1",
     )
 
@@ -202,7 +207,7 @@ def test_severity_is_case_insensitive(given: str, stored: str) -> None:
 
 def test_naive_timestamp_is_utc() -> None:
     got = parse(event(payload(timestamp="2026-03-01T10:00:00"))).alert
-    assert got.starts_at == datetime.datetime(2026, 3, 1, 10, 0, tzinfo=datetime.timezone.utc)
+    assert got.starts_at == datetime.datetime(2026, 3, 1, 10, 0, tzinfo=datetime.UTC)
 
 
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])

@@ -82,24 +82,39 @@ def make_engine(pool: db.Pool, fake: clock.ManualClock, **kwargs: typing.Any) ->
     return engine.Engine(settings(), escalations.Escalations(pool), fake, metrics.Metrics(), **kwargs)
 
 
-async def open_incident(pool: db.Pool, fake: clock.ManualClock, service: str = "web", n: int = 0,
-                        priority: models.Priority = models.Priority.P0) -> int:
+async def open_incident(
+    pool: db.Pool,
+    fake: clock.ManualClock,
+    service: str = "web",
+    n: int = 0,
+    priority: models.Priority = models.Priority.P0,
+) -> int:
     return await store.Store(pool).create_incident(
-        service=service, policy=SERVICE_POLICY[service], priority=priority, summary=f"disk full {n}",
-        labels={}, annotations={}, actor="test", now=fake.now(), dedup_key=f"{service}-{n}",
+        service=service,
+        policy=SERVICE_POLICY[service],
+        priority=priority,
+        summary=f"disk full {n}",
+        labels={},
+        annotations={},
+        actor="test",
+        now=fake.now(),
+        dedup_key=f"{service}-{n}",
     )
 
 
 async def pages(pool: db.Pool, incident_id: int | None = None) -> list[Row]:
     rows = await pool.fetch(
         "SELECT id, incident_id, round, step, user_id, channel, created_at, status FROM notifications"
-        " WHERE $1::bigint IS NULL OR incident_id = $1 ORDER BY id", incident_id)
+        " WHERE $1::bigint IS NULL OR incident_id = $1 ORDER BY id",
+        incident_id,
+    )
     return [Row(**dict(r)) for r in rows]
 
 
 async def timeline(pool: db.Pool, incident_id: int) -> list[tuple[str, str, datetime.datetime]]:
-    rows = await pool.fetch("SELECT kind, message, at FROM incident_log WHERE incident_id = $1 ORDER BY id",
-                            incident_id)
+    rows = await pool.fetch(
+        "SELECT kind, message, at FROM incident_log WHERE incident_id = $1 ORDER BY id", incident_id
+    )
     return [(r["kind"], r["message"], r["at"]) for r in rows]
 
 
@@ -122,7 +137,9 @@ async def eventually(predicate: typing.Callable[[], typing.Awaitable[typing.Any]
         await asyncio.sleep(0.01)
 
 
-async def walk_to_the_end(pool: db.Pool, eng: engine.Engine, fake: clock.ManualClock, incident_id: int) -> list[datetime.datetime]:
+async def walk_to_the_end(
+    pool: db.Pool, eng: engine.Engine, fake: clock.ManualClock, incident_id: int
+) -> list[datetime.datetime]:
     """Tick at each due instant, and one microsecond before it, until the timer is off; returns the instants."""
     instants = []
     for _ in range(50):
@@ -144,17 +161,27 @@ WALKS = {
     "three steps, two rounds": (
         "web",
         [  # (round, step, user, minutes after the incident opened)
-            (0, 0, "alice", 0), (0, 1, "bob", 5), (0, 2, "carol", 15),
-            (1, 0, "alice", 30), (1, 1, "bob", 35), (1, 2, "carol", 45),
+            (0, 0, "alice", 0),
+            (0, 1, "bob", 5),
+            (0, 2, "carol", 15),
+            (1, 0, "alice", 30),
+            (1, 1, "bob", 35),
+            (1, 2, "carol", 45),
         ],
         60,  # exhausted: the last step's 15m ran out
     ),
     "two steps, three rounds, a rotation and a user in one step": (
         "api",
         [
-            (0, 0, "carol", 0), (0, 1, "alice", 1), (0, 1, "bob", 1),
-            (1, 0, "carol", 3), (1, 1, "alice", 4), (1, 1, "bob", 4),
-            (2, 0, "carol", 6), (2, 1, "alice", 7), (2, 1, "bob", 7),
+            (0, 0, "carol", 0),
+            (0, 1, "alice", 1),
+            (0, 1, "bob", 1),
+            (1, 0, "carol", 3),
+            (1, 1, "alice", 4),
+            (1, 1, "bob", 4),
+            (2, 0, "carol", 6),
+            (2, 1, "alice", 7),
+            (2, 1, "bob", 7),
         ],
         9,
     ),
@@ -162,7 +189,9 @@ WALKS = {
 
 
 @pytest.mark.parametrize("service, expected, exhausted_after", WALKS.values(), ids=list(WALKS))
-async def test_one_incident_walks_every_step_of_every_round_on_time_then_exhausts(pool, service, expected, exhausted_after):
+async def test_one_incident_walks_every_step_of_every_round_on_time_then_exhausts(
+    pool, service, expected, exhausted_after
+):
     fake = clock.ManualClock(START)
     eng = make_engine(pool, fake)
     inc = await open_incident(pool, fake, service)
@@ -205,7 +234,9 @@ async def test_the_timeline_tells_the_walk_step_by_step(pool):
         ("escalated", "step 3 (round 2): paging carol (console); escalates in 15m unless acknowledged", 45 * MIN),
         ("exhausted", "escalation policy exhausted; nobody acknowledged", 60 * MIN),
     ]
-    actors = await pool.fetch("SELECT DISTINCT actor FROM incident_log WHERE incident_id = $1 AND kind <> 'triggered'", inc)
+    actors = await pool.fetch(
+        "SELECT DISTINCT actor FROM incident_log WHERE incident_id = $1 AND kind <> 'triggered'", inc
+    )
     assert [r["actor"] for r in actors] == ["pager"]
 
 
@@ -290,7 +321,9 @@ async def test_an_ack_racing_a_tick_waits_for_it_then_clears_the_timer(pool, ver
 async def test_an_ack_racing_a_tick_withdraws_the_page_the_tick_queued_in_the_same_transaction(pool, verb):
     await _ack_while_a_tick_holds_the_row(pool, verb)
     assert [(p.step, p.user_id, p.status) for p in await pages(pool)] == [
-        (0, "alice", "cancelled"), (1, "bob", "cancelled")]
+        (0, "alice", "cancelled"),
+        (1, "bob", "cancelled"),
+    ]
 
 
 # --- 3. a step with nobody on call -----------------------------------------------------------------------------------
@@ -320,7 +353,8 @@ async def test_a_step_with_nobody_on_call_is_skipped_at_once_and_says_so_loudly(
     ]
     assert (await incident(pool, inc))["next_escalation_at"] == START + 25 * MIN
     skipped = eng.metrics.registry.get_sample_value(
-        "pager_escalation_unreached_total", {"service": "edge", "reason": "step_skipped"})
+        "pager_escalation_unreached_total", {"service": "edge", "reason": "step_skipped"}
+    )
     assert skipped == 2
 
 
@@ -370,7 +404,9 @@ async def test_three_replicas_page_every_step_of_every_incident_exactly_once(poo
     # one 'escalated' line per step paged and one 'exhausted' each: nobody wrote a step twice
     counts = await pool.fetch("SELECT kind, count(*) AS n FROM incident_log GROUP BY kind")
     assert {r["kind"]: r["n"] for r in counts} == {
-        "triggered": incidents, "escalated": incidents * 6, "repeated": incidents // 2 * (1 + 2),
+        "triggered": incidents,
+        "escalated": incidents * 6,
+        "repeated": incidents // 2 * (1 + 2),
         "exhausted": incidents,
     }
     # each page was queued at its own due instant, not a tick late
@@ -404,19 +440,35 @@ async def test_after_two_hours_down_one_tick_fires_every_overdue_step_once_oldes
     for inc in (first, second):
         mine = [p for p in rows if p.incident_id == inc]
         assert [(p.round, p.step, p.user_id) for p in mine] == [
-            (0, 0, "alice"), (0, 1, "bob"), (0, 2, "carol"), (1, 0, "alice"), (1, 1, "bob"), (1, 2, "carol")]
+            (0, 0, "alice"),
+            (0, 1, "bob"),
+            (0, 2, "carol"),
+            (1, 0, "alice"),
+            (1, 1, "bob"),
+            (1, 2, "carol"),
+        ]
         assert [p.created_at for p in mine[1:]] == [back] * 5  # all at once, on the restart
         assert [p.id for p in mine] == sorted(p.id for p in mine)  # oldest step queued first
         row = await incident(pool, inc)
         assert row["next_escalation_at"] is None
         log = await timeline(pool, inc)
-        assert [k for k, _, _ in log] == ["triggered", "escalated", "escalated", "escalated", "repeated",
-                                          "escalated", "escalated", "escalated", "exhausted"]
+        assert [k for k, _, _ in log] == [
+            "triggered",
+            "escalated",
+            "escalated",
+            "escalated",
+            "repeated",
+            "escalated",
+            "escalated",
+            "escalated",
+            "exhausted",
+        ]
         assert [at for _, _, at in log[2:]] == [back] * 7
     # lateness is measured from each step's own due instant, not the first one's
     assert late.registry.get_sample_value("pager_escalation_lateness_seconds_count") == 2 * 6
-    expected = sum((back - (START + off + m * MIN)).total_seconds()
-                   for off in (0 * MIN, 2 * MIN) for m in (5, 15, 30, 35, 45, 60))
+    expected = sum(
+        (back - (START + off + m * MIN)).total_seconds() for off in (0 * MIN, 2 * MIN) for m in (5, 15, 30, 35, 45, 60)
+    )
     assert late.registry.get_sample_value("pager_escalation_lateness_seconds_sum") == pytest.approx(expected)
 
 
@@ -429,7 +481,10 @@ async def test_a_restart_in_the_middle_of_the_walk_keeps_the_original_schedule(p
     await fake.set(START + 17 * MIN)  # step 2 was due at 5m and step 3 at 15m: both overdue
     assert await eng.tick() == 1
     assert [(p.step, p.created_at) for p in await pages(pool)] == [
-        (0, START), (1, START + 17 * MIN), (2, START + 17 * MIN)]
+        (0, START),
+        (1, START + 17 * MIN),
+        (2, START + 17 * MIN),
+    ]
     assert (await incident(pool, inc))["next_escalation_at"] == START + 30 * MIN  # 15m + 15m, not 17m + 15m
 
 
@@ -471,7 +526,10 @@ async def test_the_running_engine_wakes_when_the_clock_reaches_the_next_timer(po
         await eventually(lambda: _turns(counting, turns + 2))
 
     assert [(p.step, p.user_id, p.created_at) for p in await pages(pool)] == [
-        (0, "alice", START), (1, "bob", START + 5 * MIN), (2, "carol", START + 15 * MIN)]
+        (0, "alice", START),
+        (1, "bob", START + 5 * MIN),
+        (2, "carol", START + 15 * MIN),
+    ]
     assert counting.turns == turns + 2
 
 
@@ -524,8 +582,9 @@ async def _true(value: typing.Any) -> bool:
 async def test_manual_escalation_through_the_api_pages_the_next_step_at_once(make_client, pool):
     fake = clock.ManualClock(START)
     client = await make_client(settings(), clock=fake, run_engine=False)
-    created = await client.post("/api/v1/incidents", json={"service": "web", "summary": "db on fire", "priority": "P0"},
-                                headers=support.API)
+    created = await client.post(
+        "/api/v1/incidents", json={"service": "web", "summary": "db on fire", "priority": "P0"}, headers=support.API
+    )
     assert created.status == 201, await created.text()
     inc = (await created.json())["id"]
     eng = client.app[keys.ENGINE]
@@ -537,7 +596,9 @@ async def test_manual_escalation_through_the_api_pages_the_next_step_at_once(mak
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["status"] == "triggered"
     assert [(p.round, p.step, p.user_id, p.created_at) for p in await pages(pool)] == [
-        (0, 0, "alice", START), (0, 1, "bob", START + 2 * MIN)]
+        (0, 0, "alice", START),
+        (0, 1, "bob", START + 2 * MIN),
+    ]
     row = await incident(pool, inc)
     assert row["next_escalation_at"] == START + 12 * MIN  # step 2's 10m counted from the manual escalation
     assert [(k, m) for k, m, _ in await timeline(pool, inc)][-2:] == [

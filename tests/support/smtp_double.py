@@ -1,0 +1,60 @@
+"""A real SMTP server (aiosmtpd) that keeps what it accepts and can refuse on cue."""
+
+from __future__ import annotations
+
+import collections
+import collections.abc
+import contextlib
+import email
+import email.message
+import email.policy
+import socket
+import typing
+
+from aiosmtpd import controller, smtp
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps what it accepts and answers scripted refusals first."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, list[str], email.message.EmailMessage]] = []
+        self.script: dict[str, collections.deque[str]] = {"RCPT": collections.deque(), "DATA": collections.deque()}
+        self.attempts = 0
+
+    def refuse(self, stage: str, reply: str, n: int = 1) -> None:
+        self.script[stage].extend([reply] * n)
+
+    async def handle_RCPT(
+        self, server: smtp.SMTP, session: smtp.Session, envelope: smtp.Envelope, address: str, options: list[str]
+    ) -> str:
+        self.attempts += 1
+        if self.script["RCPT"]:
+            return self.script["RCPT"].popleft()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: smtp.SMTP, session: smtp.Session, envelope: smtp.Envelope) -> str:
+        if self.script["DATA"]:
+            return self.script["DATA"].popleft()
+        mail = email.message_from_bytes(typing.cast(bytes, envelope.content), policy=email.policy.default)
+        self.received.append((typing.cast(str, envelope.mail_from), list(envelope.rcpt_tos), mail))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def smtp_server(**options: typing.Any) -> collections.abc.Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    port = free_port()
+    server = controller.Controller(mailbox, hostname="127.0.0.1", port=port, **options)
+    server.start()
+    try:
+        yield mailbox, port
+    finally:
+        server.stop()
