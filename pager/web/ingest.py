@@ -10,7 +10,8 @@ from aiohttp import web
 from pager import classify, config, models
 from pager import ingest as ingest_errors
 from pager.ingest import alertmanager, events_v2
-from pager.store import db, store
+from pager.store import db
+from pager.store import ingest as ingest_store
 from pager.web import auth, jsonout, keys
 
 log = structlog.get_logger(__name__)
@@ -33,12 +34,12 @@ async def _body(request: web.Request, integration: str) -> bytes | web.Response:
 
 async def _commit(
     request: web.Request, integration: config.Integration, alerts: list[models.Alert]
-) -> list[store.IngestResult]:
+) -> list[ingest_store.IngestResult]:
     app = request.app
     settings, metrics = app[keys.SETTINGS], app[keys.METRICS]
     cfg = settings.config
     classified = classify.classify_alerts(alerts, integration, cfg)
-    groups = store.group(classified, lambda service: cfg.service(service).escalation_policy)
+    groups = ingest_store.group(classified, lambda service: cfg.service(service).escalation_policy)
     results = await app[keys.STORE].ingest(integration.id, groups, app[keys.CLOCK].now())
     for alert in alerts:
         metrics.alerts_received.labels(integration.id, _EVENT_STATUS[alert.action]).inc()

@@ -12,7 +12,7 @@ import datetime
 import pytest
 
 from pager import models
-from pager.store import store
+from pager.store import ingest, store
 from tests import support
 from tests.support import faults, http
 
@@ -23,22 +23,22 @@ NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
 def batch_sizes(monkeypatch):
     """The sizes of the statements the coalescer ran, so a test knows it exercised a shared commit."""
     sizes: list[int] = []
-    together = store._Coalescer._together
+    together = ingest._Coalescer._together
 
     async def spy(self, batch):
         sizes.append(len(batch))
         return await together(self, batch)
 
-    monkeypatch.setattr(store._Coalescer, "_together", spy)
+    monkeypatch.setattr(ingest._Coalescer, "_together", spy)
     return sizes
 
 
-def group(key: str, *fingerprints: str, priority: int = 0, summary: str = "disk full") -> store.Group:
+def group(key: str, *fingerprints: str, priority: int = 0, summary: str = "disk full") -> ingest.Group:
     alerts = [
         models.Classified(models.Alert(key, fp, models.Action.TRIGGER, summary), "web", priority, "classification[0]")
         for fp in fingerprints or (key,)
     ]
-    return store.Group("web", key, None, alerts)
+    return ingest.Group("web", key, None, alerts)
 
 
 async def test_concurrent_events_each_open_their_own_incident_and_answer_with_their_own_key(make_client, batch_sizes):

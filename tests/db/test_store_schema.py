@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.resources
 
 import pytest
 
@@ -33,6 +34,30 @@ async def test_migrations_apply_in_order_once(pg_server_url, pg_template):
         assert versions == [m.version for m in applied]
     finally:
         await conn.close()
+        await pg.admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_migrations_build_exactly_schema_sql(pg_server_url, database_url):
+    """schema.sql is where the schema is read; the migrations are how a database gets there."""
+    name = "pager_from_schema_sql"
+    await pg.admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    try:
+        fresh = await db.connect(embedded.with_database(pg_server_url, name))
+        migrated = await db.connect(database_url)
+        try:
+            await fresh.execute((importlib.resources.files("pager.store") / "schema.sql").read_text())
+            want = await pg.catalog(migrated, skip_tables=("schema_migrations",))
+            got = await pg.catalog(fresh)
+        finally:
+            await fresh.close()
+            await migrated.close()
+        missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+        assert not missing and not extra, (
+            "schema.sql differs from what the migrations build.\n"
+            + "".join(f"  only in migrations: {line}\n" for line in missing)
+            + "".join(f"  only in schema.sql: {line}\n" for line in extra)
+        )
+    finally:
         await pg.admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
