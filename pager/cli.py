@@ -176,11 +176,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         import yaml
 
+        host, _, port = (args.smtp_listen or "127.0.0.1:18026").rpartition(":")
         cfg = setup.config(
             listen="127.0.0.1:8080",
             sink_url=f"http://{args.sink_listen or '127.0.0.1:18025'}",
             data_dir=pathlib.Path("./pager-bench-data"),
             late_ack_timeout=datetime.timedelta(seconds=args.late_ack_timeout or 30),
+            smtp=(host or "127.0.0.1", int(port)),
         )
         print("# pager bench: the configuration it runs; secrets come from these variables:")
         for name, value in setup.environment().items():
@@ -205,11 +207,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "timers": args.timers,
         "incidents": args.incidents,
         "late_ack_timeout": args.late_ack_timeout,
-        "only": args.only,
+        "storm_share": args.storm_share,
+        "probe_rate": args.probe_rate,
+        "smtp_listen": args.smtp_listen,
+        "alertmanager": args.alertmanager,
+        "only": (args.only or bench.DEFAULT_PHASES)
+        + (("vs_alertmanager",) if args.vs_alertmanager and "vs_alertmanager" not in (args.only or ()) else ()),
     }
     values.update({k: v for k, v in given.items() if v is not None})
     return bench.main(
-        bench.Options(json=args.json, quick=args.quick, keep=args.keep, vacuum=not args.no_vacuum, **values)
+        bench.Options(
+            json=args.json,
+            quick=args.quick,
+            keep=args.keep,
+            vacuum=not args.no_vacuum,
+            storm_email_fails=args.storm_email_fails,
+            **values,
+        )
     )
 
 
@@ -298,10 +312,42 @@ def parser() -> argparse.ArgumentParser:
         help="seconds from step 1 to step 2 of the lateness policy (default: 30)",
     )
     ben.add_argument(
+        "--storm-share",
+        type=float,
+        metavar="F",
+        help="the storm phase's rate of new P3 incidents as a share of the ingest capacity measured in the run "
+        "(default: 0.5)",
+    )
+    ben.add_argument(
+        "--probe-rate", type=float, metavar="N", help="P0 probes per second during the storm (default: 50)"
+    )
+    ben.add_argument(
+        "--storm-email-fails",
+        action="store_true",
+        help="the bench's SMTP sink refuses the storm's email, so its pages fall back to SMS beside the P0 probes",
+    )
+    ben.add_argument(
+        "--smtp-listen",
+        metavar="HOST:PORT",
+        help="where the bench's SMTP sink listens; with --url, point the daemon's notifiers.email there",
+    )
+    ben.add_argument(
+        "--vs-alertmanager",
+        action="store_true",
+        help="also run Prometheus Alertmanager (in memory, null receiver) and measure it with the same client "
+        "in the same run: pager/Alertmanager ratios for 100-alert batches and single alerts at 8 and 64 in flight",
+    )
+    ben.add_argument(
+        "--alertmanager",
+        metavar="PATH",
+        help="the Alertmanager binary for --vs-alertmanager (default: /usr/bin/prometheus-alertmanager)",
+    )
+    ben.add_argument(
         "--only",
         type=_phases,
         metavar="LIST",
-        help="comma-separated phases to run: ingest,events,page,lateness,rss (default: all)",
+        help="comma-separated phases to run: ingest,events,page,storm,lateness,rss,vs_alertmanager "
+        "(default: all but vs_alertmanager)",
     )
     ben.add_argument("--quick", action="store_true", help="a smoke run: everything shrunk to finish in seconds")
     ben.add_argument(

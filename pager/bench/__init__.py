@@ -7,8 +7,15 @@ and a Twilio-compatible sink of its own), it measures:
 1. ingest: alerts/s and response-time percentiles for Alertmanager webhooks of
    100 alerts, and for single Events v2 requests, at `--concurrency`;
 2. alert → Twilio request latency at a steady rate of incidents;
-3. escalation lateness, fired − due, per timer, with many timers armed;
-4. the daemon's RSS with 100,000 open incidents.
+3. the same for P0 probes during a storm of new P3 incidents (100-alert
+   webhooks at `--storm-share` of the ingest capacity measured in the run,
+   paged by email through the bench's SMTP sink, or with `--storm-email-fails`
+   refused there so they fall back to SMS);
+4. escalation lateness, fired − due, per timer, with many timers armed;
+5. the daemon's RSS with 100,000 open incidents;
+6. with `--vs-alertmanager`: Debian's Prometheus Alertmanager (in memory, null
+   receiver) driven by the same client loops in the same run, and the ratios
+   pager/Alertmanager for 100-alert batches and single alerts at 8 and 64 in flight.
 
 Each figure is printed next to its target with PASS/MISS; `--json` prints the
 same as one JSON object (`schema` 1):
@@ -22,10 +29,17 @@ same as one JSON object (`schema` 1):
 
 with phases `ingest` (alerts_per_s, requests_per_s, p50_ms, p90_ms, p99_ms,
 max_ms, …), `events` (events_per_s, p50_ms, …), `page` (p50_ms, p99_ms,
-incidents, paged, …), `lateness` (p50_ms, p99_ms, fired, armed_max, …) and
-`rss` (rss_mb, peak_rss_mb, open_incidents, …).
+incidents, paged, …), `storm` (the probes' p50_ms, p99_ms, max_ms, probes,
+paged; `quiet` {p50_ms, p99_ms, max_ms} from `page`; capacity_alerts_per_s,
+storm_alerts_per_s, storm_incidents, storm_paged_by_email, storm_paged_by_sms,
+storm_page {p50_ms, …}, …), `lateness` (p50_ms, p99_ms, fired, armed_max, …),
+`rss` (rss_mb, peak_rss_mb, open_incidents, …) and, when asked for,
+`vs_alertmanager` (batch_ratio_8, batch_ratio_64, single_ratio_8,
+single_ratio_64, and `runs`: [{kind, alerts_per_request, concurrency, ratio,
+pager: {alerts_per_s, p50_ms, …, cpu}, alertmanager: {…}}]). Fields are only
+ever added to this shape, so a reader of an older summary keeps working.
 """
 
-from pager.bench.runner import PHASES, TARGETS, Options, main, run
+from pager.bench.runner import DEFAULT_PHASES, PHASES, TARGETS, Options, main, run
 
-__all__ = ["PHASES", "TARGETS", "Options", "main", "run"]
+__all__ = ["DEFAULT_PHASES", "PHASES", "TARGETS", "Options", "main", "run"]

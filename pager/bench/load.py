@@ -43,7 +43,7 @@ def summary_ms(seconds: typing.Iterable[float]) -> dict[str, float | None]:
 # --- bodies -------------------------------------------------------------------------------------------
 
 
-def _template(payload: dict[str, typing.Any], marker: str) -> typing.Callable[[str], bytes]:
+def template(payload: typing.Any, marker: str) -> typing.Callable[[str], bytes]:
     """A body with `marker` replaced by a fresh string per request: no JSON encoding on the hot path."""
     head, sep, tail = json.dumps(payload, separators=(",", ":")).encode().partition(marker.encode())
     assert sep, marker
@@ -86,7 +86,7 @@ def alertmanager_body(
         "groupKey": group_key,
         "truncatedAlerts": 0,
     }
-    return _template(body, marker)
+    return template(body, marker)
 
 
 def events_body(routing_key: str, details: dict[str, str], marker: str = "@@KEY@@") -> typing.Callable[[str], bytes]:
@@ -102,7 +102,7 @@ def events_body(routing_key: str, details: dict[str, str], marker: str = "@@KEY@
             "custom_details": details,
         },
     }
-    return _template(body, marker)
+    return template(body, marker)
 
 
 # --- loops --------------------------------------------------------------------------------------------

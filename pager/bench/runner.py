@@ -19,14 +19,17 @@ import typing
 
 import aiohttp
 
-from pager.bench import load, setup, twilio_sink
+from pager.bench import alertmanager, load, setup, smtp_sink, twilio_sink
 
-PHASES = ("ingest", "events", "page", "lateness", "rss")
+PHASES = ("ingest", "events", "page", "storm", "lateness", "rss", "vs_alertmanager")
+DEFAULT_PHASES = tuple(p for p in PHASES if p != "vs_alertmanager")
+"""What a run measures unless told otherwise; the comparison with Alertmanager runs when asked for."""
 SCHEMA = 1
 BUSY_MACHINE_PCT = 25.0
 """Above this share of a core used by other processes during a phase, the table warns that figures are disturbed."""
 
 AM_ALERTS = 100  # alerts per batched Alertmanager webhook
+VS_CONCURRENCY = (8, 64)  # requests in flight for the side-by-side runs against Alertmanager
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,8 +53,14 @@ TARGETS = (
     Target("ingest", "alerts_per_s", "ingest, Alertmanager webhooks of 100 alerts", ">=", 20_000, "alerts/s"),
     Target("events", "events_per_s", "ingest, single Events v2 requests", ">=", 2_000, "events/s"),
     Target("page", "p99_ms", "alert → Twilio request, p99", "<=", 100, "ms"),
+    Target("storm", "p99_ms", "P0 alert → Twilio request during a storm, p99", "<=", 50, "ms"),
     Target("lateness", "p99_ms", "escalation lateness (fired − due), p99", "<=", 250, "ms"),
     Target("rss", "rss_mb", "daemon RSS at open incidents", "<=", 200, "MB"),
+    Target("vs_alertmanager", "batch_ratio_8", "100-alert batches, pager / Alertmanager, 8 in flight", ">=", 0.75, "×"),
+    Target(
+        "vs_alertmanager", "batch_ratio_64", "100-alert batches, pager / Alertmanager, 64 in flight", ">=", 0.75, "×"
+    ),
+    Target("vs_alertmanager", "single_ratio_8", "single events, pager / Alertmanager, 8 in flight", ">=", 0.5, "×"),
 )
 
 
@@ -69,9 +78,14 @@ class Options:
     events_concurrency: int = 64  # single events in flight: many small senders
     duration: float = 10.0
     warmup: float = 2.0
-    only: tuple[str, ...] = PHASES
+    only: tuple[str, ...] = DEFAULT_PHASES
     page_rate: float = 100.0
     page_duration: float = 30.0
+    storm_share: float = 0.5  # the storm's rate as a share of the ingest capacity measured in the run
+    probe_rate: float = 50.0  # P0 probes per second during the storm
+    storm_email_fails: bool = False  # the SMTP sink refuses the storm's email: its pages fall back to SMS
+    smtp_listen: str | None = None
+    alertmanager: str | None = None  # the binary; None: Debian's, else one on PATH
     timers: int = 10_000
     timer_batch: int = 100
     open_window: float = 15.0
@@ -89,6 +103,7 @@ class Options:
             warmup=0.5,
             page_rate=50.0,
             page_duration=2.0,
+            probe_rate=20.0,
             timers=300,
             timer_batch=50,
             open_window=1.0,
@@ -115,6 +130,7 @@ class Daemon:
     postgres_pid: int | None
     sink: twilio_sink.TwilioSink | None
     mode: str  # "embedded" or "url"
+    smtp: smtp_sink.SmtpSink | None = None
 
 
 def _proc_status(pid: int) -> dict[str, int]:
@@ -137,13 +153,14 @@ def _proc_status(pid: int) -> dict[str, int]:
 class CpuMeter:
     """CPU seconds used by the daemon, PostgreSQL (postmaster and backends) and the bench itself."""
 
-    def __init__(self, daemon_pid: int | None, postgres_pid: int | None) -> None:
+    def __init__(self, daemon_pid: int | None, postgres_pid: int | None, **others: int | None) -> None:
         import psutil
 
         self._psutil = psutil
         self._daemon = self._proc(daemon_pid)
         self._postgres = self._proc(postgres_pid)
         self._self = psutil.Process()
+        self._others = {name: self._proc(pid) for name, pid in others.items()}
 
     def _proc(self, pid: int | None) -> typing.Any:
         if pid is None:
@@ -185,6 +202,7 @@ class CpuMeter:
             "daemon": self._cpu(self._daemon),
             "postgres": self._cpu(self._postgres, children=True),
             "bench": self._cpu(self._self),
+            **{name: self._cpu(p) for name, p in self._others.items()},
             "machine": self._busy(),
         }
 
@@ -268,20 +286,52 @@ class Bench:
         self.session = session
         self.run_id = secrets.token_hex(3)
         self.cpu = CpuMeter(daemon.pid, daemon.postgres_pid)
+        self.results: dict[str, dict[str, typing.Any]] = {}  # the phases run so far, by name
         self._am_headers = {"Authorization": f"Bearer {daemon.am_token}", "Content-Type": "application/json"}
         self._ev_headers = {"Content-Type": "application/json"}
 
-    async def _measured(self, run: typing.Awaitable[load.Run]) -> tuple[load.Run, dict[str, float | None]]:
+    async def _measured(
+        self,
+        run: typing.Awaitable[load.Run],
+        *,
+        warmup: float | None = None,
+        duration: float | None = None,
+        cpu: CpuMeter | None = None,
+    ) -> tuple[load.Run, dict[str, float | None]]:
         """Run a closed loop, metering CPU over its measurement window only."""
+        meter = cpu or self.cpu
         task = asyncio.ensure_future(run)
-        await asyncio.sleep(self.o.warmup)
-        a = self.cpu.snapshot()
-        await asyncio.sleep(self.o.duration)
-        b = self.cpu.snapshot()
+        await asyncio.sleep(self.o.warmup if warmup is None else warmup)
+        a = meter.snapshot()
+        await asyncio.sleep(self.o.duration if duration is None else duration)
+        b = meter.snapshot()
         return await task, CpuMeter.share(a, b)
 
-    async def ingest(self) -> dict[str, typing.Any]:
-        """Alertmanager webhooks of 100 new alerts, each a new group (so a new incident), closed loop."""
+    def _closed(
+        self,
+        url: str,
+        headers: typing.Mapping[str, str],
+        body: load.Body,
+        concurrency: int,
+        *,
+        warmup: float | None = None,
+        duration: float | None = None,
+        cpu: CpuMeter | None = None,
+    ) -> typing.Awaitable[tuple[load.Run, dict[str, float | None]]]:
+        """The one closed loop every throughput figure comes from, pager's and Alertmanager's alike."""
+        warmup = self.o.warmup if warmup is None else warmup
+        duration = self.o.duration if duration is None else duration
+        return self._measured(
+            load.closed_loop(
+                self.session, url, headers, body, concurrency=concurrency, duration=duration, warmup=warmup
+            ),
+            warmup=warmup,
+            duration=duration,
+            cpu=cpu,
+        )
+
+    def _ingest_body(self, tag: str = "") -> load.Body:
+        """An Alertmanager webhook of 100 new alerts whose group (so incident) is new for every i."""
         alerts = [
             {
                 "alertname": "BenchIngest",
@@ -292,17 +342,19 @@ class Bench:
             }
             for i in range(AM_ALERTS)
         ]
-        body = load.alertmanager_body(alerts, f'{{}}:{{alertname="BenchIngest",run="{self.run_id}",g="@@KEY@@"}}')
-        run, cpu = await self._measured(
-            load.closed_loop(
-                self.session,
-                f"{self.d.url}/v1/webhooks/alertmanager",
-                self._am_headers,
-                lambda i: body(str(i)),
-                concurrency=self.o.concurrency,
-                duration=self.o.duration,
-                warmup=self.o.warmup,
-            )
+        body = load.alertmanager_body(alerts, f'{{}}:{{alertname="BenchIngest",run="{self.run_id}{tag}",g="@@KEY@@"}}')
+        return lambda i: body(str(i))
+
+    def _events_body(self, tag: str = "") -> load.Body:
+        """An Events v2 trigger whose dedup_key (so incident) is new for every i."""
+        body = load.events_body(self.d.events_key, {"bench": "events"})
+        prefix = f"bench-ev-{self.run_id}{tag}-"
+        return lambda i: body(f"{prefix}{i}")
+
+    async def ingest(self) -> dict[str, typing.Any]:
+        """Alertmanager webhooks of 100 new alerts, each a new group (so a new incident), closed loop."""
+        run, cpu = await self._closed(
+            f"{self.d.url}/v1/webhooks/alertmanager", self._am_headers, self._ingest_body(), self.o.concurrency
         )
         drain = await _wait_idle(self.d, self.o.drain_timeout)
         return {
@@ -320,18 +372,8 @@ class Bench:
 
     async def events(self) -> dict[str, typing.Any]:
         """Single Events v2 triggers, each with a new dedup_key (so a new incident), closed loop."""
-        body = load.events_body(self.d.events_key, {"bench": "events"})
-        prefix = f"bench-ev-{self.run_id}-"
-        run, cpu = await self._measured(
-            load.closed_loop(
-                self.session,
-                f"{self.d.url}/v2/enqueue",
-                self._ev_headers,
-                lambda i: body(f"{prefix}{i}"),
-                concurrency=self.o.events_concurrency,
-                duration=self.o.duration,
-                warmup=self.o.warmup,
-            )
+        run, cpu = await self._closed(
+            f"{self.d.url}/v2/enqueue", self._ev_headers, self._events_body(), self.o.events_concurrency
         )
         drain = await _wait_idle(self.d, self.o.drain_timeout)
         return {
@@ -344,6 +386,34 @@ class Bench:
             "cpu": cpu,
             "drain_s": drain,
         }
+
+    def _opener(
+        self,
+        bodies: typing.Sequence[typing.Callable[[str], bytes]],
+        into: dict[int, float],
+        failed: dict[str, int],
+        prefix: str,
+        samples: list[load.Sample] | None = None,
+    ) -> typing.Callable[[int], typing.Awaitable[None]]:
+        """`send(i)`: post webhook i (bodies round-robin, its group keyed `prefix` + i) and note when each
+        incident it opened was sent, by incident number."""
+        url = f"{self.d.url}/v1/webhooks/alertmanager"
+
+        async def send(i: int) -> None:
+            s = await load.post(
+                self.session, url, bodies[i % len(bodies)](f"{prefix}{i}"), self._am_headers, keep_body=True
+            )
+            if samples is not None:
+                samples.append(s)
+            if 200 <= s.status < 300:
+                for incident in json.loads(s.body)["incidents"]:
+                    if incident["created"] and incident["id"] is not None:
+                        into[int(incident["id"])] = s.start
+            else:
+                key = f"HTTP {s.status}" if s.status else "connection error"
+                failed[key] = failed.get(key, 0) + 1
+
+        return send
 
     async def page(self) -> dict[str, typing.Any]:
         """One-alert webhooks at a steady rate; each SMS at the sink is matched to its incident by number."""
@@ -361,22 +431,9 @@ class Bench:
             )
             for k in range(setup.PAGE_USERS)
         ]
-        url = f"{self.d.url}/v1/webhooks/alertmanager"
 
         def sender(into: dict[int, float], prefix: str) -> typing.Callable[[int], typing.Awaitable[None]]:
-            async def send(i: int) -> None:
-                s = await load.post(
-                    self.session, url, bodies[i % len(bodies)](f"{prefix}{i}"), self._am_headers, keep_body=True
-                )
-                if 200 <= s.status < 300:
-                    for incident in json.loads(s.body)["incidents"]:
-                        if incident["created"] and incident["id"] is not None:
-                            into[int(incident["id"])] = s.start
-                else:
-                    key = f"HTTP {s.status}" if s.status else "connection error"
-                    failed[key] = failed.get(key, 0) + 1
-
-            return send
+            return self._opener(bodies, into, failed, prefix)
 
         # As in the ingest phases, a warm-up at the same rate is left out of the figures; its first
         # page, which meets whatever the last phase (or the start) left cold, is reported on its own.
@@ -419,6 +476,205 @@ class Bench:
             ),
             "warmup_s": self.o.warmup,
             "cpu": CpuMeter.share(a, b),
+        }
+
+    async def _capacity(self) -> tuple[float, str]:
+        """Ingest capacity in alerts/s: the ingest phase's figure when it ran, else a brief measurement."""
+        r = self.results.get("ingest")
+        if r and r.get("status") == "ok" and r.get("alerts_per_s"):
+            return float(r["alerts_per_s"]), "ingest phase"
+        duration = min(3.0, self.o.duration)
+        run, _ = await self._closed(
+            f"{self.d.url}/v1/webhooks/alertmanager",
+            self._am_headers,
+            self._ingest_body("-capacity"),
+            self.o.concurrency,
+            warmup=min(1.0, self.o.warmup),
+            duration=duration,
+        )
+        await _wait_idle(self.d, self.o.drain_timeout)
+        return run.throughput(AM_ALERTS), f"measured for {duration:g} s before the storm"
+
+    async def storm(self) -> dict[str, typing.Any]:
+        """P0 probes at a steady rate while a storm of new P3 incidents (100-alert webhooks) arrives at a
+        share of the measured ingest capacity and is paged by email (or, with the email failing, by SMS)."""
+        sink = self.d.sink
+        if sink is None:
+            return {"status": "skipped", "reason": "no Twilio sink the daemon sends to (give --sink-listen)"}
+        capacity, capacity_source = await self._capacity()
+        storm_rate = self.o.storm_share * capacity / AM_ALERTS  # webhooks per second
+        if storm_rate <= 0:
+            return {"status": "error", "error": f"no ingest capacity to storm at ({capacity_source}: {capacity})"}
+        probes = max(1, int(self.o.probe_rate * self.o.duration))
+        storm_bodies = [
+            load.alertmanager_body(
+                [
+                    {
+                        "alertname": "BenchStorm",
+                        "storm": str(k),
+                        "severity": "warning",
+                        "instance": f"host-{i:03d}:9100",
+                        "job": "node",
+                    }
+                    for i in range(AM_ALERTS)
+                ],
+                f'{{}}:{{alertname="BenchStorm",run="{self.run_id}",g="@@KEY@@"}}',
+            )
+            for k in range(setup.STORM_USERS)
+        ]
+        probe_bodies = [
+            load.alertmanager_body(
+                [{"alertname": "BenchProbe", "probe": str(k), "severity": "critical", "instance": "db-1:9100"}],
+                f'{{}}:{{alertname="BenchProbe",run="{self.run_id}",n="@@KEY@@"}}',
+            )
+            for k in range(setup.PROBE_USERS)
+        ]
+        mail = self.d.smtp
+        sms_first = len(sink.arrivals)
+        mail_first = len(mail.arrivals) if mail is not None else 0
+        mail_refused = mail.refused if mail is not None else 0
+        storm_sent: dict[int, float] = {}
+        probe_sent: dict[int, float] = {}
+        failed: dict[str, int] = {}
+        probe_failed: dict[str, int] = {}
+        samples: list[load.Sample] = []
+        # The storm runs through its warm-up, the probes' window and a tail as long as the warm-up,
+        # so that every probe meets a storm in full flow.
+        storm_requests = max(1, int(storm_rate * (2 * self.o.warmup + self.o.duration)))
+        storm = asyncio.ensure_future(
+            load.open_loop(storm_rate, storm_requests, self._opener(storm_bodies, storm_sent, failed, "", samples))
+        )
+        await asyncio.sleep(self.o.warmup)
+        a = self.cpu.snapshot()
+        window_start = time.perf_counter()
+        probe_lag = await load.open_loop(
+            self.o.probe_rate, probes, self._opener(probe_bodies, probe_sent, probe_failed, "")
+        )
+        window_end = time.perf_counter()
+        b = self.cpu.snapshot()
+        storm_lag = await storm
+        deadline = time.perf_counter() + max(10.0, self.o.duration)
+        while time.perf_counter() < deadline:
+            if probe_sent.keys() <= _first_arrivals(sink.arrivals[sms_first:]).keys():
+                break
+            await asyncio.sleep(0.1)
+        probe_arrival = _first_arrivals(sink.arrivals[sms_first:])
+        probe_latencies = [probe_arrival[n] - t for n, t in probe_sent.items() if n in probe_arrival]
+        drain = await _wait_idle(self.d, self.o.drain_timeout)
+        sms_arrival = _first_arrivals(sink.arrivals[sms_first:])
+        mail_arrival: dict[int, float] = {}
+        if mail is not None:
+            for m in mail.arrivals[mail_first:]:
+                for n in m.numbers:
+                    mail_arrival.setdefault(n, m.at)
+        storm_by_mail = [mail_arrival[n] - t for n, t in storm_sent.items() if n in mail_arrival]
+        storm_by_sms = [sms_arrival[n] - t for n, t in storm_sent.items() if n in sms_arrival and n not in mail_arrival]
+        in_window = [s for s in samples if 200 <= s.status < 300 and window_start <= s.end <= window_end]
+        span = window_end - window_start
+        quiet = self.results.get("page") or {}
+        return {
+            **load.summary_ms(probe_latencies),
+            "probes": len(probe_sent),
+            "paged": len(probe_latencies),
+            "unmatched": len(probe_sent) - len(probe_latencies),
+            "probe_rate_per_s": self.o.probe_rate,
+            "probe_schedule_lag_ms": round(probe_lag * 1000, 1),
+            "probe_errors": probe_failed,
+            "quiet": {k: quiet.get(k) for k in ("p50_ms", "p99_ms", "max_ms")} if quiet.get("status") == "ok" else None,
+            "capacity_alerts_per_s": round(capacity, 1),
+            "capacity_source": capacity_source,
+            "storm_share": self.o.storm_share,
+            "storm_target_alerts_per_s": round(storm_rate * AM_ALERTS, 1),
+            "storm_alerts_per_s": round(len(in_window) * AM_ALERTS / span, 1) if span > 0 else None,
+            "storm_alerts_per_request": AM_ALERTS,
+            "storm_requests": len(samples),
+            "storm_response": load.summary_ms(s.end - s.start for s in samples if 200 <= s.status < 300),
+            "storm_schedule_lag_ms": round(storm_lag * 1000, 1),
+            "storm_incidents": len(storm_sent),
+            "storm_email_fails": self.o.storm_email_fails,
+            "storm_paged_by_email": len(storm_by_mail),
+            "storm_paged_by_sms": len(storm_by_sms),
+            "storm_emails_refused": (mail.refused - mail_refused) if mail is not None else None,
+            "storm_page": load.summary_ms([*storm_by_mail, *storm_by_sms]),
+            "errors": failed,
+            "duration_s": self.o.duration,
+            "warmup_s": self.o.warmup,
+            "cpu": CpuMeter.share(a, b),
+            "drain_s": drain,
+        }
+
+    async def vs_alertmanager(self) -> dict[str, typing.Any]:
+        """The same closed loop against pager and against Alertmanager, in turn, in this run: 100-alert
+        batches (webhook vs POST /api/v2/alerts) and single alerts (Events v2 vs one-alert POST), at each
+        of VS_CONCURRENCY in flight. Ratios are pager's rate over Alertmanager's."""
+        binary = alertmanager.find(self.o.alertmanager)
+        if binary is None:
+            return {
+                "status": "skipped",
+                "reason": (
+                    f"no Alertmanager to run at {self.o.alertmanager}"
+                    if self.o.alertmanager
+                    else f"Alertmanager not found at {alertmanager.BINARY} nor on PATH; "
+                    "on Debian: apt-get install prometheus-alertmanager"
+                ),
+            }
+        am_headers = {"Content-Type": "application/json"}
+        runs = []
+        out: dict[str, typing.Any] = {}
+        async with alertmanager.running(binary, setup.free_port()) as am:
+            meter = CpuMeter(self.d.pid, self.d.postgres_pid, alertmanager=am.pid)
+            batch_labels = [
+                {
+                    "alertname": "BenchIngest",
+                    "bench": "ingest",
+                    "severity": "critical",
+                    "instance": f"host-{i:03d}:9100",
+                    "job": "node",
+                }
+                for i in range(AM_ALERTS)
+            ]
+            single_labels = [{"alertname": "BenchEvents", "bench": "events", "severity": "critical"}]
+            kinds = {
+                "batch": (
+                    AM_ALERTS,
+                    (f"{self.d.url}/v1/webhooks/alertmanager", self._am_headers),
+                    alertmanager.alerts_body(batch_labels),
+                ),
+                "single": (1, (f"{self.d.url}/v2/enqueue", self._ev_headers), alertmanager.alerts_body(single_labels)),
+            }
+            for kind, (items, (url, headers), am_body) in kinds.items():
+                for concurrency in VS_CONCURRENCY:
+                    tag = f"-vs{concurrency}"
+                    pager_body = self._ingest_body(tag) if kind == "batch" else self._events_body(tag)
+                    p_run, p_cpu = await self._closed(url, headers, pager_body, concurrency, cpu=meter)
+                    drain = await _wait_idle(self.d, self.o.drain_timeout)
+                    a_run, a_cpu = await self._closed(
+                        f"{am.url}/api/v2/alerts",
+                        am_headers,
+                        lambda i, c=concurrency, b=am_body: b(f"{self.run_id}-{c}-{i}"),
+                        concurrency,
+                        cpu=meter,
+                    )
+                    p_rate, a_rate = p_run.throughput(items), a_run.throughput(items)
+                    ratio = round(p_rate / a_rate, 3) if a_rate > 0 else None
+                    runs.append(
+                        {
+                            "kind": kind,
+                            "alerts_per_request": items,
+                            "concurrency": concurrency,
+                            "ratio": ratio,
+                            "pager": _loop_figures(p_run, items, p_cpu) | {"drain_s": drain},
+                            "alertmanager": _loop_figures(a_run, items, a_cpu),
+                        }
+                    )
+                    out[f"{kind}_ratio_{concurrency}"] = ratio
+            version = am.version
+        return {
+            **out,
+            "runs": runs,
+            "alertmanager": {"binary": binary, "version": version},
+            "duration_s": self.o.duration,
+            "warmup_s": self.o.warmup,
         }
 
     async def lateness(self) -> dict[str, typing.Any]:
@@ -533,6 +789,26 @@ class Bench:
         }
 
 
+def _first_arrivals(arrivals: typing.Iterable[twilio_sink.Arrival]) -> dict[int, float]:
+    """When the first SMS naming each incident reached the sink."""
+    out: dict[int, float] = {}
+    for arr in arrivals:
+        for n in arr.incident_numbers():
+            out.setdefault(n, arr.at)
+    return out
+
+
+def _loop_figures(run: load.Run, items: int, cpu: dict[str, float | None]) -> dict[str, typing.Any]:
+    return {
+        "alerts_per_s": round(run.throughput(items), 1),
+        "requests_per_s": round(run.throughput(), 1),
+        **load.summary_ms(run.latencies()),
+        "requests": len(run.ok()),
+        "errors": run.errors,
+        "cpu": cpu,
+    }
+
+
 # --- report ---------------------------------------------------------------------------------------------
 
 
@@ -571,6 +847,51 @@ def _cpu(cpu: dict[str, float | None] | None) -> str:
     return "CPU (% of one core): " + ", ".join(parts) if parts else ""
 
 
+def _ms3(r: dict[str, typing.Any] | None) -> str:
+    if not r:
+        return "-"
+    return f"{_num(r.get('p50_ms'))} / {_num(r.get('p99_ms'))} / {_num(r.get('max_ms'))} ms"
+
+
+def _storm_rows(r: dict[str, typing.Any]) -> list[tuple[str, str, str]]:
+    how = "email refused, so by SMS" if r["storm_email_fails"] else "by email"
+    rows = [
+        ("p50 / p99 / max: ", _ms3(r), "p99_ms"),
+        ("quiet (page phase): ", _ms3(r.get("quiet")) if r.get("quiet") else "(page phase not run)", ""),
+        ("", f"{r['paged']}/{r['probes']} probes at {_num(r['probe_rate_per_s'], 0)}/s", ""),
+        (
+            "storm: ",
+            f"{_num(r['storm_alerts_per_s'])} alerts/s of new P3 incidents "
+            f"({_num(r['storm_share'] * 100, 0)}% of {_num(r['capacity_alerts_per_s'])} alerts/s, {r['capacity_source']})",
+            "",
+        ),
+        (
+            "storm paged " + how + ": ",
+            f"{r['storm_paged_by_email'] + r['storm_paged_by_sms']}/{r['storm_incidents']} incidents, "
+            f"alert → page {_ms3(r.get('storm_page'))}",
+            "",
+        ),
+    ]
+    return rows
+
+
+def _vs_rows(r: dict[str, typing.Any]) -> list[tuple[str, str, str]]:
+    rows = []
+    for run in r["runs"]:
+        what = "100-alert batches" if run["kind"] == "batch" else "single alerts"
+        unit = "alerts/s" if run["kind"] == "batch" else "events/s"
+        ratio = "-" if run["ratio"] is None else f"{run['ratio']:.2f}×"
+        rows.append(
+            (
+                f"{what}, {run['concurrency']} in flight: ",
+                f"{ratio} (pager {_num(run['pager']['alerts_per_s'])} vs {_num(run['alertmanager']['alerts_per_s'])} {unit})",
+                f"{run['kind']}_ratio_{run['concurrency']}",
+            )
+        )
+    rows.append(("", r["alertmanager"]["version"], ""))
+    return rows
+
+
 def table(summary: dict[str, typing.Any]) -> str:
     phases = summary["phases"]
     checks = {(c["phase"], c["figure"]): c for c in summary["checks"]}
@@ -581,7 +902,7 @@ def table(summary: dict[str, typing.Any]) -> str:
         c = checks.get((phase, figure))
         if c is None:
             return "", ""
-        target = f"{c['op'].replace('>=', '≥').replace('<=', '≤')} {_num(c['target'], 0)} {c['unit']}"
+        target = f"{c['op'].replace('>=', '≥').replace('<=', '≤')} {_num(c['target'], 0 if c['target'] >= 10 else 2)} {c['unit']}"
         return target, {True: "PASS", False: "MISS", None: "-"}[c["passed"]]
 
     def add(
@@ -617,7 +938,7 @@ def table(summary: dict[str, typing.Any]) -> str:
         "page",
         "alert → Twilio request",
         lambda r: [
-            ("p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", "p99_ms"),
+            ("p50 / p99 / max: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} / {_num(r['max_ms'])} ms", "p99_ms"),
             ("", f"{r['paged']}/{r['incidents']} incidents at {_num(r['rate_per_s'], 0)}/s", ""),
             (
                 "",
@@ -626,6 +947,7 @@ def table(summary: dict[str, typing.Any]) -> str:
             ),
         ],
     )
+    add("storm", "P0 alert → Twilio request, in a storm", _storm_rows)
     add(
         "lateness",
         "escalation lateness (fired − due)",
@@ -648,8 +970,14 @@ def table(summary: dict[str, typing.Any]) -> str:
             ("peak: ", f"{_num(r['peak_rss_mb'])} MB (at start: {_num(r['rss_before_mb'])} MB)", ""),
         ],
     )
+    add("vs_alertmanager", "side by side with Alertmanager", _vs_rows)
     for phase in PHASES:
         r = phases.get(phase)
+        if phase == "vs_alertmanager" and r and r.get("status") == "ok":
+            for run in r["runs"]:
+                for who in ("pager", "alertmanager"):
+                    notes.append(f"  vs_alertmanager {run['kind']} {run['concurrency']} {who}: {_cpu(run[who]['cpu'])}")
+            continue
         if r and r.get("status") == "ok":
             bits = [_cpu(r.get("cpu"))]
             cpu = r.get("cpu") or {}
@@ -680,7 +1008,7 @@ def table(summary: dict[str, typing.Any]) -> str:
     ]
     if notes:
         lines += ["", *notes]
-    missed = [c["phase"] for c in summary["checks"] if c["passed"] is False]
+    missed = list(dict.fromkeys(c["phase"] for c in summary["checks"] if c["passed"] is False))
     if summary["passed"]:
         lines += ["", "all targets met"]
     elif missed:
@@ -694,7 +1022,9 @@ def table(summary: dict[str, typing.Any]) -> str:
 
 
 @contextlib.asynccontextmanager
-async def _daemon(o: Options, sink: twilio_sink.TwilioSink | None) -> typing.AsyncIterator[Daemon]:
+async def _daemon(
+    o: Options, sink: twilio_sink.TwilioSink | None, mail: smtp_sink.SmtpSink | None
+) -> typing.AsyncIterator[Daemon]:
     from pager.store import bench as bench_store
     from pager.store import db
 
@@ -707,19 +1037,23 @@ async def _daemon(o: Options, sink: twilio_sink.TwilioSink | None) -> typing.Asy
         assert sink is not None
         _log("starting embedded PostgreSQL and pager …")
         async with setup.own_pager(
-            sink, late_ack_timeout=datetime.timedelta(seconds=o.late_ack_timeout), keep=o.keep, pool_max=o.pool_max
+            sink,
+            late_ack_timeout=datetime.timedelta(seconds=o.late_ack_timeout),
+            smtp=(mail.host, mail.port) if mail is not None else None,
+            keep=o.keep,
+            pool_max=o.pool_max,
         ) as own:
             bdb = await store(own.database_url)
             try:
                 yield Daemon(
-                    own.url, setup.AM_TOKEN, setup.EVENTS_KEY, own.pid, bdb, own.postgres_pid, sink, "embedded"
+                    own.url, setup.AM_TOKEN, setup.EVENTS_KEY, own.pid, bdb, own.postgres_pid, sink, "embedded", mail
                 )
             finally:
                 await bdb.pool.close()
         return
     bdb = await store(o.database_url)
     try:
-        yield Daemon(o.url.rstrip("/"), o.am_token or "", o.events_key or "", o.pid, bdb, None, sink, "url")
+        yield Daemon(o.url.rstrip("/"), o.am_token or "", o.events_key or "", o.pid, bdb, None, sink, "url", mail)
     finally:
         if bdb is not None:
             await bdb.pool.close()
@@ -728,18 +1062,24 @@ async def _daemon(o: Options, sink: twilio_sink.TwilioSink | None) -> typing.Asy
 async def run(o: Options) -> dict[str, typing.Any]:
     started = datetime.datetime.now(datetime.UTC)
     sink = None
+    mail = None
     if o.url is None or o.sink_listen:
         sink = twilio_sink.TwilioSink()
         host, _, port = (o.sink_listen or "127.0.0.1:0").rpartition(":")
         await sink.start(host or "127.0.0.1", int(port))
+    if o.url is None or o.smtp_listen:
+        mail = smtp_sink.SmtpSink(fail=o.storm_email_fails)
+        host, _, port = (o.smtp_listen or "127.0.0.1:0").rpartition(":")
+        await mail.start(host or "127.0.0.1", int(port))
     phases: dict[str, dict[str, typing.Any]] = {}
     d_has_db = False
     try:
-        async with _daemon(o, sink) as d:
+        async with _daemon(o, sink, mail) as d:
             d_has_db = d.bench_db is not None
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, force_close=False)
             async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
                 bench = Bench(o, d, session)
+                bench.results = phases
                 for name in PHASES:
                     if name not in o.only:
                         continue
@@ -760,6 +1100,8 @@ async def run(o: Options) -> dict[str, typing.Any]:
     finally:
         if sink is not None:
             await sink.stop()
+        if mail is not None:
+            await mail.stop()
     checks = _checks(phases)
     try:
         version = importlib.metadata.version("pager")
@@ -788,6 +1130,9 @@ async def run(o: Options) -> dict[str, typing.Any]:
             "timers": o.timers,
             "late_ack_timeout_s": o.late_ack_timeout,
             "incidents": o.incidents,
+            "storm_share": o.storm_share,
+            "probe_rate": o.probe_rate,
+            "storm_email_fails": o.storm_email_fails,
             "only": list(o.only),
             "vacuum": o.vacuum and d_has_db,
         },

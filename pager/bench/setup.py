@@ -8,8 +8,12 @@ subprocess with a generated configuration:
 - one service and escalation policy per measurement, each routed by a label
   (`bench="ingest"`, `bench="events"`, `page="<k>"`, `bench="late"`,
   `rss="<k>"`), so the phases do not page the same people;
-- every alert `severity="critical"` → P0 → SMS through the bench's sink;
-  no email, no console channel;
+- every alert `severity="critical"` → P0 → SMS through the bench's Twilio sink,
+  anything else → P3 → email through the bench's SMTP sink (the storm's
+  incidents); no console channel;
+- the storm phase's P0 probes go to people and services of their own
+  (`probe="<k>"`), and its P3 incidents to others (`storm="<k>"`), who have a
+  phone too, so that pages refused by email fall back to SMS;
 - the lateness policy has two steps: step 1 pages, step 2 is due
   `late_ack_timeout` after step 1 was paged.
 """
@@ -48,6 +52,10 @@ EVENTS_KEY = "benchbenchbenchbenchbenchbench01"
 PAGE_USERS = 20
 """Pages of the alert → page measurement go round-robin to this many people, one service each, so
 that pages rarely share a contact and get bundled (a bundle names incidents only by number)."""
+PROBE_USERS = 20
+"""The storm phase's P0 probes go round-robin to this many people, one service each, none shared with the storm."""
+STORM_USERS = 20
+"""The storm's P3 incidents go round-robin to this many people (email, and SMS to fall back to), one service each."""
 RSS_SERVICES = 100
 """Alerts of one webhook routed to this many services open this many incidents at once."""
 DATABASE = "pager_bench"
@@ -59,13 +67,17 @@ def config(
     sink_url: str,
     data_dir: pathlib.Path,
     late_ack_timeout: datetime.timedelta,
+    smtp: tuple[str, int] | None = None,
     pool_max: int | None = None,
 ) -> dict[str, typing.Any]:
     """The daemon configuration the bench runs (and prints with --print-config)."""
     seconds = int(late_ack_timeout.total_seconds())
 
-    def user(ident: str, n: int) -> dict[str, str]:
-        return {"id": ident, "name": ident, "phone": f"+1555010{n:04d}"}
+    def user(ident: str, n: int, email: bool = False) -> dict[str, str]:
+        out = {"id": ident, "name": ident, "phone": f"+1555010{n:04d}"}
+        if email:
+            out["email"] = f"{ident}@bench.invalid"
+        return out
 
     def policy(ident: str, *targets: tuple[str, str]) -> dict[str, typing.Any]:
         return {"id": ident, "steps": [{"targets": [t], "ack_timeout": timeout} for t, timeout in targets]}
@@ -78,20 +90,32 @@ def config(
         user("rss-oncall", 5),
     ]
     users += [user(f"page-{k}", 100 + k) for k in range(PAGE_USERS)]
+    users += [user(f"probe-{k}", 200 + k) for k in range(PROBE_USERS)]
+    users += [user(f"storm-{k}", 300 + k, email=True) for k in range(STORM_USERS)]
     policies = [
         policy("bench-ingest", ("user:ingest-oncall", "1h")),
         policy("bench-events", ("user:events-oncall", "1h")),
         policy("bench-late", ("user:late-first", f"{seconds}s"), ("user:late-second", "1h")),
         policy("bench-rss", ("user:rss-oncall", "1h")),
         *(policy(f"bench-page-{k}", (f"user:page-{k}", "1h")) for k in range(PAGE_USERS)),
+        *(policy(f"bench-probe-{k}", (f"user:probe-{k}", "1h")) for k in range(PROBE_USERS)),
+        *(policy(f"bench-storm-{k}", (f"user:storm-{k}", "1h")) for k in range(STORM_USERS)),
     ]
     # First match wins: the busiest measurements' services come first.
     services = [
         {"id": "bench-ingest", "escalation_policy": "bench-ingest", "matchers": ['bench="ingest"']},
         {"id": "bench-events", "escalation_policy": "bench-events", "matchers": ['bench="events"']},
         *(
+            {"id": f"bench-storm-{k}", "escalation_policy": f"bench-storm-{k}", "matchers": [f'storm="{k}"']}
+            for k in range(STORM_USERS)
+        ),
+        *(
             {"id": f"bench-page-{k}", "escalation_policy": f"bench-page-{k}", "matchers": [f'page="{k}"']}
             for k in range(PAGE_USERS)
+        ),
+        *(
+            {"id": f"bench-probe-{k}", "escalation_policy": f"bench-probe-{k}", "matchers": [f'probe="{k}"']}
+            for k in range(PROBE_USERS)
         ),
         {"id": "bench-late", "escalation_policy": "bench-late", "matchers": ['bench="late"']},
         *(
@@ -110,7 +134,10 @@ def config(
         "users": users,
         "escalation_policies": policies,
         "classification": [{"matchers": ['severity="critical"'], "priority": "P0"}, {"priority": "P3"}],
-        "priorities": {p: {"channels": ["sms"]} for p in ("P0", "P1", "P2", "P3")},
+        "priorities": {
+            **{p: {"channels": ["sms"]} for p in ("P0", "P1", "P2")},
+            "P3": {"channels": ["email"]},
+        },
         "services": services,
         "integrations": [
             {"id": "bench-am", "type": "alertmanager", "token_env": AM_TOKEN_ENV, "service": "bench-other"},
@@ -123,6 +150,7 @@ def config(
                 "from": "+15005550006",
                 "api_base": sink_url,
             },
+            **({"email": {"host": smtp[0], "port": smtp[1], "from": "pager-bench@bench.invalid"}} if smtp else {}),
             "console": {"enabled": False},
         },
     }
@@ -194,6 +222,7 @@ async def own_pager(
     sink: twilio_sink.TwilioSink,
     *,
     late_ack_timeout: datetime.timedelta,
+    smtp: tuple[str, int] | None = None,
     keep: bool = False,
     pool_max: int | None = None,
     ready_timeout: float = 90.0,
@@ -218,6 +247,7 @@ async def own_pager(
                     sink_url=sink.url,
                     data_dir=workdir / "data",
                     late_ack_timeout=late_ack_timeout,
+                    smtp=smtp,
                     pool_max=pool_max,
                 ),
                 sort_keys=False,
