@@ -547,8 +547,9 @@ class Bench:
         await asyncio.sleep(self.o.warmup)
         a = self.cpu.snapshot()
         window_start = time.perf_counter()
+        probe_samples: list[load.Sample] = []
         probe_lag = await load.open_loop(
-            self.o.probe_rate, probes, self._opener(probe_bodies, probe_sent, probe_failed, "")
+            self.o.probe_rate, probes, self._opener(probe_bodies, probe_sent, probe_failed, "", probe_samples)
         )
         window_end = time.perf_counter()
         b = self.cpu.snapshot()
@@ -580,6 +581,8 @@ class Bench:
             "probe_rate_per_s": self.o.probe_rate,
             "probe_schedule_lag_ms": round(probe_lag * 1000, 1),
             "probe_errors": probe_failed,
+            # the ingest part of the probes' latency: from the webhook sent to its 2xx (after COMMIT)
+            "probe_response": load.summary_ms(s.end - s.start for s in probe_samples if 200 <= s.status < 300),
             "quiet": {k: quiet.get(k) for k in ("p50_ms", "p99_ms", "max_ms")} if quiet.get("status") == "ok" else None,
             "capacity_alerts_per_s": round(capacity, 1),
             "capacity_source": capacity_source,
@@ -859,6 +862,7 @@ def _storm_rows(r: dict[str, typing.Any]) -> list[tuple[str, str, str]]:
         ("p50 / p99 / max: ", _ms3(r), "p99_ms"),
         ("quiet (page phase): ", _ms3(r.get("quiet")) if r.get("quiet") else "(page phase not run)", ""),
         ("", f"{r['paged']}/{r['probes']} probes at {_num(r['probe_rate_per_s'], 0)}/s", ""),
+        ("probes' webhook answered (COMMIT) in: ", _ms3(r.get("probe_response")), ""),
         (
             "storm: ",
             f"{_num(r['storm_alerts_per_s'])} alerts/s of new P3 incidents "

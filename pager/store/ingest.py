@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import datetime
 import typing
@@ -72,98 +73,135 @@ def _lock_order(groups: typing.Sequence[Group]) -> list[int]:
 
 
 COALESCE_MAX = 64
-"""At most this many waiting single-group ingests are committed together in one statement."""
+"""At most this many groups (from any number of waiting requests) are committed together in one statement."""
 COALESCE_IN_FLIGHT = 4
-"""Coalesced transactions running at once; requests arriving meanwhile wait and join the next one."""
+"""Statements for lower-priority requests running at once; requests arriving meanwhile wait and join the next."""
+URGENT = models.Priority.P1
+"""A request triggering an alert at this priority or above goes ahead of the others and has a slot of its own."""
+
+
+def urgent(groups: typing.Iterable[Group]) -> bool:
+    """Whether a request could open or raise a P0/P1 incident: it must not wait behind a storm."""
+    return any(c.priority <= URGENT and c.alert.action is models.Action.TRIGGER for g in groups for c in g.alerts)
 
 
 @dataclasses.dataclass(slots=True)
 class _Waiting:
+    """One request's groups, committed together (all or none) and answered after that COMMIT."""
+
     integration: str
-    group: Group
+    groups: list[Group]
     now: datetime.datetime
-    future: asyncio.Future[typing.Any]
+    future: asyncio.Future[list[typing.Any]]
 
 
 class _Coalescer:
-    """Commits concurrent single-group ingests together: one statement and one fsync for many requests.
+    """Commits concurrent requests together: one statement and one fsync for many of them.
 
-    Each request still gets its answer only after the COMMIT that holds its group. A request that
-    arrives while fewer than COALESCE_IN_FLIGHT transactions run starts one at once, so light load
-    waits for nothing. An outage fails the whole batch (each caller answers 503); any other error
-    retries the batch group by group, so one bad group cannot fail the others.
+    Each request still gets its answer only after the COMMIT that holds its groups, and a request's
+    groups are never split across statements. A request that arrives while a slot is free starts a
+    statement at once, so light load waits for nothing.
+
+    Priority first: a request that triggers a P0/P1 alert joins the urgent queue, which every
+    statement drains before the others, and may run in a slot reserved for urgent requests (which
+    never takes a lower-priority one), so it waits neither behind a storm's queued groups nor for
+    its statements to finish. Lower-priority requests use at most COALESCE_IN_FLIGHT slots (and
+    pool connections), which leaves the urgent slot a connection of the pool.
+
+    An outage fails the whole batch (each caller answers 503); any other error retries the batch
+    request by request, so one bad request cannot fail the others.
     """
 
     def __init__(self, pool: db.Pool) -> None:
         self._pool = pool
-        self._queue: list[_Waiting] = []
-        self._running = 0
+        self._urgent: collections.deque[_Waiting] = collections.deque()
+        self._normal: collections.deque[_Waiting] = collections.deque()
+        self._running = 0  # statements in the shared slots
+        self._reserved = False  # the urgent slot is in use
+        self._slots = max(1, min(COALESCE_IN_FLIGHT, pool.get_max_size() - 1))
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def ingest(self, integration: str, g: Group, now: datetime.datetime) -> typing.Any:
-        future: asyncio.Future[typing.Any] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Waiting(integration, g, now, future))
-        if self._running < COALESCE_IN_FLIGHT:
+    async def ingest(self, integration: str, groups: list[Group], now: datetime.datetime) -> list[typing.Any]:
+        future: asyncio.Future[list[typing.Any]] = asyncio.get_running_loop().create_future()
+        is_urgent = urgent(groups)
+        (self._urgent if is_urgent else self._normal).append(_Waiting(integration, groups, now, future))
+        if is_urgent and not self._reserved:
+            self._reserved = True
+            self._start(reserved=True)
+        elif self._running < self._slots:
             self._running += 1
-            task = asyncio.create_task(self._flush())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start(reserved=False)
         return await future
 
-    async def _flush(self) -> None:
+    def _start(self, *, reserved: bool) -> None:
+        task = asyncio.create_task(self._flush(reserved))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _next(self, reserved: bool) -> list[_Waiting]:
+        """The next batch: urgent requests first; the reserved slot takes nothing else."""
+        queue = self._urgent if self._urgent or reserved else self._normal
+        batch: list[_Waiting] = []
+        groups = 0
+        while queue and (not batch or groups + len(queue[0].groups) <= COALESCE_MAX):
+            w = queue.popleft()
+            batch.append(w)
+            groups += len(w.groups)
+        return batch
+
+    async def _flush(self, reserved: bool) -> None:
         batch: list[_Waiting] = []
         try:
-            while self._queue:
-                batch, self._queue = self._queue[:COALESCE_MAX], self._queue[COALESCE_MAX:]
+            while batch := self._next(reserved):
                 try:
                     rows = await self._together(batch)
                 except db.Unavailable as exc:
                     _settle(batch, exc)
                     continue
-                except Exception:  # noqa: BLE001 - one group's fault: find it below, alone
+                except Exception:  # noqa: BLE001 - one request's fault: find it below, alone
                     await self._one_by_one(batch)
                     continue
                 for w, row in zip(batch, rows):
                     _settle([w], row)
         except BaseException as exc:  # cancelled at shutdown: no caller may wait forever
-            _settle([*batch, *self._queue], db.Unavailable(f"ingest interrupted: {exc!r}"))
-            self._queue = []
+            _settle([*batch, *self._urgent, *self._normal], db.Unavailable(f"ingest interrupted: {exc!r}"))
+            self._urgent.clear()
+            self._normal.clear()
             raise
         finally:
-            self._running -= 1
+            if reserved:
+                self._reserved = False
+            else:
+                self._running -= 1
 
-    async def _together(self, batch: list[_Waiting]) -> list[typing.Any]:
+    async def _together(self, batch: list[_Waiting]) -> list[list[typing.Any]]:
+        """Every group of the batch in one statement (so one transaction), in the one lock order."""
         with db.translate_errors():
-            if len(batch) == 1:
+            if len(batch) == 1 and len(batch[0].groups) == 1:
                 w = batch[0]
-                return [await self._pool.fetchrow(Q["ingest"], *_args(w.now, w.integration, w.group))]
-            order = _lock_order([w.group for w in batch])
-            docs = [
-                {
-                    "t": w.now,
-                    "i": w.integration,
-                    "s": w.group.service,
-                    "k": w.group.dedup_key,
-                    "p": w.group.policy,
-                    "a": _alerts(w.group),
-                }
-                for w in (batch[i] for i in order)
-            ]
+                return [[await self._pool.fetchrow(Q["ingest"], *_args(w.now, w.integration, w.groups[0]))]]
+            flat = [(w, j) for w in batch for j in range(len(w.groups))]
+            order = _lock_order([w.groups[j] for w, j in flat])
+            docs = [_doc(flat[i][0], flat[i][0].groups[flat[i][1]]) for i in order]
             rows = await self._pool.fetch(Q["ingest_many"], docs)
-        out: list[typing.Any] = [None] * len(batch)
+        out: dict[int, list[typing.Any]] = {id(w): [None] * len(w.groups) for w in batch}
         for i, row in zip(order, rows, strict=True):
-            out[i] = row
-        return out
+            w, j = flat[i]
+            out[id(w)][j] = row
+        return [out[id(w)] for w in batch]
 
     async def _one_by_one(self, batch: list[_Waiting]) -> None:
         for w in batch:
             try:
-                with db.translate_errors():
-                    row = await self._pool.fetchrow(Q["ingest"], *_args(w.now, w.integration, w.group))
+                [rows] = await self._together([w])
             except Exception as exc:  # noqa: BLE001 - handed to the one caller it belongs to
                 _settle([w], exc)
             else:
-                _settle([w], row)
+                _settle([w], rows)
+
+
+def _doc(w: _Waiting, g: Group) -> dict[str, typing.Any]:
+    return {"t": w.now, "i": w.integration, "s": g.service, "k": g.dedup_key, "p": g.policy, "a": _alerts(g)}
 
 
 def _settle(waiting: typing.Iterable[_Waiting], outcome: typing.Any) -> None:
@@ -185,14 +223,7 @@ class Ingester:
         """Commit every group in one transaction; returns only after COMMIT."""
         if not groups:
             return []
-        if len(groups) == 1:
-            rows = [await self._coalescer.ingest(integration, groups[0], now)]
-        else:
-            rows = [None] * len(groups)
-            with db.translate_errors():
-                async with self.pool.acquire() as conn, conn.transaction():
-                    for i in _lock_order(groups):
-                        rows[i] = await conn.fetchrow(Q["ingest"], *_args(now, integration, groups[i]))
+        rows = await self._coalescer.ingest(integration, groups, now)
         return [
             IngestResult(
                 r["incident_service"] or g.service,
