@@ -54,17 +54,15 @@ CREATE TABLE alerts (
     PRIMARY KEY (incident_id, fingerprint)
 );
 
+-- Every accepted event as received: one row per webhook group (or Events v2 request), its events
+-- in the order they came, in the shape pager_ingest takes them (see p_alerts below).
 CREATE TABLE alert_events (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     incident_id     bigint REFERENCES incidents (id) ON DELETE CASCADE,
     integration     text,
     received_at     timestamptz NOT NULL,
     dedup_key       text NOT NULL,
-    fingerprint     text NOT NULL,
-    action          text NOT NULL,
-    summary         text NOT NULL,
-    labels          jsonb NOT NULL DEFAULT '{}',
-    annotations     jsonb NOT NULL DEFAULT '{}'
+    events          jsonb NOT NULL
 );
 CREATE INDEX alert_events_incident ON alert_events (incident_id, id);
 
@@ -218,10 +216,8 @@ BEGIN
         END IF;
     END LOOP;
 
-    INSERT INTO alert_events (incident_id, integration, received_at, dedup_key, fingerprint,
-                              action, summary, labels, annotations)
-    SELECT v_inc.id, p_integration, p_now, p_dedup_key, f, a, s, l, an
-      FROM unnest(p_fingerprints, p_actions, p_summaries, p_labels, p_annotations) AS t(f, a, s, l, an);
+    INSERT INTO alert_events (incident_id, integration, received_at, dedup_key, events)
+    VALUES (v_inc.id, p_integration, p_now, p_dedup_key, p_alerts);
 
     IF v_inc.id IS NULL THEN
         RETURN QUERY SELECT NULL::bigint, false, 'ignored'::text, 0, NULL::smallint, NULL::timestamptz, NULL::text, NULL::text,
