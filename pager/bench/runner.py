@@ -367,6 +367,7 @@ class Bench:
             "concurrency": self.o.concurrency,
             "duration_s": self.o.duration,
             "cpu": cpu,
+            "cpu_us_per_alert": _per_item(cpu, run.throughput(AM_ALERTS)),
             "drain_s": drain,
         }
 
@@ -384,6 +385,7 @@ class Bench:
             "concurrency": self.o.events_concurrency,
             "duration_s": self.o.duration,
             "cpu": cpu,
+            "cpu_us_per_alert": _per_item(cpu, run.throughput()),
             "drain_s": drain,
         }
 
@@ -801,14 +803,25 @@ def _first_arrivals(arrivals: typing.Iterable[twilio_sink.Arrival]) -> dict[int,
     return out
 
 
-def _loop_figures(run: load.Run, items: int, cpu: dict[str, float | None]) -> dict[str, typing.Any]:
+def _per_item(cpu: dict[str, float | None], rate: float) -> dict[str, float | None]:
+    """CPU microseconds each process spent per alert: a cost that a busy machine disturbs less than a rate."""
     return {
-        "alerts_per_s": round(run.throughput(items), 1),
+        k.removesuffix("_pct"): None if v is None or rate <= 0 else round(v / 100 * 1e6 / rate, 1)
+        for k, v in cpu.items()
+        if k != "other_pct"
+    }
+
+
+def _loop_figures(run: load.Run, items: int, cpu: dict[str, float | None]) -> dict[str, typing.Any]:
+    rate = run.throughput(items)
+    return {
+        "alerts_per_s": round(rate, 1),
         "requests_per_s": round(run.throughput(), 1),
         **load.summary_ms(run.latencies()),
         "requests": len(run.ok()),
         "errors": run.errors,
         "cpu": cpu,
+        "cpu_us_per_alert": _per_item(cpu, rate),
     }
 
 
