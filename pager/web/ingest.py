@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import typing
 
 import structlog
@@ -41,8 +42,8 @@ async def _commit(
     classified = classify.classify_alerts(alerts, integration, cfg)
     groups = ingest_store.group(classified, lambda service: cfg.service(service).escalation_policy)
     results = await app[keys.STORE].ingest(integration.id, groups, app[keys.CLOCK].now())
-    for alert in alerts:
-        metrics.alerts_received.labels(integration.id, _EVENT_STATUS[alert.action]).inc()
+    for action, n in collections.Counter(alert.action for alert in alerts).items():
+        metrics.alerts_received.labels(integration.id, _EVENT_STATUS[action]).inc(n)
     for g, r in zip(groups, results):
         if r.created:
             top = min(c.priority for c in g.alerts if c.alert.action is models.Action.TRIGGER)
