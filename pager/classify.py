@@ -8,6 +8,8 @@ from pager import config, matchers, models, routing
 
 DEFAULT_PRIORITY = models.Priority.P3
 DEFAULT_RULE = "default"  # names the fallback when no rule matches (an empty or exhausted list)
+MEMO_MAX = 10_000
+"""Decisions remembered per configuration; past this many distinct label sets the memory starts afresh."""
 
 
 def classify(labels: typing.Mapping[str, str], rules: typing.Sequence[config.Rule]) -> tuple[models.Priority, str]:
@@ -18,13 +20,52 @@ def classify(labels: typing.Mapping[str, str], rules: typing.Sequence[config.Rul
     return DEFAULT_PRIORITY, DEFAULT_RULE
 
 
+class _Decider:
+    """Routing and ranking for one configuration, remembered by the values of the labels its matchers read.
+
+    Both are pure functions of those values (a missing label reads as ""), so alerts of one webhook,
+    which mostly differ only in labels no matcher names (instance, pod), are decided once.
+    """
+
+    def __init__(self, cfg: config.Config) -> None:
+        names = {m.name for rule in cfg.classification for m in rule.matchers}
+        names |= {m.name for service in cfg.services for m in service.matchers}
+        self._cfg = cfg
+        self._names = tuple(sorted(names))
+        self._memo: dict[tuple[str, ...], tuple[models.Priority, str, str | None]] = {}
+
+    def __call__(self, labels: typing.Mapping[str, str], default_service: str) -> tuple[models.Priority, str, str]:
+        key = tuple([labels.get(n, "") for n in self._names])
+        found = self._memo.get(key)
+        if found is None:
+            priority, rule = classify(labels, self._cfg.classification)
+            service = routing.route(labels, "", self._cfg.services) or None
+            if len(self._memo) >= MEMO_MAX:
+                self._memo.clear()
+            found = self._memo[key] = (priority, rule, service)
+        return found[0], found[1], found[2] or default_service
+
+
+_deciders: dict[int, tuple[config.Config, _Decider]] = {}
+
+
+def _decider(cfg: config.Config) -> _Decider:
+    entry = _deciders.get(id(cfg))
+    if entry is None or entry[0] is not cfg:
+        if len(_deciders) >= 8:  # configurations come and go only on reload (and in tests)
+            _deciders.clear()
+        entry = _deciders[id(cfg)] = (cfg, _Decider(cfg))
+    return entry[1]
+
+
 def classify_alerts(
     alerts: typing.Iterable[models.Alert], integration: config.Integration, cfg: config.Config
 ) -> list[models.Classified]:
     """Route and rank each alert of one request received by `integration`."""
+    decide = _decider(cfg)
+    default = integration.service
     out = []
     for alert in alerts:
-        priority, rule = classify(alert.labels, cfg.classification)
-        service = routing.route(alert.labels, integration.service, cfg.services)
+        priority, rule, service = decide(alert.labels, default)
         out.append(models.Classified(alert=alert, service=service, priority=priority, rule=rule))
     return out
