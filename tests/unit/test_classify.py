@@ -72,3 +72,37 @@ def test_classify_alerts_routes_and_ranks_each_alert() -> None:
         models.Classified(alerts[1], "ops", P.P2, "classification[2]"),
         models.Classified(alerts[2], "ops", P.P3, "classification[3]"),
     ]
+
+
+def test_decisions_remembered_across_requests_depend_only_on_the_labels_the_matchers_read() -> None:
+    cfg = config.parse(
+        {
+            "classification": [{"matchers": ['severity=~"crit.*"'], "priority": "P0"}, {"priority": "P2"}],
+            "services": [{"id": "db", "matchers": ['team="db"']}, {"id": "web", "matchers": ['team="web"']}],
+            "integrations": [
+                {"id": "am", "type": "alertmanager", "token_env": "A", "service": "db"},
+                {"id": "other", "type": "alertmanager", "token_env": "B", "service": "web"},
+            ],
+        }
+    )
+    am, other = cfg.integrations
+
+    def decide(integration: config.Integration, **labels: str) -> tuple[str, P, str]:
+        [c] = classify.classify_alerts([models.Alert("g", "f", models.Action.TRIGGER, "s", labels)], integration, cfg)
+        return c.service, c.priority, c.rule
+
+    assert decide(am, team="db", severity="critical", instance="a") == ("db", P.P0, "classification[0]")
+    assert decide(am, team="db", severity="critical", instance="b") == ("db", P.P0, "classification[0]")
+    assert decide(am, team="db", severity="crit") == ("db", P.P0, "classification[0]")
+    assert decide(am, team="db", severity="warning") == ("db", P.P2, "classification[1]")
+    assert decide(am, team="web") == ("web", P.P2, "classification[1]")
+    assert decide(am, team="db", severity="") == decide(am, team="db")  # a missing label reads as ""
+    assert decide(other, team="ops") == ("web", P.P2, "classification[1]")
+    # Another configuration is decided by its own rules, not by what was remembered for this one.
+    stricter = config.parse({**cfg.model_dump(mode="json", by_alias=True), "classification": [{"priority": "P3"}]})
+    [c] = classify.classify_alerts(
+        [models.Alert("g", "f", models.Action.TRIGGER, "s", {"team": "db", "severity": "critical"})],
+        stricter.integrations[0],
+        stricter,
+    )
+    assert (c.service, c.priority) == ("db", P.P3)
