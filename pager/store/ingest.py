@@ -67,11 +67,6 @@ def _args(now: datetime.datetime, integration: str, g: Group) -> tuple[typing.An
     return (now, integration, g.service, g.dedup_key, g.policy, _alerts(g))
 
 
-def _lock_order(groups: typing.Sequence[Group]) -> list[int]:
-    """Indexes of `groups` in the one order every writer locks incidents in, so two batches cannot deadlock."""
-    return sorted(range(len(groups)), key=lambda i: (groups[i].service, groups[i].dedup_key))
-
-
 COALESCE_MAX = 64
 """At most this many groups (from any number of waiting requests) are committed together in one statement."""
 COALESCE_IN_FLIGHT = 4
@@ -175,19 +170,19 @@ class _Coalescer:
                 self._running -= 1
 
     async def _together(self, batch: list[_Waiting]) -> list[list[typing.Any]]:
-        """Every group of the batch in one statement (so one transaction), in the one lock order."""
+        """Every group of the batch in one statement (so one transaction); pager_ingest_many keeps the lock order."""
         with db.translate_errors():
             if len(batch) == 1 and len(batch[0].groups) == 1:
                 w = batch[0]
                 return [[await self._pool.fetchrow(Q["ingest"], *_args(w.now, w.integration, w.groups[0]))]]
             flat = [(w, j) for w in batch for j in range(len(w.groups))]
-            order = _lock_order([w.groups[j] for w, j in flat])
-            docs = [_doc(flat[i][0], flat[i][0].groups[flat[i][1]]) for i in order]
-            rows = await self._pool.fetch(Q["ingest_many"], docs)
+            rows = await self._pool.fetch(Q["ingest_many"], [_doc(w, w.groups[j]) for w, j in flat])
         out: dict[int, list[typing.Any]] = {id(w): [None] * len(w.groups) for w in batch}
-        for i, row in zip(order, rows, strict=True):
-            w, j = flat[i]
+        for row in rows:
+            w, j = flat[row["ord"] - 1]
             out[id(w)][j] = row
+        if len(rows) != len(flat) or any(r is None for rs in out.values() for r in rs):
+            raise RuntimeError(f"pager_ingest_many answered {len(rows)} rows for {len(flat)} groups")
         return [out[id(w)] for w in batch]
 
     async def _one_by_one(self, batch: list[_Waiting]) -> None:

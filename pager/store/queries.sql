@@ -1,16 +1,5 @@
 -- Every query the store runs, by name. Parameters are always bound ($n), never formatted in.
 
--- name: ingest
-SELECT * FROM pager_ingest($1, $2, $3, $4, $5, $6);
-
--- name: ingest_many
--- Groups from concurrent requests in one statement and so one commit, in the order given.
-SELECT r.*
-  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS g(doc, ord),
-       LATERAL pager_ingest((g.doc->>'t')::timestamptz, g.doc->>'i', g.doc->>'s', g.doc->>'k', g.doc->>'p',
-                            g.doc->'a') AS r
- ORDER BY g.ord;
-
 -- name: list_incidents
 SELECT * FROM incidents
  WHERE ($1::text IS NULL OR status = $1)
