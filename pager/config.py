@@ -171,6 +171,9 @@ class _Model(pydantic.BaseModel):
 class Server(_Model):
     listen: str = "127.0.0.1:8080"
     public_url: str | None = None
+    trusted_user_header: str | None = pydantic.Field(
+        default=None, pattern=r"^[A-Za-z0-9-]+$"
+    )  # web UI behind an authenticating proxy
 
     @pydantic.field_validator("listen")
     @classmethod

@@ -15,7 +15,7 @@ from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager.store import acks, db, escalations, migrate, store
 from pager.store import outbox as outbox_store
-from pager.web import ackpage, api, health, ingest, jsonout, keys, twilio_sms
+from pager.web import ackpage, api, health, ingest, jsonout, keys, twilio_sms, ui
 
 log = structlog.get_logger(__name__)
 
@@ -95,7 +95,13 @@ def create_app(
             settings, escalations.Escalations(pool), app[keys.CLOCK], app[keys.METRICS], on_pages=sender.wake
         )
         app[keys.ENGINE], app[keys.SENDER] = engine, sender
-        wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
+        live = ui.hub(app)  # the web UI's event streams hear of new incidents too
+
+        def on_incidents() -> None:
+            engine.wake()
+            live.publish()
+
+        wake = {"pager_incidents": on_incidents, "pager_outbox": sender.wake}
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)
@@ -109,4 +115,5 @@ def create_app(
 
     app.cleanup_ctx.append(database)
     app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
+    ui.setup(app)
     return app
