@@ -151,7 +151,7 @@ async def test_used_and_expired_links_forms_without_csrf_and_hostile_labels_are_
         await site.clock.advance(datetime.timedelta(minutes=16))
         expired = await other.goto(late)
         assert expired is not None and expired.status == 410 and "expired" in await other.inner_text("main")
-        await other.get_by_role("button", name="Sign in").count() == 0
+        assert await other.get_by_role("button", name="Sign in").count() == 0
         assert (await other.goto(f"{site.url}/")) is not None and other.url.endswith("/signin")
 
         await page.goto(f"{site.url}/incidents/{evil}")

@@ -165,6 +165,7 @@ async def incidents(request: web.Request, visit: viewer.Visit) -> web.Response:
             "live": cursor is None,
             "newest": max((i.id for i in items), default=0),
             "updated": views.when(ctx.now, ctx.tz, ctx.now),
+            "open_counts": views.open_counts(await st.open_counts()),
         },
     )
 

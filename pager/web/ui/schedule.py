@@ -17,6 +17,8 @@ from pager import config, oncall
 
 DAYS = 28
 _DAY = datetime.timedelta(days=1)
+WIDE_ROOM = 7.0  # percent of a desktop week row that eight letters of 12 px text need
+NARROW_ROOM = 19.0  # the same on a phone's row
 PALETTE = ("#cfe0fc", "#d3f0d8", "#fde2c4", "#e4d9fb", "#fbd3e4", "#cdeeee", "#ecebb8", "#e0e0e0")
 
 
@@ -36,7 +38,8 @@ class Stretch:
 class Bar:
     x: float  # percent of the week row
     width: float
-    label: str
+    label: str  # what fits on a desktop's row
+    short: str  # what fits on a phone's (390 px) row
     title: str  # the whole story, for a tooltip and the list
     fill: str
     gap: bool
@@ -123,6 +126,17 @@ def _names(cfg: config.Config, users: typing.Sequence[str]) -> str:
     return ", ".join((u.display_name if (u := cfg.user(ident)) else ident) for ident in users)
 
 
+def _label(cfg: config.Config, users: typing.Sequence[str], width: float, room: float) -> str:
+    """The bar's text, shortened to what `width` percent of a row holds; `room`: percent that 8 letters take."""
+    if users:
+        full = _names(cfg, users)
+        names = full.split(", ")
+        candidates = (full, ", ".join(n.split()[0] for n in names), "".join(w[0] for n in names for w in n.split()))
+    else:
+        candidates = ("nobody on call", "nobody", "")
+    return next((c for c in candidates if c and width >= room * max(len(c), 3) / 8 * 1.1), "")
+
+
 def _colour(cfg: config.Config, users: typing.Sequence[str]) -> str:
     ids = [u.id for u in cfg.users]
     first = users[0]
@@ -165,12 +179,13 @@ def lane(
             a, b = max(s.start, ws), min(s.end, we)
             if a >= b:
                 continue
-            label = "nobody on call" if s.gap else _names(cfg, s.users)
+            width = round(pct(b) - pct(a), 3)
             bars.append(
                 Bar(
                     x=pct(a),
-                    width=round(pct(b) - pct(a), 3),
-                    label=label,
+                    width=width,
+                    label=_label(cfg, s.users, width, WIDE_ROOM),
+                    short=_label(cfg, s.users, width, NARROW_ROOM),
                     title=_describe(cfg, s, tz),
                     fill="#b42318" if s.gap else _colour(cfg, s.users),
                     gap=s.gap,

@@ -46,10 +46,10 @@ def _text(value: typing.Any) -> str:
 
 
 def ago(delta: datetime.timedelta) -> str:
-    """`45s`, `12m`, `3h 5m`, `2d 4h`: an age a responder takes in at a glance."""
+    """`12m`, `3h 5m`, `2d 4h`: an age a responder takes in at a glance; under a minute is `<1m`."""
     seconds = max(int(delta.total_seconds()), 0)
     if seconds < 60:
-        return f"{seconds}s"
+        return "<1m"
     minutes = seconds // 60
     if minutes < 60:
         return f"{minutes}m"
@@ -114,6 +114,7 @@ class IncidentRow:
     age: str
     alert_count: int
     holder: str  # who holds it: the acknowledger (the commander once roles exist), or who is being paged
+    held_by: str  # the same without who is being paged (the incident page says that under Escalation)
 
 
 def _paging(ctx: Context, row: Row) -> str:
@@ -130,7 +131,7 @@ def _paging(ctx: Context, row: Row) -> str:
         except ValueError:
             continue
     names = ", ".join(user_name(ctx.cfg, u) for u in users) or "nobody on call"
-    return f"step {step + 1}: {names}"
+    return f"paging {names} (step {step + 1})"
 
 
 def _holder(ctx: Context, row: Row) -> str:
@@ -144,7 +145,7 @@ def _holder(ctx: Context, row: Row) -> str:
     if status == "acknowledged" or _field(row, "acknowledged_by"):
         return user_name(ctx.cfg, _field(row, "acknowledged_by"))
     paging = _paging(ctx, row)
-    return f"nobody yet · {paging}" if paging else "nobody yet"
+    return f"not acknowledged · {paging}" if paging else "not acknowledged"
 
 
 def incident_row(ctx: Context, row: Row) -> IncidentRow:
@@ -168,6 +169,7 @@ def incident_row(ctx: Context, row: Row) -> IncidentRow:
         age=ago(ctx.now - created),
         alert_count=_field(row, "alert_count") or 0,
         holder=_holder(ctx, row),
+        held_by=_holder(ctx, row).partition(" · ")[0],
     )
 
 
@@ -319,7 +321,7 @@ def incident_page(ctx: Context, detail: Row, paged: typing.Sequence[str]) -> Inc
     elif step is None or step < 0:
         escalation = f"{policy.id}: starting"
     else:
-        escalation = f"{policy.id}: {_paging(ctx, detail)}"
+        escalation = f"{policy.id}: {_paging(ctx, detail) or f'step {step + 1}'}"
         if next_at is not None:
             escalation += f"; next step at {when(next_at, ctx.tz, ctx.now)}"
     labels = _pairs(_field(detail, "labels"))
@@ -346,3 +348,17 @@ def _done(ctx: Context, row: Row, what: str) -> str:
     if at is None:
         return ""
     return f"{user_name(ctx.cfg, _field(row, f'{what}_by')) or 'unknown'} at {when(at, ctx.tz, ctx.now)}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OpenCount:
+    priority: str
+    count: int
+
+
+def open_counts(rows: typing.Iterable[tuple[typing.Any, models.Priority, typing.Any, int]]) -> tuple[OpenCount, ...]:
+    """Open incidents per priority, P0 first, from the store's (service, priority, status, n) rows."""
+    totals = dict.fromkeys(models.Priority, 0)
+    for _service, priority, _status, n in rows:
+        totals[models.Priority(priority)] += n
+    return tuple(OpenCount(p.name, n) for p, n in totals.items())
