@@ -4,11 +4,9 @@
 SELECT count(*) FROM signin_links WHERE user_id = $1 AND created_at > $2;
 
 -- name: issue_signin_link
--- Also forgets this user's links and sessions that can no longer be used.
-WITH pruned_links AS (
+-- Also forgets this user's links that can no longer be used.
+WITH pruned AS (
     DELETE FROM signin_links WHERE user_id = $2 AND (expires_at <= $3 OR used_at IS NOT NULL)
-), pruned_sessions AS (
-    DELETE FROM ui_sessions WHERE user_id = $2 AND expires_at <= $3
 )
 INSERT INTO signin_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4);
 
@@ -22,6 +20,10 @@ UPDATE signin_links SET used_at = $2
 RETURNING user_id;
 
 -- name: start_session
+-- Also forgets this user's sessions that have run out.
+WITH pruned AS (
+    DELETE FROM ui_sessions WHERE user_id = $2 AND expires_at <= $5
+)
 INSERT INTO ui_sessions (token_hash, user_id, via, csrf_token, created_at, last_seen_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $5, $6);
 

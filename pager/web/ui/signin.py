@@ -184,6 +184,8 @@ async def redeem(request: web.Request, visit: viewer.Visit) -> web.Response:
     result = await app[uikeys.SESSIONS].redeem_link(request.match_info["token"], app[keys.CLOCK].now())
     if isinstance(result, sessions.LinkState):
         return _link_refused(request, result.refusal or sessions.Refusal.UNKNOWN)
+    if visit.viewer is not None and visit.viewer.via == "link":
+        await app[uikeys.SESSIONS].end(visit.viewer.session_token)  # the session this browser had is done with
     visit.start_session(result)
     log.info("ui signed in", user=result.session.user_id)
     nxt = viewer.next_path(str((await request.post()).get("next", "")))
