@@ -130,7 +130,7 @@ async def test_used_and_expired_links_forms_without_csrf_and_hostile_labels_are_
     evil = await site.open_incident(
         "<script>window.__pwned = 1</script>checkout <img src=x onerror='window.__pwned = 2'>",
         "P0",
-        labels={"team": "<script>window.__pwned = 3</script>"},
+        labels={"team": "<script>window.__pwned = 3</script>", "url": "https://example.com/" + "x" * 300},
     )
     async with async_playwright() as pw:
         chromium = await browser.launch(pw)
