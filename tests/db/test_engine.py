@@ -278,9 +278,11 @@ class GatedEscalations(escalations.Escalations):
         self.gate = asyncio.Event()
 
     @contextlib.asynccontextmanager
-    async def claim_due(self, now: datetime.datetime, limit: int) -> typing.AsyncIterator[escalations.Batch]:
-        async with super().claim_due(now, limit) as batch:
-            if batch.due:
+    async def claim_due(
+        self, now: datetime.datetime, limit: int, *, urgent: bool = False
+    ) -> typing.AsyncIterator[escalations.Batch]:
+        async with super().claim_due(now, limit, urgent=urgent) as batch:
+            if batch.incidents:
                 self.claimed.set()
                 await self.gate.wait()
             yield batch
@@ -492,15 +494,17 @@ async def test_a_restart_in_the_middle_of_the_walk_keeps_the_original_schedule(p
 
 
 class CountingEscalations(escalations.Escalations):
-    """Counts the loop's turns: `next_due` is read once per turn, right before the engine sleeps."""
+    """Counts the turns of the engine's P0/P1 lane, where these tests' P0 incidents are: it reads `next_due`
+    once per turn, right before it sleeps."""
 
     def __init__(self, pool: db.Pool) -> None:
         super().__init__(pool)
         self.turns = 0
 
-    async def next_due(self) -> datetime.datetime | None:
-        value = await super().next_due()
-        self.turns += 1
+    async def next_due(self, *, urgent: bool | None = None) -> datetime.datetime | None:
+        value = await super().next_due(urgent=urgent)
+        if urgent is True:
+            self.turns += 1
         return value
 
 

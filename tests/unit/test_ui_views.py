@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import zoneinfo
 
-from pager import oncall
+from pager import models, oncall
 from pager.web.ui import schedule, views
 from tests import support
 
@@ -79,20 +79,22 @@ def test_alert_links_are_made_only_of_http_urls_and_everything_else_stays_text()
     ctx = views.Context(CONFIG, oncall.Resolver(CONFIG), NOW, UTC)
     alert = views.alert_view(
         ctx,
-        {
-            "fingerprint": "f1",
-            "status": "firing",
-            "priority": 0,
-            "summary": "<b>x</b>",
-            "labels": {"b": "2", "a": "<script>"},
-            "annotations": {
+        models.AlertState(
+            fingerprint="f1",
+            status="firing",
+            priority=models.Priority.P0,
+            summary="<b>x</b>",
+            labels={"b": "2", "a": "<script>"},
+            annotations={
                 "runbook_url": "javascript:alert(1)",
                 "dashboard_url": "https://grafana/d/1",
                 "description": "d",
             },
-            "first_seen_at": NOW,
-            "last_seen_at": NOW,
-        },
+            starts_at=None,
+            ends_at=None,
+            first_seen_at=NOW,
+            last_seen_at=NOW,
+        ),
     )
     assert alert.labels == (("a", "<script>"), ("b", "2"))
     assert alert.links == (

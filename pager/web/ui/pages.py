@@ -115,7 +115,7 @@ def chosen(request: web.Request) -> Chosen:
     if priority not in PRIORITIES:
         priority = ""
     filters = store.Filters(
-        None if status == "all" else status,
+        None if status == "all" else "open" if status == "open" else models.IncidentStatus(status),
         service or None,
         models.Priority[priority] if priority else None,
     )
@@ -139,7 +139,7 @@ async def incidents(request: web.Request, visit: viewer.Visit) -> web.Response:
     items = [views.incident_row(ctx, r) for r in rows]
     resolved: list[views.IncidentRow] = []
     if pick.status == "open" and not more:  # open first, then the latest resolved ones below them
-        tail = dataclasses.replace(pick.filters, status="resolved")
+        tail = dataclasses.replace(pick.filters, status=models.IncidentStatus.RESOLVED)
         resolved = [views.incident_row(ctx, r) for r in await st.list_incidents(tail, RESOLVED_TAIL)]
     cfg = ctx.cfg
     query = {

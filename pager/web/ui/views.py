@@ -1,9 +1,10 @@
 """What the pages show, built from the store's rows: the one module of the UI that reads a row.
 
-Rows are read through `_field`, so the store's move from dicts to frozen dataclasses changes
-nothing here but that function. Everything below is plain data for the templates; times are
-already in the viewer's zone, and anything that came from an alert stays text (the templates
-autoescape it, and a link is only made of an http(s) URL).
+The store hands out typed rows (`models.Incident`, `AlertState`, `TimelineEntry`); what is not
+on them yet (roles and status updates, issue 12) is read through `_field`, which finds either
+attributes or keys, so it shows up here the day the store returns it. Everything below is plain
+data for the templates; times are already in the viewer's zone, and anything that came from an
+alert stays text (the templates autoescape it, and a link is only made of an http(s) URL).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import zoneinfo
 
 from pager import config, models, oncall
 
-Row = typing.Any  # a store row: a mapping today, a frozen dataclass once the store returns those
+Row = typing.Any  # something issue 12 adds (roles, an update): a mapping or a dataclass
 
 _STATUS_LABELS = {
     "triggered": "Triggered",
@@ -117,12 +118,11 @@ class IncidentRow:
     held_by: str  # the same without who is being paged (the incident page says that under Escalation)
 
 
-def _paging(ctx: Context, row: Row) -> str:
+def _paging(ctx: Context, inc: models.Incident) -> str:
     """Who the current escalation step pages, as the engine would resolve it now."""
-    policy_id = _field(row, "escalation_policy")
-    step = _field(row, "escalation_step", -1)
-    policy = ctx.cfg.policy(policy_id) if policy_id else None
-    if policy is None or step is None or not 0 <= step < len(policy.steps):
+    policy = ctx.cfg.policy(inc.escalation_policy) if inc.escalation_policy else None
+    step = inc.escalation.step
+    if policy is None or not 0 <= step < len(policy.steps):
         return ""
     users: dict[str, None] = {}
     for target in policy.steps[step].targets:
@@ -134,47 +134,44 @@ def _paging(ctx: Context, row: Row) -> str:
     return f"paging {names} (step {step + 1})"
 
 
-def _holder(ctx: Context, row: Row) -> str:
-    roles = _field(row, "roles") or {}
+def _holder(ctx: Context, inc: models.Incident) -> str:
+    roles = _field(inc, "roles") or {}
     commander = _field(roles, "commander") if roles else None
     if commander:
         return f"{user_name(ctx.cfg, _field(commander, 'id') if not isinstance(commander, str) else commander)} (commander)"
-    status = _field(row, "status")
-    if status == "resolved":
-        return f"resolved by {user_name(ctx.cfg, _field(row, 'resolved_by')) or 'unknown'}"
-    if status == "acknowledged" or _field(row, "acknowledged_by"):
-        return user_name(ctx.cfg, _field(row, "acknowledged_by"))
-    paging = _paging(ctx, row)
+    if inc.status is models.IncidentStatus.RESOLVED:
+        return f"resolved by {user_name(ctx.cfg, inc.resolved_by) or 'unknown'}"
+    if inc.acknowledged_by:
+        return user_name(ctx.cfg, inc.acknowledged_by)
+    paging = _paging(ctx, inc)
     return f"not acknowledged · {paging}" if paging else "not acknowledged"
 
 
-def incident_row(ctx: Context, row: Row) -> IncidentRow:
-    priority = models.Priority(_field(row, "priority"))
-    status = str(getattr(_field(row, "status"), "value", _field(row, "status")))
-    service = _field(row, "service")
-    svc = ctx.cfg.service(service)
-    created = _field(row, "created_at")
+def incident_row(ctx: Context, inc: models.Incident) -> IncidentRow:
+    status = str(inc.status)
+    svc = ctx.cfg.service(inc.service)
+    holder = _holder(ctx, inc)
     return IncidentRow(
-        id=_field(row, "id"),
-        number=_field(row, "number") or _field(row, "id"),
-        priority=priority.name,
+        id=inc.id,
+        number=inc.number,
+        priority=inc.priority.name,
         status=status,
         status_label=_STATUS_LABELS.get(status, status.capitalize()),
         is_open=status in _OPEN,
-        service=service,
-        service_name=(svc.name if svc and svc.name else service),
-        summary=_text(_field(row, "summary")),
-        opened=when(created, ctx.tz, ctx.now),
-        opened_iso=created.astimezone(datetime.UTC).isoformat(),
-        age=ago(ctx.now - created),
-        alert_count=_field(row, "alert_count") or 0,
-        holder=_holder(ctx, row),
-        held_by=_holder(ctx, row).partition(" · ")[0],
+        service=inc.service,
+        service_name=(svc.name if svc and svc.name else inc.service),
+        summary=inc.summary,
+        opened=when(inc.created_at, ctx.tz, ctx.now),
+        opened_iso=inc.created_at.astimezone(datetime.UTC).isoformat(),
+        age=ago(ctx.now - inc.created_at),
+        alert_count=inc.alert_count,
+        holder=holder,
+        held_by=holder.partition(" · ")[0],
     )
 
 
-def row_id(row: Row) -> int:
-    return int(_field(row, "id"))
+def row_id(inc: models.Incident) -> int:
+    return inc.id
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -214,19 +211,17 @@ def _links(annotations: typing.Any) -> tuple[Link, ...]:
     return tuple(out)
 
 
-def alert_view(ctx: Context, row: Row) -> AlertView:
-    annotations = _field(row, "annotations") or {}
-    shown_elsewhere = {"summary", *_LINK_KEYS}
+def alert_view(ctx: Context, alert: models.AlertState) -> AlertView:
     return AlertView(
-        fingerprint=_text(_field(row, "fingerprint")),
-        status=_text(_field(row, "status")),
-        priority=models.Priority(_field(row, "priority")).name,
-        summary=_text(_field(row, "summary")),
-        labels=_pairs(_field(row, "labels")),
-        annotations=_pairs(annotations, shown_elsewhere),
-        links=_links(annotations),
-        first_seen=when(_field(row, "first_seen_at"), ctx.tz, ctx.now),
-        last_seen=when(_field(row, "last_seen_at"), ctx.tz, ctx.now),
+        fingerprint=alert.fingerprint,
+        status=alert.status,
+        priority=alert.priority.name,
+        summary=alert.summary,
+        labels=_pairs(alert.labels),
+        annotations=_pairs(alert.annotations, {"summary", *_LINK_KEYS}),
+        links=_links(alert.annotations),
+        first_seen=when(alert.first_seen_at, ctx.tz, ctx.now),
+        last_seen=when(alert.last_seen_at, ctx.tz, ctx.now),
     )
 
 
@@ -239,14 +234,13 @@ class Entry:
     message: str
 
 
-def entry_view(ctx: Context, row: Row) -> Entry:
-    at = _field(row, "at")
+def entry_view(ctx: Context, entry: models.TimelineEntry) -> Entry:
     return Entry(
-        at=when(at, ctx.tz, ctx.now),
-        at_iso=at.astimezone(datetime.UTC).isoformat(),
-        kind=str(getattr(_field(row, "kind"), "value", _field(row, "kind"))),
-        actor=user_name(ctx.cfg, _field(row, "actor")),
-        message=_text(_field(row, "message")),
+        at=when(entry.at, ctx.tz, ctx.now),
+        at_iso=entry.at.astimezone(datetime.UTC).isoformat(),
+        kind=str(entry.kind),
+        actor=user_name(ctx.cfg, entry.actor),
+        message=entry.message,
     )
 
 
@@ -274,6 +268,8 @@ class IncidentPage:
     escalation: str
     acknowledged: str
     resolved: str
+    ack_target: str  # the response targets (priorities.*.ack_within, resolve_within), if set
+    resolve_target: str
     roles: tuple[Role, ...]  # shown once the store has them (issue 12)
     updates: tuple[Update, ...]
     can_acknowledge: bool
@@ -281,8 +277,7 @@ class IncidentPage:
     can_escalate: bool
 
 
-def _roles(ctx: Context, row: Row) -> tuple[Role, ...]:
-    roles = _field(row, "roles")
+def _roles(ctx: Context, roles: Row) -> tuple[Role, ...]:
     if not roles:
         return ()
     out = []
@@ -293,9 +288,9 @@ def _roles(ctx: Context, row: Row) -> tuple[Role, ...]:
     return tuple(out)
 
 
-def _updates(ctx: Context, row: Row) -> tuple[Update, ...]:
+def _updates(ctx: Context, updates: typing.Iterable[Row]) -> tuple[Update, ...]:
     out = []
-    for u in _field(row, "updates") or ():
+    for u in updates:
         fields = tuple((k.capitalize(), _text(_field(u, k))) for k in ("status", "known", "doing", "unknown"))
         at = _field(u, "at") or _field(u, "created_at")
         out.append(
@@ -308,46 +303,56 @@ def _updates(ctx: Context, row: Row) -> tuple[Update, ...]:
     return tuple(out)
 
 
-def incident_page(ctx: Context, detail: Row, paged: typing.Sequence[str]) -> IncidentPage:
-    row = incident_row(ctx, detail)
-    policy_id = _field(detail, "escalation_policy")
-    policy = ctx.cfg.policy(policy_id) if policy_id else None
-    step = _field(detail, "escalation_step", -1)
-    next_at = _field(detail, "next_escalation_at")
+def _target(ctx: Context, inc: models.Incident, which: str) -> str:
+    due = inc.ack_by if which == "ack" else inc.resolve_by
+    if due is None:
+        return ""
+    return f"by {when(due, ctx.tz, ctx.now)}" + (" — missed" if inc.breached(which, ctx.now) else "")
+
+
+def incident_page(ctx: Context, detail: models.IncidentDetail, paged: typing.Sequence[str]) -> IncidentPage:
+    inc = detail.incident
+    row = incident_row(ctx, inc)
+    policy = ctx.cfg.policy(inc.escalation_policy) if inc.escalation_policy else None
+    step, next_at = inc.escalation.step, inc.escalation.next_at
     if policy is None:
-        escalation = "no escalation policy" if not policy_id else f"policy {policy_id!r} is not configured"
-    elif row.status != "triggered":
+        escalation = (
+            "no escalation policy"
+            if not inc.escalation_policy
+            else f"policy {inc.escalation_policy!r} is not configured"
+        )
+    elif inc.status is not models.IncidentStatus.TRIGGERED:
         escalation = f"{policy.id}: stopped"
-    elif step is None or step < 0:
+    elif step < 0:
         escalation = f"{policy.id}: starting"
     else:
-        escalation = f"{policy.id}: {_paging(ctx, detail) or f'step {step + 1}'}"
+        escalation = f"{policy.id}: {_paging(ctx, inc) or f'step {step + 1}'}"
         if next_at is not None:
             escalation += f"; next step at {when(next_at, ctx.tz, ctx.now)}"
-    labels = _pairs(_field(detail, "labels"))
     return IncidentPage(
         row=row,
-        alerts=tuple(alert_view(ctx, a) for a in _field(detail, "alerts") or ()),
-        timeline=tuple(entry_view(ctx, e) for e in _field(detail, "timeline") or ()),
-        links=_links(_field(detail, "annotations")),
-        details=labels,
+        alerts=tuple(alert_view(ctx, a) for a in detail.alerts),
+        timeline=tuple(entry_view(ctx, e) for e in detail.timeline),
+        links=_links(inc.annotations),
+        details=_pairs(inc.labels),
         paged=", ".join(user_name(ctx.cfg, u) for u in paged),
         escalation=escalation,
-        acknowledged=_done(ctx, detail, "acknowledged"),
-        resolved=_done(ctx, detail, "resolved"),
-        roles=_roles(ctx, detail),
-        updates=_updates(ctx, detail),
-        can_acknowledge=row.status == "triggered",
-        can_resolve=row.status != "resolved",
-        can_escalate=row.status == "triggered" and policy is not None,
+        acknowledged=_done(ctx, inc.acknowledged_by, inc.acknowledged_at),
+        resolved=_done(ctx, inc.resolved_by, inc.resolved_at),
+        ack_target=_target(ctx, inc, "ack"),
+        resolve_target=_target(ctx, inc, "resolve"),
+        roles=_roles(ctx, _field(detail, "roles") or _field(inc, "roles")),
+        updates=_updates(ctx, _field(detail, "updates") or ()),
+        can_acknowledge=inc.status is models.IncidentStatus.TRIGGERED,
+        can_resolve=inc.status is not models.IncidentStatus.RESOLVED,
+        can_escalate=inc.status is models.IncidentStatus.TRIGGERED and policy is not None,
     )
 
 
-def _done(ctx: Context, row: Row, what: str) -> str:
-    at = _field(row, f"{what}_at")
+def _done(ctx: Context, by: str | None, at: datetime.datetime | None) -> str:
     if at is None:
         return ""
-    return f"{user_name(ctx.cfg, _field(row, f'{what}_by')) or 'unknown'} at {when(at, ctx.tz, ctx.now)}"
+    return f"{user_name(ctx.cfg, by) or 'unknown'} at {when(at, ctx.tz, ctx.now)}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
