@@ -76,7 +76,13 @@ CREATE TABLE incident_log (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
     at              timestamptz NOT NULL,
-    kind            text NOT NULL,
+    kind            text NOT NULL CONSTRAINT incident_log_kind_check CHECK (kind IN (
+    'triggered', 'alert_added', 'alert_refired', 'alert_resolved', 'priority_raised',
+    'acknowledged', 'resolved', 'note', 'target_breached', 'escalated', 'repeated',
+    'manual_escalation', 'target_empty', 'no_channel', 'step_skipped', 'exhausted',
+    'nobody_on_call', 'not_escalating', 'no_policy', 'acknowledger_notified', 'paged', 'page_held',
+    'page_retry', 'page_failed', 'page_undelivered', 'page_fallback', 'page_undeliverable'
+    )),  -- the kinds of pager/timeline.py
     actor           text,
     message         text NOT NULL,
     details         jsonb
