@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime
 import typing
@@ -10,10 +9,9 @@ import typing
 import aiohttp
 import pytest
 
-from pager import clock
-from pager.web import app as web_app
+from pager import clock, daemon
 from tests import support
-from tests.support import browser, smtp_double
+from tests.support import browser, smtp_double, wait
 
 
 def pytest_terminal_summary(terminalreporter: typing.Any) -> None:
@@ -123,13 +121,13 @@ class Site:
             return typing.cast(dict[str, typing.Any], await resp.json())
 
     async def signin_mail(self, to: str, seen: int = 0) -> str:
-        """The body of the next sign-in mail to `to` (waits for the background send, at most 10 s)."""
-        for _ in range(200):
-            mails = [m for _, rcpt, m in self.mailbox.received if rcpt == [to] and "sign-in" in m["Subject"]]
-            if len(mails) > seen:
-                return str(mails[seen].get_content())
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no sign-in mail to {to}")
+        """The body of the next sign-in mail to `to` (it is sent in the background)."""
+
+        def mails() -> list[typing.Any]:
+            return [m for _, rcpt, m in self.mailbox.received if rcpt == [to] and "sign-in" in m["Subject"]]
+
+        await wait.eventually(lambda: len(mails()) > seen)
+        return str(mails()[seen].get_content())
 
 
 @pytest.fixture
@@ -139,7 +137,7 @@ async def site(needs_chromium: None, database_url: str, aiohttp_server: typing.A
     port = smtp_double.free_port()
     with smtp_double.smtp_server() as (mailbox, smtp_port):
         settings = support.settings(site_yaml(port, smtp_port, now))
-        app = web_app.create_app(settings, database_url=database_url, clock=fake, run_engine=True)
+        app = daemon.create_app(settings, database_url=database_url, clock=fake, run_engine=True)
         server = await aiohttp_server(app, port=port)
         async with aiohttp.ClientSession(headers=support.API) as api:
             yield Site(str(server.make_url("")).rstrip("/"), mailbox, api, fake)

@@ -20,8 +20,8 @@ import time
 
 from aiohttp import test_utils
 
+from pager import daemon
 from pager.store import db, embedded
-from pager.web import app as web_app
 from tests import support
 from tests.support import pg, ui
 
@@ -91,7 +91,7 @@ async def main(server_url: str, incidents: int, open_: int, rounds: int) -> None
     url = embedded.with_database(server_url, name)
     try:
         await _seed(url, incidents, open_)
-        app = web_app.create_app(support.settings(), database_url=url, run_engine=False)
+        app = daemon.create_app(support.settings(), database_url=url, run_engine=False)
         async with test_utils.TestClient(test_utils.TestServer(app)) as client:
             await ui.sign_in(client)
             middle = incidents // 2
