@@ -104,6 +104,7 @@ async def test_sign_in_by_mail_find_the_p0_and_acknowledge_it(site, viewport):
 
         fresh = await site.open_incident("payment provider answers in 30 s", "P1")
         await page.locator(f'a[href="/incidents/{fresh}"]').wait_for()  # no reload: it came by the event stream
+        assert await page.locator(".count.p1 .n").inner_text() == "1"
         await _seen(page, viewport, "05-incidents-live")
 
         await row.get_by_role("link").click()

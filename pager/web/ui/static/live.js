@@ -21,6 +21,12 @@
     item.id = "incident-" + data.id;
     item.classList.add("fresh");
     list.insertBefore(item, list.firstElementChild);
+    var count = document.querySelector(".count." + data.priority.toLowerCase());
+    var n = count && count.querySelector(".n");
+    if (n) {
+      n.textContent = String(Number(n.textContent) + 1);
+      count.classList.remove("none");
+    }
     var empty = document.querySelector(".empty");
     if (empty) empty.remove();
     status.textContent = "New incident #" + data.id + " (" + data.priority + ").";
