@@ -112,3 +112,14 @@ def test_ages_read_at_a_glance():
         "3h 3m",
         "2d 1h",
     ]
+
+
+def test_a_trusted_user_header_must_be_a_header_name():
+    import pytest
+
+    from pager import config
+
+    with pytest.raises(config.ConfigError) as err:
+        config.parse({"server": {"trusted_user_header": "X-User: injected"}})
+    assert err.value.errors[0].startswith("server.trusted_user_header:")
+    assert config.parse({"server": {"trusted_user_header": "X-Forwarded-User"}}).server.trusted_user_header
