@@ -285,6 +285,7 @@ async def _ack_while_a_tick_holds_the_row(pool: db.Pool, verb: str) -> int:
     gated.gate.set()
     await eng.tick()
     gated.gate.clear()
+    gated.claimed.clear()  # the next claim is the one the acknowledgement must wait for
 
     await fake.set(START + 5 * MIN)
     tick = asyncio.create_task(eng.tick())
