@@ -218,10 +218,7 @@ async def act(request: web.Request, visit: viewer.Visit) -> web.Response:
         do = st.acknowledge if verb == "acknowledge" else st.resolve
         done = f"{verb}d" if await do(ident, user, "web", now) else "unchanged"
     elif verb == "escalate":
-        done = await app[keys.ENGINE].escalate(ident)
-        if done == "escalated":
-            # The engine's own timeline line has no person in it: say who asked.
-            await st.add_note(ident, user, f"Escalated now by {v.user.display_name} from the web UI", now)
+        done = await app[keys.ENGINE].escalate(ident, user)
     else:
         text = str((await request.post()).get("text", "")).strip()
         if not text:
