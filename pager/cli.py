@@ -36,11 +36,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from pager import daemon
-    from pager.web import app as web_app
 
     settings = _load(args.config)
     with daemon.database(settings) as url:
-        asyncio.run(web_app.wait_for_database(url))
+        asyncio.run(daemon.wait_for_database(url))
     print("database schema is up to date")
     return 0
 

@@ -7,8 +7,10 @@ denied, bad credentials) are final.
 
 from __future__ import annotations
 
+import dataclasses
 import email.message
 import email.utils
+import typing
 
 import aiosmtplib
 import structlog
@@ -92,20 +94,28 @@ class SmtpEmail:
         self._tls = tls
         self._retry = retry
 
+    @property
+    def sender(self) -> str:
+        return self._sender
+
+    async def transmit(self, mail: email.message.EmailMessage) -> None:
+        """One SMTP session for one composed mail; raises what aiosmtplib raises (the web UI's sign-in mail uses it too)."""
+        await aiosmtplib.send(
+            mail,
+            hostname=self._host,
+            port=self._port,
+            username=self._username,
+            password=self._password,
+            use_tls=self._tls,
+            start_tls=self._starttls and not self._tls,
+            timeout=self._retry.attempt_timeout.total_seconds(),
+        )
+
     async def send(self, msg: message.Message) -> message.Outcome:
         mail = compose(msg, self._sender)
 
         async def once() -> str | None:
-            await aiosmtplib.send(
-                mail,
-                hostname=self._host,
-                port=self._port,
-                username=self._username,
-                password=self._password,
-                use_tls=self._tls,
-                start_tls=self._starttls and not self._tls,
-                timeout=self._retry.attempt_timeout.total_seconds(),
-            )
+            await self.transmit(mail)
             return mail["Message-ID"]
 
         outcome = await message.deliver(once, self._classify, self._retry, msg)
@@ -137,3 +147,17 @@ class SmtpEmail:
 
 def _refused(exc: aiosmtplib.SMTPResponseException, what: str) -> message.Failure:
     return message.Failure(f"SMTP {exc.code} ({what}): {exc.message}", temporary=400 <= exc.code < 500)
+
+
+def build(section: typing.Any, secrets: typing.Mapping[str, str], server: typing.Any) -> SmtpEmail:
+    """The `email` channel from `notifiers.email` (pager.channels.Email) and its secrets."""
+    return SmtpEmail(
+        host=section.host,
+        port=section.port,
+        sender=section.from_address,
+        username=secrets.get("username"),
+        password=secrets.get("password"),
+        starttls=section.starttls,
+        tls=section.tls,
+        retry=dataclasses.replace(message.DEFAULT_RETRY, attempt_timeout=section.timeout),
+    )

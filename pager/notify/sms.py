@@ -9,6 +9,8 @@ should move on.
 
 from __future__ import annotations
 
+import typing
+
 import aiohttp
 import structlog
 import twilio.rest
@@ -78,13 +80,22 @@ class TwilioSms:
             self._client = client
         return self._client
 
-    async def send(self, msg: message.Message) -> message.Outcome:
-        body = sms_text.render(msg)
-        params: dict[str, str] = {"to": msg.address, "body": body}
+    def _params(self, to: str, body: str) -> dict[str, str]:
+        params: dict[str, str] = {"to": to, "body": body}
         if self._messaging_service_sid:
             params["messaging_service_sid"] = self._messaging_service_sid
         if self._from_number:
             params["from_"] = self._from_number
+        return params
+
+    async def transmit(self, to: str, body: str) -> str:
+        """One SMS of any text, no delivery callback; raises twilio's errors (the web UI's sign-in link uses it)."""
+        created = await self._twilio().messages.create_async(**self._params(to, body))
+        return str(created.sid)
+
+    async def send(self, msg: message.Message) -> message.Outcome:
+        body = sms_text.render(msg)
+        params = self._params(msg.address, body)
         if self._status_callback:
             params["status_callback"] = self._status_callback
 
@@ -140,3 +151,15 @@ def _temporary(status: int, code: int | None) -> bool:
     if code in PERMANENT_CODES:
         return False
     return status in (408, 429) or status >= 500
+
+
+def build(section: typing.Any, secrets: typing.Mapping[str, str], server: typing.Any) -> TwilioSms:
+    """The `sms` channel from `notifiers.sms` (pager.channels.Sms) and its secrets."""
+    return TwilioSms(
+        account_sid=secrets["account_sid"],
+        auth_token=secrets["auth_token"],
+        from_number=section.from_number,
+        messaging_service_sid=section.messaging_service_sid,
+        api_base=section.api_base,
+        public_url=server.public_url,
+    )

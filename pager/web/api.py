@@ -14,7 +14,7 @@ from pager.web import auth, jsonout, keys
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
-_STATUSES = ("triggered", "acknowledged", "resolved", "open")
+_STATUSES = (*models.IncidentStatus, "open")
 
 
 @web.middleware
@@ -91,9 +91,10 @@ def _actor(request: web.Request, data: dict[str, typing.Any]) -> str:
 
 async def list_incidents(request: web.Request) -> web.Response:
     q = request.query
-    status = q.get("status") or None
-    if status is not None and status not in _STATUSES:
-        return jsonout.error(400, f"status: expected one of {', '.join(_STATUSES)}, got {status!r}")
+    raw_status = q.get("status") or None
+    if raw_status is not None and raw_status not in _STATUSES:
+        return jsonout.error(400, f"status: expected one of {', '.join(_STATUSES)}, got {raw_status!r}")
+    status = "open" if raw_status == "open" else None if raw_status is None else models.IncidentStatus(raw_status)
     priority = None
     if q.get("priority"):
         try:
@@ -115,10 +116,11 @@ async def list_incidents(request: web.Request) -> web.Response:
     )
     more = len(rows) > limit
     rows = rows[:limit]
+    now = request.app[keys.CLOCK].now()
     return jsonout.response(
         {
-            "incidents": [jsonout.incident(r) for r in rows],
-            "next_cursor": str(rows[-1]["id"]) if more else None,
+            "incidents": [jsonout.incident(r, now) for r in rows],
+            "next_cursor": str(rows[-1].id) if more else None,
         }
     )
 
@@ -127,7 +129,7 @@ async def get_incident(request: web.Request) -> web.Response:
     detail = await request.app[keys.STORE].incident_detail(_incident_id(request))
     if detail is None:
         return jsonout.error(404, f"no incident {request.match_info['id']}")
-    return jsonout.response(jsonout.incident(detail))
+    return jsonout.response(jsonout.detail(detail, request.app[keys.CLOCK].now()))
 
 
 async def _transition(request: web.Request, verb: str) -> web.Response:
@@ -143,9 +145,10 @@ async def _transition(request: web.Request, verb: str) -> web.Response:
     row = await st.get_incident(incident_id)
     if row is None:
         return jsonout.error(404, f"no incident {incident_id}")
-    if not changed and verb == "acknowledge" and row["status"] == "resolved":
-        return jsonout.error(409, f"incident {incident_id} is already resolved", incident=jsonout.incident(row))
-    return jsonout.response(jsonout.incident(row))
+    now = app[keys.CLOCK].now()
+    if not changed and verb == "acknowledge" and row.status is models.IncidentStatus.RESOLVED:
+        return jsonout.error(409, f"incident {incident_id} is already resolved", incident=jsonout.incident(row, now))
+    return jsonout.response(jsonout.incident(row, now))
 
 
 async def acknowledge(request: web.Request) -> web.Response:
@@ -207,30 +210,37 @@ async def create_incident(request: web.Request) -> web.Response:
         return jsonout.error(409, f"an open incident on {service.id} already has dedup_key {dedup_key!r}")
     detail = await app[keys.STORE].incident_detail(incident_id)
     assert detail is not None
-    return jsonout.response(jsonout.incident(detail), 201, {"Location": f"/api/v1/incidents/{incident_id}"})
+    return jsonout.response(
+        jsonout.detail(detail, app[keys.CLOCK].now()), 201, {"Location": f"/api/v1/incidents/{incident_id}"}
+    )
 
 
 async def escalate(request: web.Request) -> web.Response:
     """Page the next step now, whatever its timer says."""
     incident_id = _incident_id(request)
-    result = await request.app[keys.ENGINE].escalate(incident_id)
+    try:
+        actor = _actor(request, await _json_body(request, optional=True))
+    except BadRequest as exc:
+        return jsonout.error(400, exc.message)
+    result = await request.app[keys.ENGINE].escalate(incident_id, actor)
     if result == "not_found":
         return jsonout.error(404, f"no incident {incident_id}")
     row = await request.app[keys.STORE].get_incident(incident_id)
     assert row is not None
+    now = request.app[keys.CLOCK].now()
     if result == "no_policy":
         return jsonout.error(
             409,
-            f"service {row['service']} has no escalation policy; nobody to escalate to",
-            incident=jsonout.incident(row),
+            f"service {row.service} has no escalation policy; nobody to escalate to",
+            incident=jsonout.incident(row, now),
         )
     if result == "not_triggered":
         return jsonout.error(
             409,
-            f"incident {incident_id} is {row['status']}; only a triggered incident escalates",
-            incident=jsonout.incident(row),
+            f"incident {incident_id} is {row.status}; only a triggered incident escalates",
+            incident=jsonout.incident(row, now),
         )
-    return jsonout.response(jsonout.incident(row))
+    return jsonout.response(jsonout.incident(row, now))
 
 
 def _instant(request: web.Request, name: str, default: datetime.datetime) -> datetime.datetime:
