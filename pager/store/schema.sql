@@ -458,7 +458,7 @@ BEGIN
                                     annotations, escalation_policy, next_escalation_at, created_at, last_seen_at,
                                     alert_count)
         SELECT c.s, c.k, c.i, c.prio, c.rule, c.summary, c.labels, c.annotations, c.p,
-               CASE WHEN c.p IS NULL THEN NULL ELSE c.t END, c.t, c.t, c.n
+               c.t, c.t, c.t, c.n
           FROM candidate c
          ORDER BY c.s, c.k
         ON CONFLICT (service, dedup_key) WHERE status <> 'resolved' DO NOTHING

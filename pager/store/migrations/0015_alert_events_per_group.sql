@@ -96,7 +96,7 @@ BEGIN
                                created_at, last_seen_at, alert_count)
         VALUES (p_service, p_dedup_key, p_integration, p_priorities[v_top], p_rules[v_top],
                 p_summaries[v_top], p_labels[v_top], p_annotations[v_top], p_policy,
-                CASE WHEN p_policy IS NULL THEN NULL ELSE p_now END, p_now, p_now,
+                p_now, p_now, p_now,
                 cardinality(p_fingerprints))
         ON CONFLICT (service, dedup_key) WHERE status <> 'resolved' DO NOTHING
         RETURNING * INTO v_inc;

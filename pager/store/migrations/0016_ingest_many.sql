@@ -69,7 +69,7 @@ BEGIN
                                created_at, last_seen_at, alert_count)
         VALUES (p_service, p_dedup_key, p_integration, p_priorities[v_top], p_rules[v_top],
                 p_summaries[v_top], p_labels[v_top], p_annotations[v_top], p_policy,
-                CASE WHEN p_policy IS NULL THEN NULL ELSE p_now END, p_now, p_now,
+                p_now, p_now, p_now,
                 cardinality(p_fingerprints))
         ON CONFLICT (service, dedup_key) WHERE status <> 'resolved' DO NOTHING
         RETURNING * INTO v_inc;
@@ -267,7 +267,7 @@ BEGIN
                                     annotations, escalation_policy, next_escalation_at, created_at, last_seen_at,
                                     alert_count)
         SELECT c.s, c.k, c.i, c.prio, c.rule, c.summary, c.labels, c.annotations, c.p,
-               CASE WHEN c.p IS NULL THEN NULL ELSE c.t END, c.t, c.t, c.n
+               c.t, c.t, c.t, c.n
           FROM candidate c
          ORDER BY c.s, c.k
         ON CONFLICT (service, dedup_key) WHERE status <> 'resolved' DO NOTHING
