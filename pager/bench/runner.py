@@ -572,6 +572,7 @@ class Bench:
                     mail_arrival.setdefault(n, m.at)
         storm_by_mail = [mail_arrival[n] - t for n, t in storm_sent.items() if n in mail_arrival]
         storm_by_sms = [sms_arrival[n] - t for n, t in storm_sent.items() if n in sms_arrival and n not in mail_arrival]
+        stages = await self.d.bench_db.page_stages(list(probe_sent)) if self.d.bench_db is not None else []
         in_window = [s for s in samples if 200 <= s.status < 300 and window_start <= s.end <= window_end]
         span = window_end - window_start
         quiet = self.results.get("page") or {}
@@ -585,6 +586,10 @@ class Bench:
             "probe_errors": probe_failed,
             # the ingest part of the probes' latency: from the webhook sent to its 2xx (after COMMIT)
             "probe_response": load.summary_ms(s.end - s.start for s in probe_samples if 200 <= s.status < 300),
+            # then, by the daemon's clock (with --database-url or an own pager): ingest -> page queued by the
+            # engine, and queued -> recorded sent by the sender (after Twilio answered)
+            "probe_queued": load.summary_ms(q for q, _ in stages) if stages else None,
+            "probe_sent": load.summary_ms(t for _, t in stages) if stages else None,
             "quiet": {k: quiet.get(k) for k in ("p50_ms", "p99_ms", "max_ms")} if quiet.get("status") == "ok" else None,
             "capacity_alerts_per_s": round(capacity, 1),
             "capacity_source": capacity_source,
@@ -876,6 +881,8 @@ def _storm_rows(r: dict[str, typing.Any]) -> list[tuple[str, str, str]]:
         ("quiet (page phase): ", _ms3(r.get("quiet")) if r.get("quiet") else "(page phase not run)", ""),
         ("", f"{r['paged']}/{r['probes']} probes at {_num(r['probe_rate_per_s'], 0)}/s", ""),
         ("probes' webhook answered (COMMIT) in: ", _ms3(r.get("probe_response")), ""),
+        ("then page queued by the engine in: ", _ms3(r.get("probe_queued")), ""),
+        ("then sent (Twilio answered) in: ", _ms3(r.get("probe_sent")), ""),
         (
             "storm: ",
             f"{_num(r['storm_alerts_per_s'])} alerts/s of new P3 incidents "

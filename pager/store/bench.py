@@ -52,6 +52,13 @@ class BenchStore:
             rows = await self.pool.fetch(Q["bench_timer_lateness"], key_prefix, ack_timeout)
         return [r["lateness"] for r in rows]
 
+    async def page_stages(self, incident_ids: list[int]) -> list[tuple[float, float]]:
+        """For each incident paged: (seconds from ingest to the engine queuing its first page, seconds from
+        then to the sender recording it sent)."""
+        with db.translate_errors():
+            rows = await self.pool.fetch(Q["bench_page_stages"], incident_ids)
+        return [(r["queued"], r["sent"]) for r in rows]
+
     async def vacuum(self) -> None:
         """VACUUM (ANALYZE) the whole database."""
         with db.translate_errors():

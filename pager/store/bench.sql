@@ -38,3 +38,15 @@ SELECT extract(epoch FROM f.fired - (s.paged + $2::interval))::float8 AS latenes
 -- Between phases, as pgbench vacuums before a run: statistics as autovacuum would have them a
 -- minute later, so a phase is not measured against plans made while the tables were still empty.
 VACUUM (ANALYZE);
+
+-- name: bench_page_stages
+-- Where the first page of each incident in $1 spent its time, in seconds, by the daemon's own clock:
+-- committed (the incident's created_at is the instant ingest took the request) → queued by the
+-- engine (the page's created_at) → recorded as sent by the sender (after the provider answered).
+SELECT i.id,
+       extract(epoch FROM n.created_at - i.created_at)::float8 AS queued,
+       extract(epoch FROM n.sent_at - n.created_at)::float8 AS sent
+  FROM incidents i
+  JOIN LATERAL (SELECT created_at, sent_at FROM notifications
+                 WHERE incident_id = i.id ORDER BY created_at, id LIMIT 1) n ON true
+ WHERE i.id = ANY($1::bigint[]) AND n.sent_at IS NOT NULL;

@@ -43,6 +43,8 @@ def test_quick_bench_produces_every_figure_as_json(tmp_path):
 
     storm, ingest = summary["phases"]["storm"], summary["phases"]["ingest"]
     assert storm["paged"] == storm["probes"] > 0  # every P0 probe reached the Twilio sink
+    for stage in ("probe_response", "probe_queued", "probe_sent"):  # where the probes' time went
+        assert 0 <= storm[stage]["p50_ms"] <= storm[stage]["max_ms"], (stage, storm[stage])
     assert storm["quiet"] == {k: page[k] for k in ("p50_ms", "p99_ms", "max_ms")}
     assert storm["capacity_source"] == "ingest phase"
     assert storm["capacity_alerts_per_s"] == ingest["alerts_per_s"]
