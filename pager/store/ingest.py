@@ -69,7 +69,7 @@ def _args(now: datetime.datetime, integration: str, g: Group) -> tuple[typing.An
 
 COALESCE_MAX = 64
 """At most this many groups (from any number of waiting requests) are committed together in one statement."""
-COALESCE_IN_FLIGHT = 4
+COALESCE_IN_FLIGHT = 2
 """Statements for lower-priority requests running at once; requests arriving meanwhile wait and join the next."""
 URGENT = models.Priority.P1
 """A request triggering an alert at this priority or above goes ahead of the others and has a slot of its own."""
