@@ -104,13 +104,14 @@ async def test_urgent_requests_jump_the_queue_when_their_own_slot_is_busy(pool, 
     monkeypatch.setattr(ingest._Coalescer, "_together", spy)
     s = store.Store(pool)
     async with contextlib.AsyncExitStack() as stack:
+        stuck_keys = [(f"storm-stuck-{i}", 3) for i in range(ingest.COALESCE_IN_FLIGHT)] + [("p0-stuck", 0)]
         holders = {}
-        for key in ["storm-stuck-0", "storm-stuck-1", "storm-stuck-2", "storm-stuck-3", "p0-stuck"]:
+        for key, _ in stuck_keys:
             holders[key] = await stack.enter_async_context(held(database_url, key))
         stuck = []
-        for n, (key, priority) in enumerate([*((f"storm-stuck-{i}", 3) for i in range(4)), ("p0-stuck", 0)], 1):
+        for n, (key, priority) in enumerate(stuck_keys, 1):
             stuck.append(asyncio.ensure_future(s.ingest("prod-events", [group(key, priority)], NOW)))
-            await until_waiting_on_locks(pool, n)  # four shared slots and the urgent one, all hanging
+            await until_waiting_on_locks(pool, n)  # every shared slot and the urgent one, all hanging
         queued = [
             asyncio.ensure_future(s.ingest("prod-events", [group(f"storm-queued-{i}", 2)], NOW)) for i in range(20)
         ]
