@@ -46,12 +46,48 @@ class QueuedPage:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Mail:
+    """Mail that is not a page (a reminder, a report digest), queued for the mailer in the plan's transaction.
+
+    `subject` and `body` None: the mailer renders it when it sends it (a digest, from `data`).
+    """
+
+    kind: str
+    recipients: tuple[str, ...]
+    subject: str | None = None
+    body: str | None = None
+    incident_id: int | None = None
+    data: typing.Mapping[str, typing.Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resolve:
+    """Resolve an open incident (a drill that is over), cancelling its pending pages; `message` goes on its timeline."""
+
+    incident_id: int
+    actor: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OpenDrill:
+    """Open a drill incident on `service`: the engine then walks its real escalation chain."""
+
+    service: str
+    policy: str | None
+    priority: models.Priority
+    summary: str
+    actor: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Plan:
     """Everything one decision writes, and what to do once it is committed.
 
     `escalations` are new escalation states by incident; `targets` fix an
     incident's response deadlines (id, ack_by, resolve_by); `clear_timers` are
-    (kind, subject) keys to disarm. Plans add up with `+`.
+    (kind, subject) keys to disarm; `mails` are queued for the mailer, `resolve`
+    closes incidents, `drills` opens drill incidents. Plans add up with `+`.
     """
 
     escalations: tuple[tuple[int, models.EscalationState], ...] = ()
@@ -60,6 +96,9 @@ class Plan:
     log: tuple[Line, ...] = ()
     set_timers: tuple[SetTimer, ...] = ()
     clear_timers: tuple[tuple[str, str], ...] = ()
+    mails: tuple[Mail, ...] = ()
+    resolve: tuple[Resolve, ...] = ()
+    drills: tuple[OpenDrill, ...] = ()
     effects: tuple[effects.Effect, ...] = ()
 
     def __add__(self, other: Plan) -> Plan:

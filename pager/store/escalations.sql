@@ -106,3 +106,55 @@ DELETE FROM timers t
 
 -- name: notify_outbox
 SELECT pg_notify('pager_outbox', '');
+
+-- name: resolve_incidents
+-- Plan.resolve: close open incidents (a drill that is over), cancel their pending pages, log why.
+WITH u AS (
+    SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[]) AS u(id, actor, message)
+), changed AS (
+    UPDATE incidents i
+       SET status = 'resolved', resolved_at = $1, resolved_by = u.actor, next_escalation_at = NULL
+      FROM u
+     WHERE i.id = u.id AND i.status <> 'resolved'
+ RETURNING i.id, u.actor, u.message
+), logged AS (
+    INSERT INTO incident_log (incident_id, at, kind, actor, message)
+    SELECT id, $1, 'resolved', actor, message FROM changed
+), cancelled AS (
+    UPDATE notifications SET status = 'cancelled', lease_until = NULL
+     WHERE incident_id IN (SELECT id FROM changed) AND status = 'pending'
+)
+SELECT id FROM changed;
+
+-- name: queue_mail
+-- Plan.mails: mail that is not a page, for the mailer; $4 holds each mail's recipients as a JSON array.
+WITH queued AS (
+    INSERT INTO mail (kind, incident_id, recipients, subject, body, data, created_at, not_before)
+    SELECT u.kind, u.incident_id, ARRAY(SELECT jsonb_array_elements_text(u.recipients)), u.subject, u.body,
+           u.data, $1, $1
+      FROM unnest($2::text[], $3::bigint[], $4::jsonb[], $5::text[], $6::text[], $7::jsonb[])
+           AS u(kind, incident_id, recipients, subject, body, data)
+    RETURNING id
+)
+SELECT pg_notify('pager_mail', '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued;
+
+-- name: open_drills
+-- Plan.drills (and POST /api/v1/drills): drill incidents, escalating from now like any new incident.
+WITH u AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::smallint[], $5::text[], $6::text[], $7::text[])
+                  WITH ORDINALITY AS u(service, policy, priority, summary, actor, dedup_key, ord)
+), created AS (
+    INSERT INTO incidents (service, dedup_key, priority, priority_rule, summary, escalation_policy,
+                           next_escalation_at, created_at, last_seen_at, drill)
+    SELECT service, dedup_key, priority, 'drill', summary, policy, $1, $1, $1, true FROM u ORDER BY ord
+    RETURNING id, dedup_key
+), logged AS (
+    INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+    SELECT c.id, $1, 'triggered', u.actor,
+           format('Drill opened (P%s) by %s: %s', u.priority, u.actor, u.summary),
+           jsonb_build_object('priority', 'P' || u.priority, 'rule', 'drill', 'drill', true)
+      FROM created c JOIN u USING (dedup_key)
+), notified AS (
+    SELECT pg_notify('pager_incidents', id::text) FROM created
+)
+SELECT c.id, (SELECT count(*) FROM notified) AS n FROM created c JOIN u USING (dedup_key) ORDER BY u.ord;
