@@ -47,6 +47,11 @@ ON_DRILL_OPENED: tuple[Opened, ...] = (drills.arm,)
 """A drill arms only these: no response target, post-mortem or anything else that counts in SLOs."""
 
 
+def kept_timers(cfg: config.Config, now: datetime.datetime) -> list[plan.SetTimer]:
+    """The config's own timers (no incident): armed when the daemon starts unless already armed."""
+    return [*drills.schedule_timers(cfg, now), *digest.timers(cfg, now)]
+
+
 def on_due(timer: models.Timer, ctx: Context) -> plan.Plan:
     """The plan for a due timer; a kind nobody handles (a timer left by a newer version) is dropped, loudly."""
     handler = HANDLERS.get(timer.kind)

@@ -25,7 +25,7 @@ def arm(incident: models.Incident, ctx: handlers.Context) -> plan.Plan:
     if incident.drill or incident.priority not in pm.priorities:
         return plan.Plan()
     due = incident.created_at + pm.due_after
-    return plan.Plan(set_timers=(plan.SetTimer(KIND, str(incident.id), due, incident.priority, incident.id),))
+    return plan.Plan(set_timers=(plan.SetTimer(KIND, str(incident.id), due, models.Priority.P3, incident.id),))
 
 
 def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
@@ -36,7 +36,7 @@ def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
         return plan.Plan()
 
     def again(at: typing.Any, data: typing.Mapping[str, typing.Any] | None = None) -> plan.Plan:
-        t = plan.SetTimer(KIND, timer.subject, at, incident.priority, incident.id, data or timer.data)
+        t = plan.SetTimer(KIND, timer.subject, at, models.Priority.P3, incident.id, data or timer.data)
         return plan.Plan(set_timers=(t,))
 
     due = postmortem.due_at(incident, cfg)

@@ -96,7 +96,10 @@ class SmtpEmail:
         self._retry = retry
 
     async def send(self, msg: message.Message) -> message.Outcome:
-        mail = compose(msg, self._sender)
+        return await self.send_mail(compose(msg, self._sender), msg)
+
+    async def send_mail(self, mail: email.message.EmailMessage, msg: message.Message) -> message.Outcome:
+        """Send a composed mail (a page's, or the mailer's reminders and digests); `msg` names it in logs."""
 
         async def once() -> str | None:
             await aiosmtplib.send(
