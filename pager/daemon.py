@@ -30,7 +30,7 @@ from pager.store import outbox as outbox_store
 from pager.store import postmortems as postmortems_store
 from pager.store import reports as reports_store
 from pager.web import app as web_app
-from pager.web import keys
+from pager.web import keys, ui
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +88,13 @@ def create_app(
         )
         app[keys.MAILER] = mail
         await app[keys.DRILLS].arm_missing(engine.kept_timers(clock.now()))
-        wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake, "pager_mail": mail.wake}
+        live = ui.hub(app)  # the web UI's event streams hear of new incidents too
+
+        def incidents_changed() -> None:
+            engine.wake()
+            live.publish()
+
+        wake = {"pager_incidents": incidents_changed, "pager_outbox": sender.wake, "pager_mail": mail.wake}
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)
