@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+_AUTOLINK = re.compile(r"://|\bwww\.", re.I)
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#!|~@$&])")
 
 
@@ -23,7 +24,9 @@ def text(value: object, limit: int = 500) -> str:
     raw = " ".join(raw.split())
     if len(raw) > limit:
         raw = raw[: limit - 1].rstrip() + "…"
-    return _SPECIAL.sub(r"\\\1", raw)
+    escaped = _SPECIAL.sub(r"\\\1", raw)
+    # GitHub links bare URLs and www. names by itself (the autolink extension): break the pattern
+    return _AUTOLINK.sub(lambda m: m[0].replace(":", "\\:").replace(".", "\\.", 1), escaped)
 
 
 def code(value: object, limit: int = 200) -> str:

@@ -393,14 +393,15 @@ def _timeline(record: Record, cfg: config.Config, zone: zoneinfo.ZoneInfo | None
     rows.sort(key=lambda r: (r[0], r[1]))
     header = ["Time (UTC)"] + ([markdown.text(zone_name)] if zone_name else []) + ["Event", "What happened", "Who"]
     body = []
-    day = None
-    for at, _, label, what, who in rows:
+    day = local_day = None
+    for at, _, label, what, who in rows:  # a date where the day changes, else the time alone
         utc = at.astimezone(datetime.UTC)
         stamp = utc.strftime("%H:%M:%S") if day == utc.date() else utc.strftime("%Y-%m-%d %H:%M:%S")
         day = utc.date()
         cells = [stamp]
         if zone is not None:
-            cells.append(_local(at, zone, None))
+            cells.append(_local(at, zone, local_day))
+            local_day = at.astimezone(zone).date()
         body.append([*cells, label, what, who])
     note = (
         f"Times in UTC and in the service's zone ({markdown.text(zone_name)})."

@@ -124,8 +124,8 @@ async def queue_mail(conn: db.Connection, mails: typing.Sequence[plan.Mail], now
         now,
         [m.kind for m in mails],
         [m.incident_id for m in mails],
-        # a text[][] cannot be ragged, so each mail's recipients travel as one JSON array
-        [list(m.recipients) for m in mails],
+        # a text[][] cannot be ragged, so each mail's recipients travel as one line-separated string
+        ["\n".join(m.recipients) for m in mails],
         [m.subject for m in mails],
         [m.body for m in mails],
         [dict(m.data) for m in mails],

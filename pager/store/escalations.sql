@@ -127,12 +127,12 @@ WITH u AS (
 SELECT id FROM changed;
 
 -- name: queue_mail
--- Plan.mails: mail that is not a page, for the mailer; $4 holds each mail's recipients as a JSON array.
+-- Plan.mails: mail that is not a page, for the mailer; $4 holds each mail's recipients, one a line.
 WITH queued AS (
     INSERT INTO mail (kind, incident_id, recipients, subject, body, data, created_at, not_before)
-    SELECT u.kind, u.incident_id, ARRAY(SELECT jsonb_array_elements_text(u.recipients)), u.subject, u.body,
+    SELECT u.kind, u.incident_id, string_to_array(u.recipients, E'\n'), u.subject, u.body,
            u.data, $1, $1
-      FROM unnest($2::text[], $3::bigint[], $4::jsonb[], $5::text[], $6::text[], $7::jsonb[])
+      FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
            AS u(kind, incident_id, recipients, subject, body, data)
     RETURNING id
 )
