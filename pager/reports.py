@@ -446,11 +446,11 @@ def render(r: typing.Mapping[str, typing.Any], *, load_only: bool = False) -> st
         lines += _table(table)
         h = r["hour_of_week"]
         zones = sorted(set(h["zones"].values())) or ["UTC"]
-        lines += ["", f"Hour of week (local time: {', '.join(zones)}); digits are incidents, + is 10 or more:"]
+        lines += ["", f"Hour of week (local time: {', '.join(zones)}); incidents opened in each hour:"]
         lines.append("       " + "".join(f"{hour:<3d}" if hour % 3 == 0 else "   " for hour in range(24)).rstrip())
         for name, row in zip(h["days"], h["matrix"]):
             lines.append(
-                f"  {name}  " + "".join(f"{'.' if n == 0 else '+' if n >= 10 else n!s:<3}" for n in row).rstrip()
+                f"  {name}  " + "".join(f"{'.' if n == 0 else n if n < 100 else '++'!s:<3}" for n in row).rstrip()
             )
         ww = r["weekday_weekend"]
         share = ww["weekend_share"]
