@@ -134,6 +134,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_reports(args: argparse.Namespace) -> int:
+    from pager.bench import reports as bench_reports
+
+    return bench_reports.main(args.incidents, args.span_days, args.runs, args.database_url, sys.stdout, args.keep)
+
+
 def _common(p: argparse.ArgumentParser, default_config: str) -> None:
     p.add_argument("--config", "-c", default=default_config, help="configuration file, for the URL and token")
     p.add_argument("--url", help="the pager to ask, e.g. http://127.0.0.1:8080 (default: the config's server.listen)")
@@ -172,3 +178,18 @@ def register(sub: typing.Any, default_config: str) -> None:
     rp.add_argument("--json", action="store_true", help="the JSON of GET /api/v1/reports/incidents")
     _common(rp, default_config)
     rp.set_defaults(func=cmd_report)
+
+    br = sub.add_parser("bench-reports", help="time the incident report's queries over a big synthetic history")
+    br.add_argument("--incidents", type=int, default=100_000, help="incidents to create (default: %(default)s)")
+    br.add_argument(
+        "--span-days",
+        type=int,
+        default=30,
+        help="days they are spread over before the report's end (default: %(default)s: all in its window)",
+    )
+    br.add_argument("--runs", type=int, default=5, help="times each query runs (default: %(default)s)")
+    br.add_argument(
+        "--database-url", help="a database to fill (its incidents are TRUNCATEd!); default: a throwaway embedded one"
+    )
+    br.add_argument("--keep", metavar="DIR", help="write the report's text and picture to DIR")
+    br.set_defaults(func=cmd_bench_reports)

@@ -114,5 +114,7 @@ def render(report: typing.Mapping[str, typing.Any], fmt: str = "svg") -> bytes:
 
     out = io.BytesIO()
     metadata = {"Date": None} if fmt == "svg" else {}
-    fig.savefig(out, format=fmt, metadata=metadata, dpi=110)
+    # text stays text in the SVG (searchable, a tenth of the size, faster) rather than a path per glyph
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(out, format=fmt, metadata=metadata, dpi=110)
     return out.getvalue()

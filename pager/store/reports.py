@@ -46,6 +46,7 @@ class Reports:
         window = (q.start, q.until, q.service)
         with db.translate_errors():
             async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+                await conn.execute(Q["report_memory"])
                 response = await conn.fetch(Q["report_response"], q.start, q.until, q.previous, q.service)
                 hours = await conn.fetch(Q["report_hour_of_week"], *window, *zones_s)
                 trend = await conn.fetch(Q["report_trend"], *window, q.bucket)

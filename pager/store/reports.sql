@@ -38,21 +38,25 @@ SELECT date_bin($4::interval, i.created_at, $1) AS bucket, i.priority,
  GROUP BY 1, 2;
 
 -- name: report_noisy
--- Alert names by the events they sent: the noisiest first ($4: how many).
+-- Alert names by the events they sent, the noisiest first ($4: how many); events are counted by the
+-- name each one carried, alerts and incidents by the alerts' names, and the two meet by name.
 WITH win AS (
     SELECT id FROM incidents
      WHERE created_at >= $1 AND created_at < $2 AND NOT drill AND ($3::text IS NULL OR service = $3)
 ), events AS (
-    SELECT e.incident_id, e.fingerprint, count(*) AS n
+    SELECT coalesce(e.labels->>'alertname', e.summary) AS name, count(*) AS events
       FROM alert_events e JOIN win ON win.id = e.incident_id
+     GROUP BY 1
+), per_incident AS (
+    SELECT coalesce(a.labels->>'alertname', a.summary) AS name, a.incident_id, count(*) AS alerts
+      FROM alerts a JOIN win ON win.id = a.incident_id
      GROUP BY 1, 2
+), named AS (
+    SELECT name, count(*) AS incidents, sum(alerts)::bigint AS alerts FROM per_incident GROUP BY 1
 )
-SELECT coalesce(a.labels->>'alertname', a.summary) AS name,
-       count(DISTINCT a.incident_id) AS incidents, count(*) AS alerts, coalesce(sum(ev.n), 0)::bigint AS events
-  FROM alerts a JOIN win ON win.id = a.incident_id
-  LEFT JOIN events ev ON ev.incident_id = a.incident_id AND ev.fingerprint = a.fingerprint
- GROUP BY 1
- ORDER BY events DESC, alerts DESC, name
+SELECT n.name, n.incidents, n.alerts, coalesce(e.events, 0)::bigint AS events
+  FROM named n LEFT JOIN events e USING (name)
+ ORDER BY events DESC, n.alerts DESC, n.name
  LIMIT $4;
 
 -- name: report_pages
@@ -95,3 +99,8 @@ SELECT user_id, week,
 SELECT count(*) AS drills, count(acknowledged_at) AS acknowledged
   FROM incidents
  WHERE drill AND created_at >= $1 AND created_at < $2 AND ($3::text IS NULL OR service = $3);
+
+-- name: report_memory
+-- The report's aggregates sort and hash some 100,000 rows at a time: give this transaction the memory to
+-- do it in RAM (PostgreSQL's default 4 MB spills them to disk). Local to the transaction.
+SELECT set_config('work_mem', '64MB', true);

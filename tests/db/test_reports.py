@@ -70,10 +70,11 @@ async def alert(pool, inc, name, created, events):
     )
     for _ in range(events):
         await pool.execute(
-            "INSERT INTO alert_events (incident_id, received_at, dedup_key, fingerprint, action, summary)"
-            " VALUES ($1, $2, 'k', 'fp', 'trigger', 's')",
+            "INSERT INTO alert_events (incident_id, received_at, dedup_key, fingerprint, action, summary, labels)"
+            " VALUES ($1, $2, 'k', 'fp', 'trigger', 's', $3)",
             inc,
             created,
+            {"alertname": name},
         )
 
 
