@@ -25,7 +25,7 @@ from pager import sender as sender_mod
 from pager.store import acks, db, embedded, escalations, migrate, store
 from pager.store import actions as actions_store
 from pager.store import drills as drills_store
-from pager.store import mail as mail_store
+from pager.store import notices as notices_store
 from pager.store import outbox as outbox_store
 from pager.store import postmortems as postmortems_store
 from pager.store import reports as reports_store
@@ -84,7 +84,7 @@ def create_app(
         app[keys.DRILLS] = drills_store.Drills(pool, on_opened=engine.wake)
         app[keys.REPORTS] = reports_store.Reports(pool)
         mail = mailer.Mailer(
-            settings, mail_store.MailQueue(pool), clock, {"digest": digest.renderer(app[keys.REPORTS], settings)}
+            settings, notices_store.Notices(pool), clock, {"digest": digest.renderer(app[keys.REPORTS], settings)}
         )
         app[keys.MAILER] = mail
         await app[keys.DRILLS].arm_missing(engine.kept_timers(clock.now()))
@@ -94,7 +94,7 @@ def create_app(
             engine.wake()
             live.publish()
 
-        wake = {"pager_incidents": incidents_changed, "pager_outbox": sender.wake, "pager_mail": mail.wake}
+        wake = {"pager_incidents": incidents_changed, "pager_outbox": sender.wake, "pager_notices": mail.wake}
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)

@@ -11,12 +11,12 @@ import datetime
 
 from pager import config, report_picture, reporting, reports
 from pager import mailer as mailer_mod
-from pager.store import mail as mail_store
+from pager.store import notices as notices_store
 from pager.store import reports as reports_store
 
 
 def renderer(store: reports_store.Reports, settings: config.Settings) -> mailer_mod.Renderer:
-    async def render(m: mail_store.Queued) -> mailer_mod.Composed:
+    async def render(m: notices_store.Queued) -> mailer_mod.Composed:
         since = datetime.timedelta(seconds=float(m.data["since"]))
         until = datetime.datetime.fromisoformat(str(m.data["until"]))
         service = m.data.get("service")

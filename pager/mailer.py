@@ -1,4 +1,4 @@
-"""The mailer: sends mail that is not a page (reminders, the report digest) from the `mail` queue.
+"""The mailer: sends notices, mail that is not a page (reminders, the report digest), from their queue.
 
 Same shape as the outbox sender, smaller: lease due mail (committed before
 sending, so a mailer that dies mid-send leaves it to be sent again), compose
@@ -18,14 +18,15 @@ import email.utils
 import sys
 import typing
 
+import aiosmtplib
 import structlog
 
 from pager import clock as clock_mod
-from pager import config, models, wakeup
+from pager import config, wakeup
 from pager.notify import email as email_notify
 from pager.notify import message
 from pager.sender import settle
-from pager.store import mail as mail_store
+from pager.store import notices as notices_store
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +43,7 @@ class Composed:
     attachments: tuple[tuple[str, str, bytes], ...] = ()  # (file name, MIME type, content)
 
 
-Renderer = typing.Callable[[mail_store.Queued], typing.Awaitable[Composed]]
+Renderer = typing.Callable[[notices_store.Queued], typing.Awaitable[Composed]]
 """Renders mail queued without a text (kind → renderer), such as the digest."""
 
 
@@ -50,7 +51,7 @@ class Mailer:
     def __init__(
         self,
         settings: config.Settings,
-        queue: mail_store.MailQueue,
+        queue: notices_store.Notices,
         clock: clock_mod.Clock,
         renderers: typing.Mapping[str, Renderer] | None = None,
         *,
@@ -73,7 +74,7 @@ class Mailer:
     def wake(self, *_: object) -> None:
         self._wake.set()
 
-    async def _compose(self, m: mail_store.Queued) -> Composed:
+    async def _compose(self, m: notices_store.Queued) -> Composed:
         if m.subject is not None and m.body is not None:
             return Composed(m.subject, m.body)
         renderer = self.renderers.get(m.kind)
@@ -81,7 +82,7 @@ class Mailer:
             raise LookupError(f"no renderer for mail of kind {m.kind!r}")
         return await renderer(m)
 
-    def mime(self, m: mail_store.Queued, c: Composed) -> email.message.EmailMessage:
+    def mime(self, m: notices_store.Queued, c: Composed) -> email.message.EmailMessage:
         mail = email.message.EmailMessage()
         domain = self.sender.rpartition("@")[2] or "pager.invalid"
         mail["From"] = self.sender
@@ -99,7 +100,7 @@ class Mailer:
             mail.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
         return mail
 
-    async def _send(self, m: mail_store.Queued) -> message.Outcome:
+    async def _send(self, m: notices_store.Queued) -> message.Outcome:
         try:
             composed = await self._compose(m)
         except Exception as exc:  # noqa: BLE001 - a digest that cannot be rendered now is retried
@@ -107,18 +108,12 @@ class Mailer:
             return message.Outcome.failed(f"cannot compose: {type(exc).__name__}: {exc}", permanent=False)
         mail = self.mime(m, composed)
         if self._smtp is not None:
-            about = message.Message(
-                incident_id=m.incident_id or 0,
-                number=m.incident_id or 0,
-                priority=models.Priority.P3,
-                service="",
-                summary=composed.subject,
-                user_id=", ".join(m.recipients),
-                user_name="",
-                channel="email",
-                address=", ".join(m.recipients),
-            )
-            return await self._smtp.send_mail(mail, about)
+            try:
+                await self._smtp.transmit(mail)  # one attempt: the queue retries, with backoff
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                final = isinstance(exc, aiosmtplib.SMTPResponseException) and 500 <= exc.code < 600
+                return message.Outcome.failed(f"SMTP: {exc}", permanent=final)
+            return message.Outcome.sent(mail["Message-ID"])
         if self._console:
             stream = self._stream or sys.stdout
             names = ", ".join(name for name, _, _ in composed.attachments)

@@ -46,7 +46,7 @@ class QueuedPage:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Mail:
+class Notice:
     """Mail that is not a page (a reminder, a report digest), queued for the mailer in the plan's transaction.
 
     `subject` and `body` None: the mailer renders it when it sends it (a digest, from `data`).
@@ -58,15 +58,6 @@ class Mail:
     body: str | None = None
     incident_id: int | None = None
     data: typing.Mapping[str, typing.Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Resolve:
-    """Resolve an open incident (a drill that is over), cancelling its pending pages; `message` goes on its timeline."""
-
-    incident_id: int
-    actor: str
-    message: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -86,8 +77,9 @@ class Plan:
 
     `escalations` are new escalation states by incident; `targets` fix an
     incident's response deadlines (id, ack_by, resolve_by); `clear_timers` are
-    (kind, subject) keys to disarm; `mails` are queued for the mailer, `resolve`
-    closes incidents, `drills` opens drill incidents. Plans add up with `+`.
+    (kind, subject) keys to disarm; `notices` are queued for the mailer,
+    `close_drills` resolves drills that are over, `drills` opens drill incidents.
+    Plans add up with `+`.
     """
 
     escalations: tuple[tuple[int, models.EscalationState], ...] = ()
@@ -96,8 +88,8 @@ class Plan:
     log: tuple[Line, ...] = ()
     set_timers: tuple[SetTimer, ...] = ()
     clear_timers: tuple[tuple[str, str], ...] = ()
-    mails: tuple[Mail, ...] = ()
-    resolve: tuple[Resolve, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    close_drills: tuple[int, ...] = ()
     drills: tuple[OpenDrill, ...] = ()
     effects: tuple[effects.Effect, ...] = ()
 

@@ -26,19 +26,19 @@ def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
     owner = cfg.user(str(data.get("owner")))
     item, title, due = int(data["id"]), str(data.get("title", "")), str(data.get("due", ""))
     reminders = int(data.get("reminders", 0)) + 1
-    mails: tuple[plan.Mail, ...] = ()
+    mails: tuple[plan.Notice, ...] = ()
     if owner is not None and owner.email:
         subject, body = actions.reminder(
             item, title, due, incident.id, incident.summary, owner.display_name, cfg.server.base_url()
         )
-        mails = (plan.Mail("action_overdue", (owner.email,), subject, body, incident.id, {"action": item}),)
+        mails = (plan.Notice("action_overdue", (owner.email,), subject, body, incident.id, {"action": item}),)
         message = f"Action item #{item} overdue (due {due}): {title}; reminded {owner.display_name} by email"
     else:
         message = f"Action item #{item} overdue (due {due}): {title}; its owner {data.get('owner')} has no email"
     line = plan.Line(
         incident.id, timeline.Kind.ACTION_OVERDUE, message, details={"action": item, "reminder": reminders}
     )
-    p = plan.Plan(log=(line,), mails=mails)
+    p = plan.Plan(log=(line,), notices=mails)
     every = cfg.postmortems.action_remind_every
     if every is not None:
         again = plan.SetTimer(

@@ -32,7 +32,7 @@ def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
     if digest is None:
         return plan.Plan(effects=(effects.Log("info", "report digest no longer configured; dropped"),))
     since = digest.since or digest.every
-    mail = plan.Mail(
+    mail = plan.Notice(
         "digest",
         tuple(digest.emails),
         data={"since": since.total_seconds(), "until": timer.due_at.isoformat(), "service": digest.service},
@@ -40,4 +40,4 @@ def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
     following = timer.due_at + digest.every
     while following <= ctx.now:
         following += digest.every  # periods missed while pager was down are not sent in a burst
-    return plan.Plan(mails=(mail,), set_timers=(plan.SetTimer(KIND, SUBJECT, following, models.Priority.P3),))
+    return plan.Plan(notices=(mail,), set_timers=(plan.SetTimer(KIND, SUBJECT, following, models.Priority.P3),))

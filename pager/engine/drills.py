@@ -71,7 +71,7 @@ def on_end(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
         effects=(effects.Count("drills", (incident.service, result)),),
     )
     if incident.status is not models.IncidentStatus.RESOLVED:
-        p += plan.Plan(resolve=(plan.Resolve(incident.id, ACTOR, "Drill over: resolved by pager"),))
+        p += plan.Plan(close_drills=(incident.id,))
     return p
 
 

@@ -47,10 +47,10 @@ def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
     user = postmortem.reminded(incident, cfg)
     reminders = int(timer.data.get("reminders", 0)) + 1
     stamp = due.strftime("%Y-%m-%d %H:%M UTC")
-    mails: tuple[plan.Mail, ...] = ()
+    mails: tuple[plan.Notice, ...] = ()
     if user is not None and user.email:
         subject, body = postmortem.reminder(incident, due, user.display_name, cfg.server.base_url())
-        mails = (plan.Mail("postmortem_overdue", (user.email,), subject, body, incident.id, {"user": user.id}),)
+        mails = (plan.Notice("postmortem_overdue", (user.email,), subject, body, incident.id, {"user": user.id}),)
         message = f"Post-mortem overdue (due {stamp}); reminded {user.display_name} by email"
     elif user is not None:
         message = f"Post-mortem overdue (due {stamp}); {user.display_name} has no email to be reminded at"
@@ -64,7 +64,7 @@ def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
     )
     p = plan.Plan(
         log=(line,),
-        mails=mails,
+        notices=mails,
         effects=(effects.Log("info", "post-mortem overdue", (("incident", incident.id), ("reminder", reminders))),),
     )
     if pm.remind_every is not None:

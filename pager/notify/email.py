@@ -113,10 +113,7 @@ class SmtpEmail:
         )
 
     async def send(self, msg: message.Message) -> message.Outcome:
-        return await self.send_mail(compose(msg, self._sender), msg)
-
-    async def send_mail(self, mail: email.message.EmailMessage, msg: message.Message) -> message.Outcome:
-        """Send a composed mail (a page's, or the mailer's reminders and digests); `msg` names it in logs."""
+        mail = compose(msg, self._sender)
 
         async def once() -> str | None:
             await self.transmit(mail)

@@ -102,25 +102,19 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
             await conn.execute(Q["notify_outbox"])
     if p.log:
         await append_log(conn, p.log, now)
-    if p.resolve:
-        await conn.execute(
-            Q["resolve_incidents"],
-            now,
-            [r.incident_id for r in p.resolve],
-            [r.actor for r in p.resolve],
-            [r.message for r in p.resolve],
-        )
-    if p.mails:
-        await queue_mail(conn, p.mails, now)
+    if p.close_drills:
+        await conn.execute(Q["close_drills"], now, list(p.close_drills))
+    if p.notices:
+        await queue_notices(conn, p.notices, now)
     if p.drills:
         await open_drills(conn, p.drills, now)
     return queued
 
 
-async def queue_mail(conn: db.Connection, mails: typing.Sequence[plan.Mail], now: datetime.datetime) -> None:
-    """Queue mail for the mailer (woken by NOTIFY once this transaction commits)."""
+async def queue_notices(conn: db.Connection, mails: typing.Sequence[plan.Notice], now: datetime.datetime) -> None:
+    """Queue notices for the mailer (woken by NOTIFY once this transaction commits)."""
     await conn.execute(
-        Q["queue_mail"],
+        Q["queue_notices"],
         now,
         [m.kind for m in mails],
         [m.incident_id for m in mails],

@@ -107,36 +107,33 @@ DELETE FROM timers t
 -- name: notify_outbox
 SELECT pg_notify('pager_outbox', '');
 
--- name: resolve_incidents
--- Plan.resolve: close open incidents (a drill that is over), cancel their pending pages, log why.
-WITH u AS (
-    SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[]) AS u(id, actor, message)
-), changed AS (
+-- name: close_drills
+-- Plan.close_drills: drills that are over resolve (by pager), their pending pages cancelled, the timeline told.
+WITH changed AS (
     UPDATE incidents i
-       SET status = 'resolved', resolved_at = $1, resolved_by = u.actor, next_escalation_at = NULL
-      FROM u
-     WHERE i.id = u.id AND i.status <> 'resolved'
- RETURNING i.id, u.actor, u.message
+       SET status = 'resolved', resolved_at = $1, resolved_by = 'pager', next_escalation_at = NULL
+     WHERE i.id = ANY($2::bigint[]) AND i.drill AND i.status <> 'resolved'
+ RETURNING i.id
 ), logged AS (
     INSERT INTO incident_log (incident_id, at, kind, actor, message)
-    SELECT id, $1, 'resolved', actor, message FROM changed
+    SELECT id, $1, 'resolved', 'pager', 'Drill over: resolved by pager' FROM changed
 ), cancelled AS (
     UPDATE notifications SET status = 'cancelled', lease_until = NULL
      WHERE incident_id IN (SELECT id FROM changed) AND status = 'pending'
 )
 SELECT id FROM changed;
 
--- name: queue_mail
--- Plan.mails: mail that is not a page, for the mailer; $4 holds each mail's recipients, one a line.
+-- name: queue_notices
+-- Plan.notices: mail that is not a page, for the mailer; $4 holds each notice's recipients, one a line.
 WITH queued AS (
-    INSERT INTO mail (kind, incident_id, recipients, subject, body, data, created_at, not_before)
+    INSERT INTO notices (kind, incident_id, recipients, subject, body, data, created_at, not_before)
     SELECT u.kind, u.incident_id, string_to_array(u.recipients, E'\n'), u.subject, u.body,
            u.data, $1, $1
       FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
            AS u(kind, incident_id, recipients, subject, body, data)
     RETURNING id
 )
-SELECT pg_notify('pager_mail', '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued;
+SELECT pg_notify('pager_notices', '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued;
 
 -- name: open_drills
 -- Plan.drills (and POST /api/v1/drills): drill incidents, escalating from now like any new incident.

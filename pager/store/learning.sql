@@ -1,4 +1,4 @@
--- Learning from incidents: post-mortems, action items, drills and the mail queue.
+-- Learning from incidents: post-mortems, action items, drills and the notices (mail that is not a page).
 
 -- name: incident_pages
 SELECT user_id, channel, round, step, status, created_at, sent_at, delivered_at, error, attempts
@@ -68,32 +68,32 @@ SELECT * FROM done;
 -- name: incident_actions
 SELECT * FROM action_items WHERE incident_id = $1 ORDER BY id;
 
--- name: claim_mail
+-- name: claim_notices
 -- Pending mail (and mail whose mailer died mid-send: lease expired), oldest first, leased to this mailer.
 WITH ready AS (
-    SELECT id FROM mail
+    SELECT id FROM notices
      WHERE not_before <= $1 AND (status = 'pending' OR (status = 'sending' AND lease_until <= $1))
      ORDER BY not_before, id
      LIMIT $2
        FOR UPDATE SKIP LOCKED
 )
-UPDATE mail m
+UPDATE notices m
    SET status = 'sending', lease_until = $1 + $3::interval, attempts = m.attempts + 1
   FROM ready WHERE m.id = ready.id
 RETURNING m.id, m.kind, m.incident_id, m.recipients, m.subject, m.body, m.data, m.attempts, m.created_at;
 
--- name: mail_sent
-UPDATE mail SET status = 'sent', sent_at = $2, lease_until = NULL, error = NULL WHERE id = $1;
+-- name: notice_sent
+UPDATE notices SET status = 'sent', sent_at = $2, lease_until = NULL, error = NULL WHERE id = $1;
 
--- name: mail_retry
-UPDATE mail SET status = 'pending', error = $2, not_before = $3, lease_until = NULL WHERE id = $1;
+-- name: notice_retry
+UPDATE notices SET status = 'pending', error = $2, not_before = $3, lease_until = NULL WHERE id = $1;
 
--- name: mail_failed
-UPDATE mail SET status = 'failed', error = $2, lease_until = NULL WHERE id = $1;
+-- name: notice_failed
+UPDATE notices SET status = 'failed', error = $2, lease_until = NULL WHERE id = $1;
 
--- name: next_mail_due
+-- name: next_notice_due
 SELECT min(CASE WHEN status = 'pending' THEN not_before ELSE greatest(not_before, lease_until) END)
-  FROM mail WHERE status IN ('pending', 'sending');
+  FROM notices WHERE status IN ('pending', 'sending');
 
 -- name: arm_missing_timers
 -- Timers the daemon arms at start (drill schedules, the digest): only those not armed yet.

@@ -216,11 +216,11 @@ CREATE TABLE action_items (
 CREATE INDEX action_items_incident ON action_items (incident_id, id);
 CREATE INDEX action_items_open ON action_items (due, id) WHERE status = 'open';
 
--- Mail that is not a page: reminders and the report digest. Queued in the transaction that decided
+-- Notices: mail that is not a page: reminders and the report digest. Queued in the transaction that decided
 -- it, sent after COMMIT by the mailer under a lease, retried with backoff; never throttled with
 -- pages. A digest is rendered when it is sent (subject and body NULL; `data` says which report).
 
-CREATE TABLE mail (
+CREATE TABLE notices (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     kind            text NOT NULL,
     incident_id     bigint REFERENCES incidents (id) ON DELETE SET NULL,
@@ -236,7 +236,7 @@ CREATE TABLE mail (
     sent_at         timestamptz,
     error           text
 );
-CREATE INDEX mail_ready ON mail (not_before) WHERE status IN ('pending', 'sending');
+CREATE INDEX notices_ready ON notices (not_before) WHERE status IN ('pending', 'sending');
 
 -- pager_ingest folds one group of alert events for one (service, dedup key) into its incident in
 -- one statement: one round trip per webhook group, atomic, and safe against concurrent duplicates

@@ -15,7 +15,7 @@ from pager import clock, digest, engine, mailer, metrics
 from pager.engine import drills as drill_timers
 from pager.store import drills as drills_store
 from pager.store import escalations
-from pager.store import mail as mail_store
+from pager.store import notices as notices_store
 from pager.store import reports as reports_store
 from tests import support
 
@@ -88,14 +88,14 @@ async def test_the_digest_is_mailed_every_period_with_its_picture(pool):
     printed = io.StringIO()
     mail = mailer.Mailer(
         settings,
-        mail_store.MailQueue(pool),
+        notices_store.Notices(pool),
         fake,
         {"digest": digest.renderer(reports_store.Reports(pool), settings)},
         stream=printed,
     )
     await fake.set(START + 30 * DAY)
     await eng.tick()
-    [queued] = await pool.fetch("SELECT kind, recipients, data FROM mail")
+    [queued] = await pool.fetch("SELECT kind, recipients, data FROM notices")
     assert (queued["kind"], queued["recipients"]) == ("digest", ["retro@example.com", "lead@example.com"])
     assert queued["data"]["until"] == (START + 30 * DAY).isoformat()
     assert await pool.fetchval("SELECT due_at FROM timers WHERE kind = 'report_digest'") == START + 60 * DAY
@@ -105,14 +105,14 @@ async def test_the_digest_is_mailed_every_period_with_its_picture(pool):
     assert "=== MAIL (digest) to retro@example.com, lead@example.com ===" in out
     assert "Subject: [pager] Incident report 2026-11-23 to 2026-12-23: 0 incidents" in out
     assert "[attached: incidents.png]" in out
-    assert await pool.fetchval("SELECT status FROM mail") == "sent"
+    assert await pool.fetchval("SELECT status FROM notices") == "sent"
 
     composed = await digest.renderer(reports_store.Reports(pool), settings)(
-        mail_store.Queued(1, "digest", None, ("retro@example.com",), None, None, queued["data"], 1, START)
+        notices_store.Queued(1, "digest", None, ("retro@example.com",), None, None, queued["data"], 1, START)
     )
     whole = email.message_from_bytes(
         mail.mime(
-            mail_store.Queued(1, "digest", None, ("retro@example.com",), None, None, {}, 1, START), composed
+            notices_store.Queued(1, "digest", None, ("retro@example.com",), None, None, {}, 1, START), composed
         ).as_bytes(),
         policy=email.policy.default,
     )

@@ -1,4 +1,4 @@
-"""The mail queue's side of the store: lease due mail, record what became of each."""
+"""The notices' side of the store (mail that is not a page): lease due ones, record what became of each."""
 
 from __future__ import annotations
 
@@ -26,27 +26,27 @@ class Queued:
     created_at: datetime.datetime
 
 
-class MailQueue:
+class Notices:
     def __init__(self, pool: db.Pool) -> None:
         self.pool = pool
 
     async def claim(self, now: datetime.datetime, limit: int, lease: datetime.timedelta) -> list[Queued]:
         with db.translate_errors():
-            rows = await self.pool.fetch(Q["claim_mail"], now, limit, lease)
+            rows = await self.pool.fetch(Q["claim_notices"], now, limit, lease)
         return [Queued(**{**r, "recipients": tuple(r["recipients"])}) for r in rows]
 
     async def sent(self, mail_id: int, now: datetime.datetime) -> None:
         with db.translate_errors():
-            await self.pool.execute(Q["mail_sent"], mail_id, now)
+            await self.pool.execute(Q["notice_sent"], mail_id, now)
 
     async def retry(self, mail_id: int, error: str, not_before: datetime.datetime) -> None:
         with db.translate_errors():
-            await self.pool.execute(Q["mail_retry"], mail_id, error, not_before)
+            await self.pool.execute(Q["notice_retry"], mail_id, error, not_before)
 
     async def failed(self, mail_id: int, error: str) -> None:
         with db.translate_errors():
-            await self.pool.execute(Q["mail_failed"], mail_id, error)
+            await self.pool.execute(Q["notice_failed"], mail_id, error)
 
     async def next_due(self) -> datetime.datetime | None:
         with db.translate_errors():
-            return await self.pool.fetchval(Q["next_mail_due"])
+            return await self.pool.fetchval(Q["next_notice_due"])

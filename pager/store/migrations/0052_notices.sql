@@ -1,9 +1,9 @@
--- Mail that is not a page: reminders (an overdue post-mortem, an overdue action item) and the
+-- Notices: mail that is not a page: reminders (an overdue post-mortem, an overdue action item) and the
 -- report digest. Queued in the transaction that decided it, sent after COMMIT by the mailer with a
 -- lease (FOR UPDATE SKIP LOCKED), retried with backoff; never throttled with pages, never by SMS.
 -- A digest is rendered when it is sent (subject and body NULL, `data` says which report).
 
-CREATE TABLE mail (
+CREATE TABLE notices (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     kind            text NOT NULL,
     incident_id     bigint REFERENCES incidents (id) ON DELETE SET NULL,
@@ -19,4 +19,4 @@ CREATE TABLE mail (
     sent_at         timestamptz,
     error           text
 );
-CREATE INDEX mail_ready ON mail (not_before) WHERE status IN ('pending', 'sending');
+CREATE INDEX notices_ready ON notices (not_before) WHERE status IN ('pending', 'sending');
