@@ -52,21 +52,28 @@ def render(report: typing.Mapping[str, typing.Any], fmt: str = "svg") -> bytes:
     scope = f"service {report['service']}" if report["service"] else "all services"
     fig.suptitle(
         f"Incidents {report['from'][:10]} to {report['until'][:10]} ({report['since']}, {scope}): "
-        f"{o['incidents']} incidents, MTTA {dur(o['mtta_seconds'])}, MTTR {dur(o['mttr_seconds'])}",
+        f"{o['incidents']:,} incidents, MTTA {dur(o['mtta_seconds'])}, MTTR {dur(o['mttr_seconds'])}",
         fontsize=12,
     )
 
     h = report["hour_of_week"]
     matrix = h["matrix"]
     top = max((n for row in matrix for n in row), default=0)
-    image = heat_ax.imshow(matrix, cmap="YlOrRd", aspect="auto", vmin=0, vmax=max(top, 1))
+    low = min((n for row in matrix for n in row), default=0)  # the scale spans what happened, so a pattern shows
+    image = heat_ax.imshow(matrix, cmap="YlOrRd", aspect="auto", vmin=low, vmax=max(top, low + 1))
     heat_ax.set_xticks(range(24), [f"{hour:02d}" for hour in range(24)], fontsize=8)
     heat_ax.set_yticks(range(7), h["days"])
     for d, row in enumerate(matrix):
         for hour, n in enumerate(row):
             if n:
                 heat_ax.text(
-                    hour, d, str(n), ha="center", va="center", fontsize=7, color="white" if n > top * 0.6 else "black"
+                    hour,
+                    d,
+                    str(n),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if n > low + (top - low) * 0.6 else "black",
                 )
     zones = sorted(set(h["zones"].values())) or ["UTC"]
     heat_ax.set_title(f"When incidents open: hour of week, local time ({', '.join(zones)})", fontsize=11)
@@ -107,7 +114,7 @@ def render(report: typing.Mapping[str, typing.Any], fmt: str = "svg") -> bytes:
     trend_ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
     trend_ax.grid(True, alpha=0.3)
     if drawn:
-        trend_ax.legend(fontsize=8, ncols=2, loc="upper left")
+        trend_ax.legend(fontsize=8, ncols=4, loc="lower left")
     else:
         trend_ax.text(0.5, 0.5, "no resolved incidents in this period", ha="center", transform=trend_ax.transAxes)
     trend_ax.set_ylim(bottom=0)
