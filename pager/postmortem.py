@@ -411,6 +411,12 @@ def _timeline(record: Record, cfg: config.Config, zone: zoneinfo.ZoneInfo | None
     return [note, "", *markdown.table(header, body)]
 
 
+def _incident_roles(inc: models.Incident) -> dict[str, str | None]:
+    """The incident's own roles (issue 12's `Incident.roles`), once this pager records them."""
+    roles = getattr(inc, "roles", None)
+    return {name: roles.get(name) for name in getattr(models, "ROLES", ())} if roles is not None else {}
+
+
 def _responders(record: Record, cfg: config.Config) -> list[str]:
     inc = record.detail.incident
     people: dict[str, dict[str, typing.Any]] = {}
@@ -418,7 +424,8 @@ def _responders(record: Record, cfg: config.Config) -> list[str]:
     def person(who: str) -> dict[str, typing.Any]:
         return people.setdefault(who, {"roles": [], "pages": 0, "did": []})
 
-    for role, who in record.roles.items():
+    roles = dict(record.roles) or _incident_roles(inc)
+    for role, who in roles.items():
         if who:
             person(who)["roles"].append(role.replace("_", " "))
     for p in record.pages:
@@ -439,6 +446,8 @@ def _responders(record: Record, cfg: config.Config) -> list[str]:
         for who, info in people.items()
     ]
     note = (
-        [] if record.roles else ["Roles (commander, comms, tech lead, scribe) were not recorded for this incident.", ""]
+        []
+        if any(roles.values())
+        else ["Roles (commander, comms, tech lead, scribe) were not recorded for this incident.", ""]
     )
     return [*note, *markdown.table(["Person", "Role", "Pages", "Acted"], rows)]

@@ -160,3 +160,11 @@ def test_config_errors_name_their_yaml_path(yaml, error):
     with pytest.raises(config.ConfigError) as exc:
         support.settings(yaml)
     assert any(line.startswith(error) for line in exc.value.errors), exc.value.errors
+
+
+def test_the_responders_table_names_each_persons_roles():
+    cfg = support.settings("").config
+    record = postmortem.Record(models.IncidentDetail(incident(), (), ()), roles={"commander": "alice", "scribe": "bob"})
+    text = postmortem.draft(record, cfg, T0)
+    assert "| Alice | commander | 0 | — |" in text and "| Bob | scribe | 0 | — |" in text
+    assert "were not recorded" not in text
