@@ -68,6 +68,7 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
             [s.step for _, s in p.escalations],
             [s.round for _, s in p.escalations],
             [s.next_at for _, s in p.escalations],
+            [s.first_round for _, s in p.escalations],
         )
     if p.targets:
         await conn.execute(

@@ -65,8 +65,10 @@ SELECT least((SELECT min(next_escalation_at) FROM incidents
 
 -- name: save_escalations
 UPDATE incidents i
-   SET escalation_step = u.step, escalation_round = u.round, next_escalation_at = u.next_at
-  FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::timestamptz[]) AS u(id, step, round, next_at)
+   SET escalation_step = u.step, escalation_round = u.round, next_escalation_at = u.next_at,
+       escalation_first_round = u.first_round
+  FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::timestamptz[], $5::integer[])
+       AS u(id, step, round, next_at, first_round)
  WHERE i.id = u.id;
 
 -- name: set_targets
