@@ -216,6 +216,12 @@ class GenericFields(values.Model):
     def _as_text(cls, v: list[str]) -> list[str]:
         return [str(item) for item in v]
 
+    @pydantic.model_validator(mode="after")
+    def _status_needs_values(self) -> GenericFields:
+        if (self.status is None) != (not self.resolved_when):
+            raise ValueError("status and resolved_when go together: which values of status mean resolved")
+        return self
+
 
 class Integration(values.Model):
     """`token_env` is the Bearer token (and the Events v2 routing key); a grafana integration may instead
