@@ -8,7 +8,7 @@ import typing
 import uuid
 
 from pager import models
-from pager.store import db, ingest, sql
+from pager.store import changes, db, ingest, sql
 
 Q = sql.QUERIES
 
@@ -103,12 +103,15 @@ class Store:
         priority = None if filters.priority is None else int(filters.priority)
         with db.translate_errors():
             rows = await self.pool.fetch(query, status, filters.service, priority, before_id, limit)
-        return [models.Incident.from_row(r) for r in rows]
+        return await changes.with_recent(self.pool, [models.Incident.from_row(r) for r in rows])
 
     async def get_incident(self, incident_id: int) -> models.Incident | None:
         with db.translate_errors():
             row = await self.pool.fetchrow(Q["get_incident"], incident_id)
-        return None if row is None else models.Incident.from_row(row)
+        if row is None:
+            return None
+        [incident] = await changes.with_recent(self.pool, [models.Incident.from_row(row)])
+        return incident
 
     async def incident_detail(self, incident_id: int) -> models.IncidentDetail | None:
         """The incident with its alerts and timeline, read in one snapshot."""
@@ -119,8 +122,9 @@ class Store:
                     return None
                 alerts = await conn.fetch(Q["incident_alerts"], incident_id)
                 log = await conn.fetch(Q["incident_log"], incident_id)
+                [incident] = await changes.with_recent(conn, [models.Incident.from_row(row)])
         return models.IncidentDetail(
-            models.Incident.from_row(row),
+            incident,
             tuple(models.AlertState.from_row(a) for a in alerts),
             tuple(models.TimelineEntry.from_row(e) for e in log),
         )

@@ -23,12 +23,21 @@ _EVENT_STATUS = {
 }
 
 
-async def _body(request: web.Request, integration: str) -> bytes | web.Response:
+EVENTS_V2_MAX_BODY = 512 * 1024
+"""PagerDuty's documented limit for an Events API v2 request (and a change event)."""
+
+
+async def _body(request: web.Request, integration: str, limit: int | None = None) -> bytes | web.Response:
+    limit = limit or request.app._client_max_size
     try:
-        return await request.read()
+        if request.content_length is not None and request.content_length > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+        body = await request.read()
+        if len(body) > limit:  # chunked: no Content-Length to refuse it by
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(body))
+        return body
     except web.HTTPRequestEntityTooLarge:
         request.app[keys.METRICS].alerts_rejected.labels(integration, "too_large").inc()
-        limit = request.app._client_max_size
         return jsonout.error(413, f"request body is larger than the {limit // 1024} KiB limit")
 
 
@@ -116,7 +125,7 @@ def _invalid_event(errors: list[str]) -> web.Response:
 async def events_v2_enqueue(request: web.Request) -> web.Response:
     """PagerDuty Events API v2: the routing key in the body is the integration token."""
     settings, metrics = request.app[keys.SETTINGS], request.app[keys.METRICS]
-    body = await _body(request, "unknown")
+    body = await _body(request, "unknown", EVENTS_V2_MAX_BODY)
     if isinstance(body, web.Response):
         return body
     try:

@@ -14,9 +14,9 @@ import typing
 
 from aiohttp import web
 
-from pager import config
+from pager import config, routing
 from pager import ingest as ingest_errors
-from pager.ingest import generic, grafana
+from pager.ingest import change_events, generic, grafana
 from pager.store import db
 from pager.web import auth, ingest, jsonout, keys
 
@@ -138,8 +138,46 @@ async def generic_webhook(request: web.Request) -> web.Response:
     return _accepted(results)
 
 
+async def change_enqueue(request: web.Request) -> web.Response:
+    """PagerDuty's change events: stored for the service they route to; they page nobody."""
+    app = request.app
+    settings, metrics = app[keys.SETTINGS], app[keys.METRICS]
+    body = await ingest._body(request, "unknown", ingest.EVENTS_V2_MAX_BODY)
+    if isinstance(body, web.Response):
+        return body
+    try:
+        change = change_events.parse(body)
+    except ingest_errors.InvalidPayload as exc:
+        metrics.alerts_rejected.labels("unknown", "invalid").inc()
+        return ingest._invalid_event(exc.errors)
+    integration = auth.integration(settings, change.routing_key, "events_v2")
+    if integration is None:
+        metrics.alerts_rejected.labels("unknown", "unknown_routing_key").inc()
+        return ingest._invalid_event(["'routing_key' does not match any events_v2 integration"])
+    now = app[keys.CLOCK].now()
+    service = routing.route(change.labels, integration.service, settings.config.services)
+    try:
+        await app[keys.CHANGES].add(
+            service=service,
+            integration=integration.id,
+            summary=change.summary,
+            source=change.source,
+            at=change.timestamp or now,
+            received_at=now,
+            custom_details=change.custom_details,
+            links=change.links,
+            images=change.images,
+        )
+    except db.InvalidInput as exc:
+        metrics.alerts_rejected.labels(integration.id, "invalid").inc()
+        return ingest._invalid_event([ingest._unstorable(exc)])
+    metrics.alerts_received.labels(integration.id, "change").inc()
+    return jsonout.response({"status": "success", "message": "Change event processed"}, 202)
+
+
 def routes() -> typing.Iterable[web.AbstractRouteDef]:
     return [
+        web.post("/v2/change/enqueue", change_enqueue),
         web.post("/v1/webhooks/grafana", grafana_webhook),
         web.put("/v1/webhooks/grafana", grafana_webhook),
         web.post("/v1/webhooks/generic", generic_webhook),
