@@ -22,6 +22,7 @@ from pager import config, notify, wakeup
 from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
+from pager.engine import ack_expiry
 from pager.store import acks, changes, db, embedded, escalations, migrate, store
 from pager.store import outbox as outbox_store
 from pager.web import app as web_app
@@ -71,7 +72,12 @@ def create_app(
         sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notify.build(settings))
         engine = engine_mod.Engine(settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake)
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
-        app[keys.STORE] = store.Store(pool, on_transition=metrics.observe_transition, on_opened=engine.wake)
+        app[keys.STORE] = store.Store(
+            pool,
+            on_transition=metrics.observe_transition,
+            on_opened=engine.wake,
+            on_acknowledged=lambda incident, priority, now: ack_expiry.arm(incident, priority, cfg, now),
+        )
         app[keys.ACKS] = acks.Acks(pool)
         app[keys.CHANGES] = changes.Changes(pool)
         app[keys.ENGINE], app[keys.SENDER] = engine, sender

@@ -46,12 +46,25 @@ class QueuedPage:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class HeartbeatMissed:
+    """A heartbeat's deadline passed: open its incident (once: the open incident's dedup key holds it)."""
+
+    heartbeat: str
+    service: str
+    policy: str | None
+    priority: models.Priority
+    summary: str
+    dedup_key: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Plan:
     """Everything one decision writes, and what to do once it is committed.
 
     `escalations` are new escalation states by incident; `targets` fix an
     incident's response deadlines (id, ack_by, resolve_by); `clear_timers` are
-    (kind, subject) keys to disarm. Plans add up with `+`.
+    (kind, subject) keys to disarm. Plans add up with `+`. Status changes
+    (`ack_expired`) are written before escalations and pages.
     """
 
     escalations: tuple[tuple[int, models.EscalationState], ...] = ()
@@ -61,6 +74,10 @@ class Plan:
     set_timers: tuple[SetTimer, ...] = ()
     clear_timers: tuple[tuple[str, str], ...] = ()
     effects: tuple[effects.Effect, ...] = ()
+    ack_expired: tuple[int, ...] = ()  # acknowledged incidents triggered again (their ack lapsed)
+    maintenance: tuple[tuple[int, int | None], ...] = ()  # (incident, window holding it, or None: released)
+    cancel_pages: tuple[int, ...] = ()  # incidents whose pending pages are withdrawn (a maintenance window)
+    heartbeats_missed: tuple[HeartbeatMissed, ...] = ()  # heartbeats whose silence opens an incident
 
     def __add__(self, other: Plan) -> Plan:
         return Plan.total((self, other))

@@ -17,7 +17,7 @@ import datetime
 import typing
 
 from pager import config, effects, escalation, models, plan
-from pager.engine import targets
+from pager.engine import ack_expiry, targets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +36,7 @@ Opened = typing.Callable[[models.Incident, Context], plan.Plan]
 HANDLERS: dict[str, Handler] = {
     targets.ACK: targets.on_due,
     targets.RESOLVE: targets.on_due,
+    ack_expiry.KIND: ack_expiry.on_due,
 }
 ON_OPENED: tuple[Opened, ...] = (targets.arm,)
 

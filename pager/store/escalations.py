@@ -61,6 +61,23 @@ class Batch:
 async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> int:
     """Write a plan with `conn` (inside the caller's transaction); returns how many pages were queued."""
     queued = 0
+    if p.ack_expired:
+        await conn.execute(Q["expire_acks"], list(p.ack_expired))
+    if p.heartbeats_missed:
+        await conn.execute(
+            Q["open_missed_heartbeats"],
+            now,
+            [h.heartbeat for h in p.heartbeats_missed],
+            [h.service for h in p.heartbeats_missed],
+            [h.policy for h in p.heartbeats_missed],
+            [int(h.priority) for h in p.heartbeats_missed],
+            [h.summary for h in p.heartbeats_missed],
+            [h.dedup_key for h in p.heartbeats_missed],
+        )
+    if p.maintenance:
+        await conn.execute(Q["set_maintenance"], [i for i, _ in p.maintenance], [w for _, w in p.maintenance])
+    if p.cancel_pages:
+        await conn.execute(Q["cancel_pending_pages"], list(p.cancel_pages))
     if p.escalations:
         await conn.execute(
             Q["save_escalations"],
