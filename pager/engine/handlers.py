@@ -17,7 +17,7 @@ import datetime
 import typing
 
 from pager import config, effects, escalation, models, plan
-from pager.engine import ack_expiry, targets
+from pager.engine import ack_expiry, heartbeats, targets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +37,7 @@ HANDLERS: dict[str, Handler] = {
     targets.ACK: targets.on_due,
     targets.RESOLVE: targets.on_due,
     ack_expiry.KIND: ack_expiry.on_due,
+    heartbeats.KIND: heartbeats.on_due,
 }
 ON_OPENED: tuple[Opened, ...] = (targets.arm,)
 

@@ -11,7 +11,7 @@ from pager import clock as clock_mod
 from pager import config
 from pager import metrics as metrics_mod
 from pager.store import db
-from pager.web import ackpage, api, changes, health, ingest, jsonout, keys, twilio_sms, webhooks
+from pager.web import ackpage, api, changes, health, heartbeats, ingest, jsonout, keys, twilio_sms, webhooks
 
 log = structlog.get_logger(__name__)
 
@@ -50,5 +50,7 @@ def create_app(
     app[keys.CLOCK] = clock or clock_mod.SystemClock()
     app[keys.METRICS] = metrics or metrics_mod.Metrics()
     app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
-    app.add_routes([*webhooks.routes(), *changes.routes()])  # issue 14: more ways in, alert hygiene
+    app.add_routes(
+        [*webhooks.routes(), *changes.routes(), *heartbeats.routes()]
+    )  # issue 14: more ways in, alert hygiene
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from pager import clock, config, engine, metrics, sender
-from pager.store import acks, changes, store
+from pager.store import acks, changes, heartbeats, store
 
 SETTINGS = web.AppKey("settings", config.Settings)
 STORE = web.AppKey("store", store.Store)
@@ -15,3 +15,4 @@ ENGINE = web.AppKey("engine", engine.Engine)
 ACKS = web.AppKey("acks", acks.Acks)
 SENDER = web.AppKey("sender", sender.Sender)
 CHANGES = web.AppKey("changes", changes.Changes)
+HEARTBEATS = web.AppKey("heartbeats", heartbeats.Heartbeats)
