@@ -23,7 +23,7 @@ from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
 from pager.engine import ack_expiry
-from pager.store import acks, changes, db, embedded, escalations, heartbeats, migrate, store
+from pager.store import acks, changes, db, embedded, escalations, heartbeats, maintenance, migrate, store
 from pager.store import outbox as outbox_store
 from pager.web import app as web_app
 from pager.web import keys
@@ -81,6 +81,7 @@ def create_app(
         app[keys.ACKS] = acks.Acks(pool)
         app[keys.CHANGES] = changes.Changes(pool)
         app[keys.HEARTBEATS] = heartbeats.Heartbeats(pool)
+        app[keys.MAINTENANCE] = maintenance.Maintenance(pool)
         await app[keys.HEARTBEATS].register(settings.heartbeats(), clock.now())
         app[keys.ENGINE], app[keys.SENDER] = engine, sender
         wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}

@@ -13,7 +13,7 @@ import datetime
 import typing
 
 from pager import models, plan
-from pager.store import db, sql
+from pager.store import db, maintenance, sql
 
 Q = sql.QUERIES
 
@@ -34,11 +34,16 @@ class Batch:
     """Claimed work, locked until the transaction ends; `record` writes every plan with it."""
 
     def __init__(
-        self, conn: db.Connection, incidents: list[models.Incident], timers: list[models.Timer] | None = None
+        self,
+        conn: db.Connection,
+        incidents: list[models.Incident],
+        timers: list[models.Timer] | None = None,
+        maintenance: typing.Any = None,
     ) -> None:
         self._conn = conn
         self.incidents = incidents
         self.timers = timers or []
+        self.maintenance = maintenance  # store.maintenance.ClaimContext: active windows, a window's incidents
         self.queued = 0
 
     def __len__(self) -> int:
@@ -152,7 +157,9 @@ class Escalations:
                 rows = await conn.fetch(Q["claim_due_urgent" if urgent else "claim_due"], now, limit)
                 timers = await conn.fetch(Q["claim_timers_urgent" if urgent else "claim_timers"], now, limit)
                 timers += await conn.fetch(Q["claim_free_timers"], now, limit, 0 if urgent else 2)
-                yield Batch(conn, [models.Incident.from_row(r) for r in rows], [_timer(r) for r in timers])
+                claimed = [_timer(r) for r in timers]
+                held = await maintenance.for_claim(conn, claimed, len(rows), now)  # issue 14
+                yield Batch(conn, [models.Incident.from_row(r) for r in rows], claimed, held)
 
     @contextlib.asynccontextmanager
     async def lock(self, incident_id: int) -> typing.AsyncIterator[Batch]:

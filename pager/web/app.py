@@ -11,7 +11,19 @@ from pager import clock as clock_mod
 from pager import config
 from pager import metrics as metrics_mod
 from pager.store import db
-from pager.web import ackpage, api, changes, health, heartbeats, ingest, jsonout, keys, twilio_sms, webhooks
+from pager.web import (
+    ackpage,
+    api,
+    changes,
+    health,
+    heartbeats,
+    ingest,
+    jsonout,
+    keys,
+    maintenance,
+    twilio_sms,
+    webhooks,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -50,7 +62,7 @@ def create_app(
     app[keys.CLOCK] = clock or clock_mod.SystemClock()
     app[keys.METRICS] = metrics or metrics_mod.Metrics()
     app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
-    app.add_routes(
-        [*webhooks.routes(), *changes.routes(), *heartbeats.routes()]
-    )  # issue 14: more ways in, alert hygiene
+    # issue 14: more ways in, and alert hygiene
+    app.add_routes([*webhooks.routes(), *changes.routes(), *heartbeats.routes(), *maintenance.routes()])
+    app[keys.MAINTENANCE_CACHE] = maintenance.Cache()
     return app

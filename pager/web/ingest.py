@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import typing
 
 import structlog
@@ -12,7 +13,7 @@ from pager import ingest as ingest_errors
 from pager.ingest import alertmanager, events_v2
 from pager.store import db
 from pager.store import ingest as ingest_store
-from pager.web import auth, heartbeats, jsonout, keys
+from pager.web import auth, heartbeats, jsonout, keys, maintenance
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +50,7 @@ async def _commit(
     cfg = settings.config
     alerts = await heartbeats.feed(app, alerts)  # issue 14: an always-firing alert (Watchdog) beats, pages nobody
     classified = classify.classify_alerts(alerts, integration, cfg)
+    await maintenance.count_suppressed(app, classified, asyncio.get_running_loop().time())  # issue 14: metric only
     groups = ingest_store.group(classified, lambda service: cfg.service(service).escalation_policy)
     results = await app[keys.STORE].ingest(integration.id, groups, app[keys.CLOCK].now())
     for alert in alerts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from pager import clock, config, engine, metrics, sender
-from pager.store import acks, changes, heartbeats, store
+from pager.store import acks, changes, heartbeats, maintenance, store
 
 SETTINGS = web.AppKey("settings", config.Settings)
 STORE = web.AppKey("store", store.Store)
@@ -16,3 +16,5 @@ ACKS = web.AppKey("acks", acks.Acks)
 SENDER = web.AppKey("sender", sender.Sender)
 CHANGES = web.AppKey("changes", changes.Changes)
 HEARTBEATS = web.AppKey("heartbeats", heartbeats.Heartbeats)
+MAINTENANCE = web.AppKey("maintenance", maintenance.Maintenance)
+MAINTENANCE_CACHE = web.AppKey("maintenance_cache", object)  # pager.web.maintenance.Cache
