@@ -139,3 +139,25 @@ async def test_a_bad_window_is_400_saying_what_is_wrong(make_client, body, error
     assert resp.status == 400
     assert error in (await resp.json())["error"]
     assert (await client.post("/api/v1/maintenance", json=body)).status == 401
+
+
+async def test_pager_maintenance_start_list_end_drive_the_api(make_client, capsys):
+    from pager import cli
+
+    client = await make_client(clock=clock.ManualClock(paging.START))
+    base = ["maintenance", "--url", str(client.make_url("")), "--token", support.API_TOKEN]
+
+    async def run(*argv: str) -> int:
+        return await asyncio.to_thread(cli.main, [*base, *argv])
+
+    assert await run("start", "--service", "web", "--duration", "2h", "--reason", "db upgrade", "--by", "alice") == 0
+    started = capsys.readouterr().out
+    assert started.startswith("#1  active") and "2026-11-23T14:00:00Z  web  (db upgrade, by alice)" in started
+    assert await run("list") == 0
+    assert capsys.readouterr().out.startswith("#1  active")
+    assert await run("end", "1", "--by", "bob") == 0
+    assert capsys.readouterr().out.startswith("#1  ended")
+    assert await run("end", "1") == 1
+    assert "already ended" in capsys.readouterr().err
+    assert await run("start", "--service", "nope", "--duration", "1h", "--reason", "r", "--by", "a") == 1
+    assert "unknown service 'nope'" in capsys.readouterr().err
