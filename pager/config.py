@@ -232,9 +232,16 @@ class Integration(values.Model):
     token_env: values.EnvName | None = None
     service: values.Ident
     signing_secret_env: values.EnvName | None = None
-    signature_header: str = pydantic.Field(default=GRAFANA_SIGNATURE_HEADER, pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
-    signature_timestamp_header: str | None = pydantic.Field(default=None, pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+    signature_header: str = GRAFANA_SIGNATURE_HEADER
+    signature_timestamp_header: str | None = None
     fields: GenericFields | None = None
+
+    @pydantic.field_validator("signature_header", "signature_timestamp_header")
+    @classmethod
+    def _header(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", v):
+            raise ValueError(f"expected an HTTP header name such as {GRAFANA_SIGNATURE_HEADER}, got {v!r}")
+        return v
 
 
 class Heartbeat(values.Model):
