@@ -26,7 +26,7 @@ from pager.engine import ack_expiry
 from pager.store import acks, changes, db, embedded, escalations, heartbeats, maintenance, migrate, store
 from pager.store import outbox as outbox_store
 from pager.web import app as web_app
-from pager.web import keys
+from pager.web import keys, ui
 
 log = structlog.get_logger(__name__)
 
@@ -84,7 +84,13 @@ def create_app(
         app[keys.MAINTENANCE] = maintenance.Maintenance(pool)
         await app[keys.HEARTBEATS].register(settings.heartbeats(), clock.now())
         app[keys.ENGINE], app[keys.SENDER] = engine, sender
-        wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
+        live = ui.hub(app)  # the web UI's event streams hear of new incidents too
+
+        def incidents_changed() -> None:
+            engine.wake()
+            live.publish()
+
+        wake = {"pager_incidents": incidents_changed, "pager_outbox": sender.wake}
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)

@@ -84,12 +84,14 @@ def plan_due(
     now: datetime.datetime,
     *,
     manual: bool = False,
+    actor: str = "pager",
     windows: typing.Sequence[models.MaintenanceWindow] = (),
 ) -> plan.Plan:
     """Everything due for one incident: its opening (first page, other timers armed), or every overdue step.
 
-    `manual` is a person asking for the next step now, whatever its timer. An incident an active
-    maintenance window (`windows`) holds pages nobody: its escalation stops, to start over at the end.
+    `manual` is `actor` asking for the next step now, whatever its timer; the timeline says who asked.
+    An incident an active maintenance window (`windows`) holds pages nobody: its escalation stops, to
+    start over at the end.
     """
     cfg = ctx.config
     state = incident.escalation
@@ -127,7 +129,13 @@ def plan_due(
         pages += step.pages
         entries += step.log
         state = step.state
-    return opened + _decided(incident, escalation.Decision(state, tuple(pages), tuple(entries)), lateness, ctx)
+    decided = _decided(incident, escalation.Decision(state, tuple(pages), tuple(entries)), lateness, ctx)
+    if manual:
+        log = tuple(
+            dataclasses.replace(x, actor=actor) if x.kind == timeline.Kind.MANUAL_ESCALATION else x for x in decided.log
+        )
+        decided = dataclasses.replace(decided, log=log)
+    return opened + decided
 
 
 def plan_notice(

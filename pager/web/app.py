@@ -22,6 +22,7 @@ from pager.web import (
     keys,
     maintenance,
     twilio_sms,
+    ui,
     webhooks,
 )
 
@@ -65,4 +66,5 @@ def create_app(
     # issue 14: more ways in, and alert hygiene
     app.add_routes([*webhooks.routes(), *changes.routes(), *heartbeats.routes(), *maintenance.routes()])
     app[keys.MAINTENANCE_CACHE] = maintenance.Cache()
+    ui.setup(app)
     return app
