@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 
-from pager import clock
+from pager import cli, clock
 from tests import support
 from tests.support import http, paging, twilio_double, wait
 
@@ -141,9 +141,9 @@ async def test_a_bad_window_is_400_saying_what_is_wrong(make_client, body, error
     assert (await client.post("/api/v1/maintenance", json=body)).status == 401
 
 
-async def test_pager_maintenance_start_list_end_drive_the_api(make_client, capsys):
-    from pager import cli
+async def test_pager_maintenance_start_list_end_drive_the_api(make_client, capsys, monkeypatch):
 
+    monkeypatch.setattr(cli.logs, "configure", lambda **_: None)  # logging stays on pytest's streams
     client = await make_client(clock=clock.ManualClock(paging.START))
     base = ["maintenance", "--url", str(client.make_url("")), "--token", support.API_TOKEN]
 
