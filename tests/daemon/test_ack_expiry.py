@@ -7,6 +7,7 @@ import asyncio
 import datetime
 
 from pager import clock
+from pager.web import keys
 from tests import support
 from tests.support import http, paging, twilio_double, wait
 
@@ -67,3 +68,18 @@ async def test_an_ack_resolved_in_time_or_of_a_priority_without_expiry_never_lap
         assert len(double.messages) == 2
         assert [i["status"] for i in await http.incidents(client)] == ["acknowledged", "resolved"]
         assert "ack_expired" not in await paging.kinds(client, p1["id"])
+
+
+async def test_an_acknowledge_event_from_an_integration_expires_too(make_client):
+    fake = clock.ManualClock(paging.START)
+    client = await make_client(support.settings(EXPIRES), clock=fake)
+    assert (await http.enqueue(client, support.event("trigger", dedup_key="disk"))).status == 202
+    await fake.advance(MIN)
+    assert (await http.enqueue(client, support.event("acknowledge", dedup_key="disk"))).status == 202
+    [inc] = await http.incidents(client)
+    await client.app[keys.ENGINE].tick()
+    await fake.advance(2 * 60 * MIN)
+    await client.app[keys.ENGINE].tick()
+    [inc] = await http.incidents(client)
+    assert inc["status"] == "triggered"
+    assert "ack_expired" in await paging.kinds(client, inc["id"])
