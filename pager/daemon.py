@@ -22,7 +22,8 @@ from pager import config, digest, mailer, notify, wakeup
 from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
-from pager.store import acks, db, embedded, escalations, migrate, store
+from pager.engine import ack_expiry
+from pager.store import acks, changes, db, embedded, escalations, heartbeats, maintenance, migrate, store
 from pager.store import actions as actions_store
 from pager.store import drills as drills_store
 from pager.store import notices as notices_store
@@ -76,8 +77,17 @@ def create_app(
         sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notify.build(settings))
         engine = engine_mod.Engine(settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake)
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
-        app[keys.STORE] = store.Store(pool, on_transition=metrics.observe_transition, on_opened=engine.wake)
+        app[keys.STORE] = store.Store(
+            pool,
+            on_transition=metrics.observe_transition,
+            on_opened=engine.wake,
+            on_acknowledged=lambda incident, priority, now: ack_expiry.arm(incident, priority, cfg, now),
+        )
         app[keys.ACKS] = acks.Acks(pool)
+        app[keys.CHANGES] = changes.Changes(pool)
+        app[keys.HEARTBEATS] = heartbeats.Heartbeats(pool)
+        app[keys.MAINTENANCE] = maintenance.Maintenance(pool)
+        await app[keys.HEARTBEATS].register(settings.heartbeats(), clock.now())
         app[keys.ENGINE], app[keys.SENDER] = engine, sender
         # learning from incidents: post-mortems, action items, drills, reports, and the mail that is not a page
         app[keys.POSTMORTEMS], app[keys.ACTIONS] = postmortems_store.Postmortems(pool), actions_store.Actions(pool)
