@@ -17,12 +17,12 @@ import datetime
 import statistics
 import typing
 
-from pager import config, oncall, values
+from pager import config, models, oncall, values
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NIGHT = (22, 7)  # night pages: from 22:00 to 07:00 in the person's own zone
 WEEK = datetime.timedelta(weeks=1)
-AFTER_CHANGE = datetime.timedelta(hours=2)
+AFTER_CHANGE = models.CHANGE_WINDOW  # an incident opened this soon after a change of its service followed it
 # An outlier carries more than OUTLIER_FACTOR times the team's median load, and at least the floor.
 OUTLIER_FACTOR = 2.0
 OUTLIER_FLOOR = {"pages": 5, "night_pages": 3, "holding_hours": 8.0}
@@ -179,6 +179,56 @@ def _groups(rows: typing.Sequence[typing.Mapping[str, typing.Any]], key: typing.
     return out
 
 
+def _share(n: int, of: int) -> float | None:
+    return _r(n / of, 3) if of else None
+
+
+def _after(rows: typing.Iterable[typing.Mapping[str, typing.Any]]) -> dict[str, typing.Any]:
+    rows = list(rows)
+    n, of = sum(r["after_change"] for r in rows), sum(r["incidents"] for r in rows)
+    return {"incidents": n, "of": of, "share": _share(n, of)}
+
+
+def after_change(rows: typing.Any) -> dict[str, typing.Any]:
+    """How many incidents opened within AFTER_CHANGE after a change of their service, and how many changes an
+    incident followed; unknown (`available` false) where no change event was ever recorded."""
+    window = values.format_duration(AFTER_CHANGE)
+    if not rows.changes_recorded:
+        return {
+            "available": False,
+            "window": window,
+            "why": "no change events recorded (send deploys to POST /v2/change/enqueue)",
+        }
+    current = [r for r in rows.after_change if r["period"] == "current"]
+    previous = [r for r in rows.after_change if r["period"] == "previous"]
+    changes = {r["service"]: r for r in rows.changes}
+    services = sorted({r["service"] for r in current} | set(changes))
+    by_service = {}
+    for svc in services:
+        c = changes.get(svc, {"changes": 0, "followed": 0})
+        by_service[svc] = {
+            **_after(r for r in current if r["service"] == svc),
+            "changes": c["changes"],
+            "changes_followed": c["followed"],
+        }
+    total = sum(c["changes"] for c in changes.values())
+    followed = sum(c["followed"] for c in changes.values())
+    return {
+        "available": True,
+        "window": window,
+        **_after(current),
+        "previous": _after(previous),
+        "by_priority": {
+            f"P{prio}": _after(r for r in current if r["priority"] == prio)
+            for prio in sorted({r["priority"] for r in current})
+        },
+        "by_service": by_service,
+        "changes": total,
+        "changes_followed": followed,
+        "changes_followed_share": _share(followed, total),
+    }
+
+
 def build(
     p: Period,
     rows: typing.Any,
@@ -187,7 +237,6 @@ def build(
     service: str | None = None,
     oncall: typing.Mapping[tuple[str, datetime.datetime], float] | None = None,
     picture: typing.Mapping[str, typing.Any] | None = None,
-    changes: typing.Mapping[str, typing.Any] | None = None,
 ) -> dict[str, typing.Any]:
     """The report's JSON from the store's rows (`store.reports.Rows`)."""
     current = [r for r in rows.response if r["period"] == "current"]
@@ -278,8 +327,7 @@ def build(
             "weekend_per_day": _r(weekend / days_in["weekend"], 2) if days_in["weekend"] else None,
             "weekend_share": _r(weekend / (weekday + weekend), 3) if weekday + weekend else None,
         },
-        "after_change": changes
-        or {"available": False, "window": "2h", "why": "this pager does not record change events yet"},
+        "after_change": after_change(rows),
         "mttr_trend": {"bucket": values.format_duration(p.bucket), "by_priority": trend},
         "noisiest_alerts": [
             {"name": r["name"], "events": r["events"], "alerts": r["alerts"], "incidents": r["incidents"]}
@@ -403,6 +451,27 @@ def _table(rows: list[list[str]]) -> list[str]:
     return ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
 
 
+def _pct(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.0f}%"
+
+
+def _after_change_text(ac: typing.Mapping[str, typing.Any]) -> list[str]:
+    if not ac.get("available"):
+        return [f"Opened after a change: unknown ({ac.get('why')})"]
+    prev = ac["previous"]
+    lines = [
+        f"Opened within {ac['window']} after a change: {ac['incidents']} of {ac['of']} ({_pct(ac['share'])}; "
+        f"previous period {prev['incidents']} of {prev['of']}, {_pct(prev['share'])}); "
+        f"{ac['changes']} changes, {ac['changes_followed']} followed by an incident within {ac['window']}"
+    ]
+    table = [["service", "after a change", "share", "changes", "followed"]]
+    for svc, x in ac["by_service"].items():
+        table.append(
+            [svc, f"{x['incidents']} of {x['of']}", _pct(x["share"]), str(x["changes"]), str(x["changes_followed"])]
+        )
+    return lines + (_table(table) if ac["by_service"] else [])
+
+
 def render(r: typing.Mapping[str, typing.Any], *, load_only: bool = False) -> str:
     """The report as a terminal reads it (from the JSON of `build`)."""
     head = f"Incidents {r['from'][:10]} to {r['until'][:10]} ({r['since']})" + (
@@ -459,14 +528,7 @@ def render(r: typing.Mapping[str, typing.Any], *, load_only: bool = False) -> st
             f"Weekdays {ww['weekday']} ({ww['weekday_per_day']}/day), weekends {ww['weekend']} ({ww['weekend_per_day']}/day)"
             + (f"; weekend share {share * 100:.0f}%" if share is not None else ""),
         ]
-        ac = r["after_change"]
-        if ac.get("available"):
-            lines.append(
-                f"Opened within {ac['window']} after a change: {ac['incidents']} of {c['incidents']} "
-                f"({(ac['share'] or 0) * 100:.0f}%)"
-            )
-        else:
-            lines.append(f"Opened after a change: unknown ({ac.get('why')})")
+        lines += _after_change_text(r["after_change"])
         lines += ["", "Noisiest alerts:"]
         noisy = [["name", "events", "alerts", "incidents"]] + [
             [n["name"], str(n["events"]), str(n["alerts"]), str(n["incidents"])] for n in r["noisiest_alerts"]

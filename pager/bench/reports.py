@@ -22,6 +22,7 @@ from pager.store import db, embedded, migrate, sql
 from pager.store import reports as reports_store
 
 UNTIL = datetime.datetime(2026, 11, 23, tzinfo=datetime.UTC)
+CHANGE_EVERY = datetime.timedelta(hours=6)  # a deploy per service four times a day
 
 
 def _config() -> config.Config:
@@ -53,8 +54,9 @@ async def measure(url: str, incidents: int, span: datetime.timedelta, runs: int,
     try:
         await migrate.apply(conn)
         t = time.perf_counter()
-        await conn.execute("TRUNCATE incidents CASCADE")
+        await conn.execute("TRUNCATE incidents, changes CASCADE")
         await conn.fetchval(sql.QUERIES["report_bench_seed"], incidents, UNTIL, span)
+        await conn.execute(sql.QUERIES["report_bench_changes"], UNTIL, span, CHANGE_EVERY)
         seeded = time.perf_counter() - t
         await conn.execute("VACUUM ANALYZE")
     finally:
@@ -71,8 +73,10 @@ async def measure(url: str, incidents: int, span: datetime.timedelta, runs: int,
         window = await pool.fetchval(
             "SELECT count(*) FROM incidents WHERE created_at >= $1 AND created_at < $2", p.start, UNTIL
         )
+        changed = await pool.fetchval("SELECT count(*) FROM changes")
         print(
-            f"{incidents:,} incidents over {span.days}d ({window:,} in the report's 30 days), seeded in {seeded:.1f}s",
+            f"{incidents:,} incidents over {span.days}d ({window:,} in the report's 30 days) and {changed:,} changes,"
+            f" seeded in {seeded:.1f}s",
             file=out,
         )
         figures: dict[str, tuple[float, float]] = {}
@@ -88,6 +92,9 @@ async def measure(url: str, incidents: int, span: datetime.timedelta, runs: int,
             "report_pages": (*w, *zu),
             "report_holding": w,
             "report_drills": w,
+            "report_after_change": (*w, q.previous, q.after_change),
+            "report_changes": (*w, q.after_change),
+            "report_changes_recorded": (q.until, None),
         }
 
         async def one(name: str, args: tuple) -> None:

@@ -44,3 +44,11 @@ g AS (
       FROM inserted, unnest(ARRAY['sms', 'email']) AS c
 )
 SELECT count(*) FROM inserted;
+
+-- name: report_bench_changes
+-- A deploy on each of the 8 services every $3 over the $2 before $1, at a minute of its own: the report's
+-- "after a change" probes the changes of each incident's service.
+INSERT INTO changes (service, integration, summary, at, received_at)
+SELECT 'svc-' || s, 'bench', 'deploy svc-' || s || ' #' || k, t + s * interval '7 minutes', t + s * interval '7 minutes'
+  FROM generate_series(0, 7) AS s,
+       generate_series($1::timestamptz - $2::interval, $1::timestamptz, $3::interval) WITH ORDINALITY AS g(t, k);

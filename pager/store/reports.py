@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import typing
 
+from pager import models
 from pager.store import db, sql
 
 Q = sql.QUERIES
@@ -23,6 +24,7 @@ class Query:
     user_zones: typing.Mapping[str, str]
     bucket: datetime.timedelta
     noisiest: int = 10
+    after_change: datetime.timedelta = models.CHANGE_WINDOW
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -34,6 +36,9 @@ class Rows:
     pages: tuple[typing.Mapping[str, typing.Any], ...]
     holding: tuple[typing.Mapping[str, typing.Any], ...]
     drills: typing.Mapping[str, typing.Any]
+    after_change: tuple[typing.Mapping[str, typing.Any], ...] = ()
+    changes: tuple[typing.Mapping[str, typing.Any], ...] = ()
+    changes_recorded: bool = False
 
 
 class Reports:
@@ -54,6 +59,9 @@ class Reports:
                 pages = await conn.fetch(Q["report_pages"], *window, *zones_u)
                 holding = await conn.fetch(Q["report_holding"], *window)
                 drills = await conn.fetchrow(Q["report_drills"], *window)
+                after = await conn.fetch(Q["report_after_change"], *window, q.previous, q.after_change)
+                changed = await conn.fetch(Q["report_changes"], *window, q.after_change)
+                recorded = await conn.fetchval(Q["report_changes_recorded"], q.until, q.service)
         return Rows(
             tuple(dict(r) for r in response),
             tuple(dict(r) for r in hours),
@@ -62,4 +70,7 @@ class Reports:
             tuple(dict(r) for r in pages),
             tuple(dict(r) for r in holding),
             dict(drills),
+            tuple(dict(r) for r in after),
+            tuple(dict(r) for r in changed),
+            bool(recorded),
         )

@@ -100,6 +100,38 @@ SELECT count(*) AS drills, count(acknowledged_at) AS acknowledged
   FROM incidents
  WHERE drill AND created_at >= $1 AND created_at < $2 AND ($3::text IS NULL OR service = $3);
 
+-- name: report_after_change
+-- Incidents (this period and the previous one, [$4, $1)) per service and priority, and how many of them
+-- opened within $5 after a change of their own service: a change at or before the opening, at most $5
+-- before it (the window of an incident's recent_changes). One index probe of changes_service_at each.
+SELECT CASE WHEN i.created_at >= $1 THEN 'current' ELSE 'previous' END AS period,
+       i.service, i.priority, count(*) AS incidents,
+       count(*) FILTER (WHERE EXISTS (
+           SELECT 1 FROM changes c
+            WHERE c.service = i.service AND c.at <= i.created_at AND c.at >= i.created_at - $5::interval
+       )) AS after_change
+  FROM incidents i
+ WHERE i.created_at >= $4 AND i.created_at < $2 AND NOT i.drill AND ($3::text IS NULL OR i.service = $3)
+ GROUP BY 1, 2, 3;
+
+-- name: report_changes
+-- Changes recorded in [$1, $2) per service, and how many were followed within $4 by an incident of their
+-- service (a drill is no incident).
+SELECT c.service, count(*) AS changes,
+       count(*) FILTER (WHERE EXISTS (
+           SELECT 1 FROM incidents i
+            WHERE i.service = c.service AND NOT i.drill
+              AND i.created_at >= c.at AND i.created_at <= c.at + $4::interval AND i.created_at < $2
+       )) AS followed
+  FROM changes c
+ WHERE c.at >= $1 AND c.at < $2 AND ($3::text IS NULL OR c.service = $3)
+ GROUP BY 1;
+
+-- name: report_changes_recorded
+-- Whether the scope has any change before $1 at all: if not, nothing sends change events, and whether
+-- incidents follow changes cannot be told.
+SELECT EXISTS (SELECT 1 FROM changes WHERE at < $1 AND ($2::text IS NULL OR service = $2));
+
 -- name: report_memory
 -- The report's aggregates sort and hash some 100,000 rows at a time: give this transaction the memory to
 -- do it in RAM (PostgreSQL's default 4 MB spills them to disk). Local to the transaction.

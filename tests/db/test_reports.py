@@ -15,6 +15,15 @@ This period, 40 incidents:
   New York; two of them paged carol too, at step 2.
 Previous period, 10 incidents: checkout P0 x5 (MTTA 600, MTTR 3600), search P2 x5 (none acknowledged, MTTR 3600).
 Two checkout P1 drills in this period (one acknowledged, one paging alice at night) count nowhere but in `drills`.
+
+Changes (`seed_changes`; an incident follows a change of its own service made at most 2 h before it opened):
+- checkout Tue 07:00 (1 h before the ten P0s: all ten follow it), Tue 08:30 (followed only by a third drill,
+  at 09:00, which is no incident), Sat 20:59:59 (2 h 1 s before the P1s: none follows it);
+- search Wed 14:00, the very instant the twenty P2s opened (all twenty follow it);
+- web Wed 13:00 (web has no incidents; search's do not follow another service's change);
+- previous period: checkout 2026-10-06 07:30, half an hour before its five P0s (search's five follow nothing).
+So 30 of 40 incidents opened after a change (75%: checkout 10 of 20, search 20 of 20; P0 10 of 10, P1 0 of
+10, P2 20 of 20), 5 of 10 in the previous period; of the 5 changes in this period, 2 were followed.
 """
 
 from __future__ import annotations
@@ -123,8 +132,32 @@ async def seed(pool) -> None:
     await page(pool, drill, "alice", "sms", sat + 5 * S)
 
 
+async def change(pool, service, at, summary="deploy"):
+    await pool.execute(
+        "INSERT INTO changes (service, integration, summary, at, received_at) VALUES ($1, 'events', $2, $3, $3)",
+        service,
+        summary,
+        at,
+    )
+
+
+async def seed_changes(pool) -> None:
+    tue = datetime.datetime(2026, 11, 17, 8, 0, tzinfo=datetime.UTC)
+    sat = datetime.datetime(2026, 11, 21, 23, 0, tzinfo=datetime.UTC)
+    wed = datetime.datetime(2026, 11, 18, 14, 0, tzinfo=datetime.UTC)
+    hour = datetime.timedelta(hours=1)
+    await change(pool, "checkout", tue - hour, "deploy checkout v42")
+    await change(pool, "checkout", tue + hour / 2, "feature flag new-cart on")
+    await incident(pool, "checkout", 0, tue + hour, ack=20, by="alice", resolved=60, drill=True)
+    await change(pool, "checkout", sat - 2 * hour - S, "deploy checkout v43")
+    await change(pool, "search", wed, "reindex")
+    await change(pool, "web", wed - hour, "deploy web")
+    await change(pool, "checkout", datetime.datetime(2026, 10, 6, 7, 30, tzinfo=datetime.UTC), "deploy checkout v41")
+
+
 async def test_the_report_of_fifty_incidents_has_the_known_answers(pool):
     await seed(pool)
+    await seed_changes(pool)
     assert await pool.fetchval("SELECT count(*) FROM incidents WHERE NOT drill") == 50
     cfg = support.settings(CONFIG).config
     r = await reporting.report(reports_store.Reports(pool), cfg, datetime.timedelta(days=30), UNTIL)
@@ -200,8 +233,28 @@ async def test_the_report_of_fifty_incidents_has_the_known_answers(pool):
     assert r["mttr_trend"]["by_priority"]["P0"] == [
         {"start": "2026-11-17T00:00:00Z", "incidents": 10, "mtta_seconds": 330, "mttr_seconds": 1800}
     ]
-    assert r["drills"] == {"drills": 2, "acknowledged": 1}
-    assert r["after_change"]["available"] is False
+    assert r["drills"] == {"drills": 3, "acknowledged": 2}
+    assert r["after_change"] == {
+        "available": True,
+        "window": "2h",
+        "incidents": 30,
+        "of": 40,
+        "share": 0.75,
+        "previous": {"incidents": 5, "of": 10, "share": 0.5},
+        "by_priority": {
+            "P0": {"incidents": 10, "of": 10, "share": 1.0},
+            "P1": {"incidents": 0, "of": 10, "share": 0.0},
+            "P2": {"incidents": 20, "of": 20, "share": 1.0},
+        },
+        "by_service": {
+            "checkout": {"incidents": 10, "of": 20, "share": 0.5, "changes": 3, "changes_followed": 1},
+            "search": {"incidents": 20, "of": 20, "share": 1.0, "changes": 1, "changes_followed": 1},
+            "web": {"incidents": 0, "of": 0, "share": None, "changes": 1, "changes_followed": 0},
+        },
+        "changes": 5,
+        "changes_followed": 2,
+        "changes_followed_share": 0.4,
+    }
 
     load = r["load"]
     assert load["weeks"] == ["2026-10-19", "2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16"]
@@ -227,7 +280,13 @@ async def test_the_report_of_fifty_incidents_has_the_known_answers(pool):
     assert load["outliers"][1]["why"].startswith("133.25 holding hours: 7.3x the team median of 18.33")
 
     text = reports.render(r)
-    assert "40 incidents (10 in the previous 30d), 5 still open; 2 drills left out" in text
+    assert "40 incidents (10 in the previous 30d), 5 still open; 3 drills left out" in text
+    assert (
+        "Opened within 2h after a change: 30 of 40 (75%; previous period 5 of 10, 50%); "
+        "5 changes, 2 followed by an incident within 2h"
+    ) in text
+    assert re.search(r"^  checkout\s+10 of 20\s+50%\s+3\s+1$", text, re.M)
+    assert re.search(r"^  web\s+0 of 0\s+—\s+1\s+0$", text, re.M)
     assert re.search(r"checkout\s+P0\s+10 \(\+5\)\s+5m30s\s+-4m30s \(-45%\)\s+30m\s+-30m \(-50%\)", text)
     assert re.search(r"^  Sun  20? ", text, re.M) is None and re.search(r"^  Sun  10 ", text, re.M)
     assert "Weekdays 30 (1.5/day), weekends 10 (1.0/day); weekend share 25%" in text
@@ -243,8 +302,18 @@ async def test_the_report_and_its_picture_over_http(make_client, pool, monkeypat
     body = await resp.json()
     assert body["counts"]["incidents"] == 40
     assert body["picture"] == {"available": True, "svg": "/api/v1/reports/incidents.svg?since=30d"}
+    assert body["after_change"] == {
+        "available": False,
+        "window": "2h",
+        "why": "no change events recorded (send deploys to POST /v2/change/enqueue)",
+    }
+    await seed_changes(pool)
     one = await client.get("/api/v1/reports/incidents", params={"service": "search"}, headers=support.API)
-    assert (await one.json())["counts"]["by_service"] == {"search": 20}
+    search = await one.json()
+    assert search["counts"]["by_service"] == {"search": 20}
+    assert (search["after_change"]["incidents"], search["after_change"]["of"]) == (20, 20)
+    assert (search["after_change"]["changes"], search["after_change"]["changes_followed"]) == (1, 1)
+    assert list(search["after_change"]["by_service"]) == ["search"]
 
     svg = await client.get("/api/v1/reports/incidents.svg", params={"since": "30d"}, headers=support.API)
     assert svg.status == 200 and svg.content_type == "image/svg+xml"
