@@ -295,6 +295,14 @@ def _summary(record: Record, cfg: config.Config, now: datetime.datetime) -> str:
         f"{inc.priority.name} {kind} #{inc.number} on {markdown.code(inc.service)}: {markdown.text(inc.summary)}.",
         f"Opened {_utc(inc.created_at)} by {opened_by} with {_count(inc.alert_count or len(record.detail.alerts), 'alert')}.",
     ]
+    before = [c for c in record.changes if c.at <= inc.created_at]
+    if before:
+        last = max(before, key=lambda c: c.at)
+        after = values.format_duration(inc.created_at - last.at) if last.at < inc.created_at else "0s"
+        more = f" ({_count(len(before) - 1, 'other change')} in the 2 h before)" if len(before) > 1 else ""
+        parts.append(
+            f"It opened {after} after a change to {markdown.code(last.service)}: {markdown.text(last.summary)}{more}."
+        )
     if inc.acknowledged_at is not None:
         parts.append(f"Acknowledged by {_name(cfg, inc.acknowledged_by)} after {span(mtta(inc))}.")
     else:

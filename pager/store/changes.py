@@ -13,6 +13,8 @@ Q = sql.QUERIES
 
 PER_INCIDENT = 20
 """At most this many recent changes are shown with an incident, newest first."""
+PER_POSTMORTEM = 100
+"""At most this many changes go on a post-mortem's timeline (before the incident and during it)."""
 
 
 class Changes:
@@ -75,3 +77,17 @@ async def with_recent(
             models.Change.from_row({k: v for k, v in r.items() if k != "incident_id"})
         )
     return [dataclasses.replace(i, recent_changes=tuple(found.get(i.id, ()))) for i in incidents]
+
+
+async def around(conn: db.Connection | db.Pool, incident: models.Incident) -> list[models.Change]:
+    """What changed on the incident's service from CHANGE_WINDOW before it opened until it resolved, oldest first."""
+    with db.translate_errors():
+        rows = await conn.fetch(
+            Q["incident_changes"],
+            incident.service,
+            incident.created_at,
+            models.CHANGE_WINDOW,
+            incident.resolved_at,
+            PER_POSTMORTEM,
+        )
+    return [models.Change.from_row(r) for r in rows]

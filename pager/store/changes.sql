@@ -24,3 +24,11 @@ SELECT u.incident_id, c.*
        LIMIT $5
   ) c ON true
  ORDER BY u.incident_id, c.at DESC, c.id DESC;
+
+-- name: incident_changes
+-- A post-mortem's changes: its service's changes from $3 before the incident opened ($2) until it
+-- resolved ($4; NULL: still open), oldest first, at most $5.
+SELECT * FROM changes
+ WHERE service = $1 AND at >= $2::timestamptz - $3::interval AND ($4::timestamptz IS NULL OR at <= $4)
+ ORDER BY at, id
+ LIMIT $5;

@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 
 from pager import actions, models, postmortem
-from pager.store import db, sql
+from pager.store import changes, db, sql
 
 Q = sql.QUERIES
 
@@ -22,7 +22,9 @@ class Saved:
 
 
 async def read_record(conn: db.Connection, incident_id: int) -> postmortem.Record | None:
-    """The incident, its alerts, timeline, pages and action items, with `conn` (in the caller's snapshot)."""
+    """The incident, its alerts, timeline, pages, action items and its service's changes, with `conn` (in the
+    caller's snapshot): the changes of the 2 h before it opened (its `recent_changes`) and those made while it
+    was open (a rollback, a fix deployed)."""
     row = await conn.fetchrow(Q["get_incident"], incident_id)
     if row is None:
         return None
@@ -30,8 +32,10 @@ async def read_record(conn: db.Connection, incident_id: int) -> postmortem.Recor
     log = await conn.fetch(Q["incident_log"], incident_id)
     pages = await conn.fetch(Q["incident_pages"], incident_id)
     items = await conn.fetch(Q["incident_actions"], incident_id)
+    [incident] = await changes.with_recent(conn, [models.Incident.from_row(row)])
+    changed = await changes.around(conn, incident)
     detail = models.IncidentDetail(
-        models.Incident.from_row(row),
+        incident,
         tuple(models.AlertState.from_row(a) for a in alerts),
         tuple(models.TimelineEntry.from_row(e) for e in log),
     )
@@ -39,6 +43,7 @@ async def read_record(conn: db.Connection, incident_id: int) -> postmortem.Recor
         detail,
         tuple(models.PageRecord.from_row(p) for p in pages),
         tuple(actions.ActionItem.from_row(a) for a in items),
+        tuple(postmortem.Change(c.at, c.service, c.summary, c.source or "") for c in changed),
     )
 
 

@@ -127,6 +127,57 @@ async def test_the_draft_of_a_real_incident(make_client):
         assert len(widths) == 1, "a row of a table has the wrong number of cells"
 
 
+def change(summary: str, at: datetime.datetime, service: str = "checkout") -> dict:
+    return {
+        "routing_key": support.EVENTS_KEY,
+        "payload": {
+            "summary": summary,
+            "source": "ci",
+            "timestamp": at.isoformat(),
+            "custom_details": {"service": service},
+        },
+    }
+
+
+async def test_the_draft_shows_the_changes_before_and_during_the_incident(make_client):
+    minute = datetime.timedelta(minutes=1)
+    with smtp_double.smtp_server() as (_, port):
+        async with twilio_double.running() as double:
+            fake = clock.ManualClock(START)
+            client = await make_client(settings(double, port), clock=fake, run_engine=True)
+            for body in (
+                change("Deploy checkout v40", START - 121 * minute),  # more than 2 h before: not this incident's
+                change("Deploy checkout v41", START - 25 * minute),
+                change("Deploy web v7", START - 10 * minute, service="web"),  # another service's
+                change("Roll back checkout to v40", START + 30 * minute),  # while it was open
+                change("Deploy checkout v42", START + 50 * minute),  # after it resolved
+            ):
+                assert (await client.post("/v2/change/enqueue", json=body)).status == 202
+            inc = await run_incident(client, fake)
+            _, _, text = await get_postmortem(client, inc)
+            incident = await http.detail(client, inc)
+
+    assert [c["summary"] for c in incident["recent_changes"]] == ["Deploy checkout v41"]
+    assert "It opened 25m after a change to `checkout`: Deploy checkout v41." in text
+    rows = timeline_rows(text)
+    assert [r[2] for r in rows] == [
+        "Change",
+        "Detected",
+        "Escalated",
+        "Paged",
+        "Acknowledged",
+        "Change",
+        "Alert cleared",
+        "Resolved",
+    ]
+    changes = [(r[0], r[3], r[4]) for r in rows if r[2] == "Change"]
+    assert changes == [
+        ("2026-11-23 11:35:00", "Deploy checkout v41 (ci)", "`checkout`"),
+        ("12:30:00", "Roll back checkout to v40 (ci)", "`checkout`"),
+    ]
+    assert "v42" not in text and "Deploy web" not in text and "v40 (ci)" in text and "Deploy checkout v40" not in text
+
+
 async def test_saved_text_replaces_the_draft_and_the_cli_prints_and_saves_it(make_client, tmp_path, monkeypatch):
     with smtp_double.smtp_server() as (mailbox, port):
         async with twilio_double.running() as double:
