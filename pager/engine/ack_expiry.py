@@ -4,7 +4,9 @@ GoAlert users asked for it (goalert#3378): an acknowledged incident nobody resol
 quiet forever. Acknowledging arms a durable timer (kind `ack_expiry`, subject the incident); when
 it comes due and the incident is still acknowledged, it is triggered again (timeline
 `ack_expired`) and its escalation starts over from step 1. Under a maintenance window it is
-triggered again but pages nobody until the window ends.
+triggered again but pages nobody until the window ends. A drill's acknowledgement never expires:
+it is the answer the drill was asking for, and expiring it would page the chain a second time and
+count the drill as unacknowledged.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
     incident = timer.incident
     if incident is None or incident.status is not models.IncidentStatus.ACKNOWLEDGED:
         return plan.Plan()  # resolved (or triggered again) since: nothing lapses
+    if incident.drill:
+        return plan.Plan()  # a drill's acknowledgement is its answer (one armed by an older pager lapses quietly)
     expires = ctx.config.priority_policy(incident.priority).ack_expires
     if expires is None or incident.acknowledged_at is None:
         return plan.Plan()  # the setting was removed

@@ -5,6 +5,10 @@ A drill is an incident with `drill` set, opened by hand (POST /api/v1/drills) or
 incident's; when the whole walk has had its time (`walk_length`), the drill ends: outcome
 `acknowledged` or `unacknowledged` in `pager_drills_total{service,outcome}`, a `drill_ended`
 timeline entry, and the drill resolved if it is still open.
+
+A maintenance window never holds a drill (pager/engine/maintenance.py), but a scheduled drill that comes due
+while one covers its service waits until the window ends, then runs, and its schedule goes on from the time
+it was planned for.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import typing
 import zoneinfo
 
 from pager import config, effects, models, oncall, plan, timeline, values
+from pager.engine import maintenance
 
 if typing.TYPE_CHECKING:
     from pager.engine import handlers
@@ -128,10 +133,26 @@ def on_schedule(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
                 effects.Log("info", "drill schedule no longer configured; dropped", (("schedule", timer.subject),)),
             )
         )
+    planned = datetime.datetime.fromisoformat(timer.data["planned"]) if timer.data.get("planned") else timer.due_at
+    window = maintenance.covering(ctx.active, service.id, ctx.now)
+    if window is not None:  # planned quiet: the drill waits for the window's end, and keeps its schedule
+        later = plan.SetTimer(
+            SCHEDULE, timer.subject, window.ends_at, models.Priority.P3, data={"planned": planned.isoformat()}
+        )
+        return plan.Plan(
+            set_timers=(later,),
+            effects=(
+                effects.Log(
+                    "info",
+                    "scheduled drill postponed: a maintenance window covers its service",
+                    (("service", service.id), ("window", window.id), ("until", window.ends_at.isoformat())),
+                ),
+            ),
+        )
     drill = plan.OpenDrill(
         service.id, service.escalation_policy, entry.priority, entry.summary, f"schedule:{timer.subject}"
     )
-    again = plan.SetTimer(SCHEDULE, timer.subject, next_run(timer.due_at, entry, cfg, ctx.now), models.Priority.P3)
+    again = plan.SetTimer(SCHEDULE, timer.subject, next_run(planned, entry, cfg, ctx.now), models.Priority.P3)
     return plan.Plan(
         drills=(drill,),
         set_timers=(again,),

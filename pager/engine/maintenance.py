@@ -5,6 +5,8 @@ A window holds an incident when it is active and the incident's service is one o
 (`maintenance`: the window's id) and its timeline (`maintenance`); a held incident's escalation
 stops and its queued pages are withdrawn at once. When the window ends, an incident still
 triggered starts its escalation over from step 1; one another active window matches moves to it.
+A window never holds a drill (it walks the chain because someone asked it to); a scheduled drill
+whose service a window covers waits for the window's end (`drills.on_schedule`).
 
 Starting and ending are durable timers (kinds below, subject the window's id, no incident),
 claimed with the incidents they concern; everything here is pure.
@@ -28,6 +30,10 @@ RETRY = datetime.timedelta(seconds=1)
 
 
 def matches(window: models.MaintenanceWindow, incident: models.Incident) -> bool:
+    """Whether the window covers the incident. Never a drill: a drill tests the chain on purpose, and one held
+    quiet would report the chain as failing (nobody acknowledged) for no fault of its own."""
+    if incident.drill:
+        return False
     if incident.service in window.services:
         return True
     if not window.matchers:
@@ -126,3 +132,12 @@ def timers(window: models.MaintenanceWindow) -> tuple[plan.SetTimer, ...]:
         plan.SetTimer(START, str(window.id), window.starts_at, models.Priority.P0),
         plan.SetTimer(END, str(window.id), window.ends_at, models.Priority.P0),
     )
+
+
+def covering(
+    windows: typing.Iterable[models.MaintenanceWindow], service: str, now: datetime.datetime
+) -> models.MaintenanceWindow | None:
+    """The active window that would hold a new incident of `service` with no labels, latest end first."""
+    probe = models.Incident(0, service, "", models.Priority.P3, models.IncidentStatus.TRIGGERED, "", now, now)
+    found = [w for w in windows if w.active(now) and matches(w, probe)]
+    return max(found, key=lambda w: (w.ends_at, w.id)) if found else None

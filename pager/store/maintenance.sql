@@ -24,14 +24,14 @@ SELECT * FROM maintenance_windows WHERE id = ANY($1::bigint[]);
 
 -- name: maintenance_candidates
 -- Open incidents a starting window may hold, locked; those another transaction holds are skipped
--- (the window's timer comes back for them).
+-- (the window's timer comes back for them). Drills are never held.
 SELECT * FROM incidents
- WHERE status <> 'resolved' AND (service = ANY($1::text[]) OR $2::boolean)
+ WHERE status <> 'resolved' AND NOT drill AND (service = ANY($1::text[]) OR $2::boolean)
  ORDER BY id
    FOR UPDATE SKIP LOCKED;
 
 -- name: maintenance_candidates_count
-SELECT count(*) FROM incidents WHERE status <> 'resolved' AND (service = ANY($1::text[]) OR $2::boolean);
+SELECT count(*) FROM incidents WHERE status <> 'resolved' AND NOT drill AND (service = ANY($1::text[]) OR $2::boolean);
 
 -- name: maintenance_held
 SELECT * FROM incidents WHERE maintenance_id = $1 ORDER BY id FOR UPDATE SKIP LOCKED;

@@ -166,7 +166,8 @@ class Store:
                 # holding the row committed, so it cancels the pages that tick queued too.
                 await conn.execute(Q["lock_incident"], incident_id)
                 row = await conn.fetchrow(Q["transition"], incident_id, now, actor, message, {"via": via}, str(status))
-                if row is not None and status is models.IncidentStatus.ACKNOWLEDGED:
+                if row is not None and status is models.IncidentStatus.ACKNOWLEDGED and not row["drill"]:
+                    # a drill's acknowledgement is its answer: it never expires into a second walk
                     await self._acknowledged([(incident_id, models.Priority(row["priority"]))], now, conn)
         if row is None:
             return None
