@@ -69,7 +69,7 @@ def reminder(
             "",
             f"  {title}",
             "",
-            "When it is done, mark it so:",
+            f"When it is done, mark it so on the incident's page, {base_url}/incidents/{incident_id}, or:",
             f"  curl -X POST -H 'Authorization: Bearer …' {base_url}/api/v1/actions/{item_id}/done",
             f"The incident's post-mortem: {base_url}/api/v1/incidents/{incident_id}/postmortem",
             "",

@@ -133,7 +133,7 @@ def reminder(incident: models.Incident, due: datetime.datetime, name: str, base_
             f"({summary}) was due {_utc(due)}.",
             "",
             "pager has written a draft from the incident's record. Read it, fill in the sections left to people, "
-            "and save it:",
+            f"and save it, in the web UI at {base_url}/incidents/{incident.id}/postmortem or from a terminal:",
             f"  pager postmortem {incident.number} > postmortem-{incident.number}.md",
             f"  pager postmortem {incident.number} --put postmortem-{incident.number}.md",
             f"or GET and PUT {base_url}/api/v1/incidents/{incident.id}/postmortem (text/markdown).",

@@ -427,21 +427,21 @@ def outliers(people: typing.Sequence[typing.Mapping[str, typing.Any]]) -> list[d
 # --- text, for `pager report` and the digest ---------------------------------------------------------------------
 
 
-def _dur(seconds: float | None) -> str:
+def duration_text(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     whole = int(round(seconds))
     return values.format_duration(datetime.timedelta(seconds=whole)) if whole else "0s"
 
 
-def _delta(change: typing.Mapping[str, typing.Any]) -> str:
+def change_text(change: typing.Mapping[str, typing.Any]) -> str:
     s = change.get("seconds")
     if s is None:
         return "—"
     ratio = change.get("ratio")
     sign = "+" if s > 0 else "-" if s < 0 else "±"
     pct = f" ({ratio * 100:+.0f}%)" if ratio is not None else ""
-    return f"{sign}{_dur(abs(s))}{pct}"
+    return f"{sign}{duration_text(abs(s))}{pct}"
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -451,7 +451,7 @@ def _table(rows: list[list[str]]) -> list[str]:
     return ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
 
 
-def _pct(share: float | None) -> str:
+def percent(share: float | None) -> str:
     return "—" if share is None else f"{share * 100:.0f}%"
 
 
@@ -460,14 +460,14 @@ def _after_change_text(ac: typing.Mapping[str, typing.Any]) -> list[str]:
         return [f"Opened after a change: unknown ({ac.get('why')})"]
     prev = ac["previous"]
     lines = [
-        f"Opened within {ac['window']} after a change: {ac['incidents']} of {ac['of']} ({_pct(ac['share'])}; "
-        f"previous period {prev['incidents']} of {prev['of']}, {_pct(prev['share'])}); "
+        f"Opened within {ac['window']} after a change: {ac['incidents']} of {ac['of']} ({percent(ac['share'])}; "
+        f"previous period {prev['incidents']} of {prev['of']}, {percent(prev['share'])}); "
         f"{ac['changes']} changes, {ac['changes_followed']} followed by an incident within {ac['window']}"
     ]
     table = [["service", "after a change", "share", "changes", "followed"]]
     for svc, x in ac["by_service"].items():
         table.append(
-            [svc, f"{x['incidents']} of {x['of']}", _pct(x["share"]), str(x["changes"]), str(x["changes_followed"])]
+            [svc, f"{x['incidents']} of {x['of']}", percent(x["share"]), str(x["changes"]), str(x["changes_followed"])]
         )
     return lines + (_table(table) if ac["by_service"] else [])
 
@@ -494,10 +494,10 @@ def render(r: typing.Mapping[str, typing.Any], *, load_only: bool = False) -> st
                     x["service"],
                     x["priority"],
                     f"{x['incidents']} ({x['trend']['incidents']:+d})",
-                    _dur(x["mtta_seconds"]),
-                    _delta(x["trend"]["mtta"]),
-                    _dur(x["mttr_seconds"]),
-                    _delta(x["trend"]["mttr"]),
+                    duration_text(x["mtta_seconds"]),
+                    change_text(x["trend"]["mtta"]),
+                    duration_text(x["mttr_seconds"]),
+                    change_text(x["trend"]["mttr"]),
                 ]
             )
         o = r["response"]["overall"]
@@ -506,10 +506,10 @@ def render(r: typing.Mapping[str, typing.Any], *, load_only: bool = False) -> st
                 "all",
                 "",
                 f"{o['incidents']} ({o['trend']['incidents']:+d})",
-                _dur(o["mtta_seconds"]),
-                _delta(o["trend"]["mtta"]),
-                _dur(o["mttr_seconds"]),
-                _delta(o["trend"]["mttr"]),
+                duration_text(o["mtta_seconds"]),
+                change_text(o["trend"]["mtta"]),
+                duration_text(o["mttr_seconds"]),
+                change_text(o["trend"]["mttr"]),
             ]
         )
         lines += _table(table)

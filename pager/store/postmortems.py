@@ -61,6 +61,12 @@ class Postmortems:
             return None
         return record, None if saved is None else Saved(**saved)
 
+    async def saved(self, incident_id: int) -> Saved | None:
+        """The saved text, if people have saved one (the web UI's incident page says so)."""
+        with db.translate_errors():
+            row = await self.pool.fetchrow(Q["get_postmortem"], incident_id)
+        return None if row is None else Saved(**row)
+
     async def save(self, incident_id: int, body: str, actor: str, now: datetime.datetime) -> Saved | None:
         """Save the edited text (which ends the due date's reminders); None when there is no such incident."""
         with db.translate_errors():

@@ -12,7 +12,7 @@ import typing
 
 from aiohttp import web
 
-from pager import matchers, models, values
+from pager import config, matchers, models, values
 from pager.store import db
 from pager.web import api, jsonout, keys
 
@@ -61,8 +61,8 @@ def _strings(data: dict[str, typing.Any], key: str) -> list[str]:
     return value
 
 
-def _parse(data: dict[str, typing.Any], request: web.Request, now: datetime.datetime) -> dict[str, typing.Any]:
-    cfg = request.app[keys.SETTINGS].config
+def parse(data: dict[str, typing.Any], cfg: config.Config, now: datetime.datetime) -> dict[str, typing.Any]:
+    """The fields of a new window from the API's JSON (the web UI's form builds the same), or BadRequest."""
     services, given = _strings(data, "services"), _strings(data, "matchers")
     if not services and not given:
         raise api.BadRequest("give 'services' (service ids) or 'matchers' (such as 'team=\"web\"'), or both")
@@ -101,16 +101,35 @@ def _parse(data: dict[str, typing.Any], request: web.Request, now: datetime.date
     }
 
 
+async def start(
+    app: web.Application, fields: dict[str, typing.Any], now: datetime.datetime
+) -> models.MaintenanceWindow:
+    """Store a window (fields from `parse`), then tell ingest's cache and wake the engine."""
+    window = await app[keys.MAINTENANCE].create(**fields, now=now)
+    app[keys.MAINTENANCE_CACHE].forget()
+    app[keys.ENGINE].wake()
+    return window
+
+
+async def stop(
+    app: web.Application, window_id: int, by: str, now: datetime.datetime
+) -> models.MaintenanceWindow | None:
+    """End a window now; None when it had already ended or never existed."""
+    window = await app[keys.MAINTENANCE].end(window_id, by, now)
+    if window is not None:
+        app[keys.MAINTENANCE_CACHE].forget()
+        app[keys.ENGINE].wake()
+    return window
+
+
 async def create(request: web.Request) -> web.Response:
     app = request.app
     now = app[keys.CLOCK].now()
     try:
-        fields = _parse(await api._json_body(request), request, now)
+        fields = parse(await api._json_body(request), app[keys.SETTINGS].config, now)
     except api.BadRequest as exc:
         return jsonout.error(400, exc.message)
-    window = await app[keys.MAINTENANCE].create(**fields, now=now)
-    app[keys.MAINTENANCE_CACHE].forget()
-    app[keys.ENGINE].wake()
+    window = await start(app, fields, now)
     return jsonout.response(window_json(window, now), 201, {"Location": f"/api/v1/maintenance/{window.id}"})
 
 
@@ -130,14 +149,12 @@ async def end(request: web.Request) -> web.Response:
     except api.BadRequest as exc:
         return jsonout.error(400, exc.message)
     now = app[keys.CLOCK].now()
-    window = await app[keys.MAINTENANCE].end(int(raw), by, now)
+    window = await stop(app, int(raw), by, now)
     if window is None:
         found = await app[keys.MAINTENANCE].get(int(raw))
         if found is None:
             return jsonout.error(404, f"no maintenance window {raw}")
         return jsonout.error(409, f"maintenance window {raw} has already ended", maintenance=window_json(found, now))
-    app[keys.MAINTENANCE_CACHE].forget()
-    app[keys.ENGINE].wake()
     return jsonout.response(window_json(window, now))
 
 

@@ -114,20 +114,44 @@ async def test_every_form_post_without_its_csrf_token_is_403(make_client):
         "/signout",
         "/signout/everywhere",
         *(f"/incidents/{incident_id}/{verb}" for verb in ("acknowledge", "resolve", "escalate", "note")),
+        "/maintenance",
+        "/maintenance/1/end",
+        f"/incidents/{incident_id}/postmortem",
+        f"/incidents/{incident_id}/actions",
+        "/actions/1/done",
     ]
     app_posts = {
         r.resource.canonical
         for r in client.server.app.router.routes()
         if r.method == "POST" and not r.resource.canonical.startswith(("/api/", "/v1/", "/v2/", "/a/"))
     }
-    assert app_posts == {"/signin", "/signin/{token}", "/signout", "/signout/{where}", "/incidents/{id}/{action}"}
+    assert app_posts == {
+        "/signin",
+        "/signin/{token}",
+        "/signout",
+        "/signout/{where}",
+        "/incidents/{id}/{action}",
+        "/maintenance",
+        "/maintenance/{id}/end",
+        "/incidents/{id}/postmortem",
+        "/incidents/{id}/actions",
+        "/actions/{id}/done",
+    }
     for path in posts:
-        for data in ({}, {"csrf": "forged"}, {"csrf": token + "x", "text": "hi"}):
+        for data in (
+            {},
+            {"csrf": "forged"},
+            {"csrf": token + "x", "text": "hi", "service": "web", "reason": "r", "body": "# x", "title": "t"},
+        ):
             resp = await client.post(path, data=data, allow_redirects=False)
             assert resp.status == 403, (path, data, resp.status)
             assert "security token" in await resp.text()
     inc = await http.detail(client, incident_id)
     assert inc["status"] == "triggered" and [e["kind"] for e in inc["timeline"]] == ["triggered"]
+    assert (await (await client.get("/api/v1/maintenance", headers=support.API)).json())["maintenance"] == []
+    assert (await (await client.get("/api/v1/actions", headers=support.API)).json())["actions"] == []
+    pm = await client.get(f"/api/v1/incidents/{incident_id}/postmortem", headers=support.API)
+    assert pm.headers["X-Pager-Postmortem"] == "draft"
     assert (await client.get("/")).status == 200  # still signed in: nothing was ended
 
 

@@ -16,7 +16,7 @@ from aiohttp import web
 from pager import models
 from pager.store import store
 from pager.web import keys
-from pager.web.ui import render, schedule, viewer, views
+from pager.web.ui import incident_extras, render, schedule, viewer, views
 
 log = structlog.get_logger(__name__)
 
@@ -39,9 +39,13 @@ class NavItem:
     label: str
 
 
-# The pages in the menu. /maintenance (issue 14) and /reports (issue 15) join here once those
-# features are on main: a NavItem, a handler module beside this one, and its routes in ui.routes().
-NAV = (NavItem("/", "Incidents"), NavItem("/oncall", "On call"))
+# The pages in the menu: a NavItem, a handler module beside this one, and its routes in ui.routes().
+NAV = (
+    NavItem("/", "Incidents"),
+    NavItem("/oncall", "On call"),
+    NavItem("/maintenance", "Maintenance"),  # issue 14: ui/windows.py
+    NavItem("/reports", "Reports"),  # issue 15: ui/report.py
+)
 
 NOTICES = {
     "acknowledged": "Acknowledged. Pending pages for it are cancelled.",
@@ -183,7 +187,9 @@ async def incident(request: web.Request, visit: viewer.Visit) -> web.Response:
         return not_found(request, visit, f"There is no incident {request.match_info['id']}.")
     assert ident is not None
     paged = await request.app[keys.ACKS].paged_users(ident)
-    view = views.incident_page(context(request, visit.viewer), detail, paged)
+    ctx = context(request, visit.viewer)
+    view = views.incident_page(ctx, detail, paged)
+    more = await incident_extras.load(request.app, ctx, detail)  # issues 14 and 15: drill, maintenance, follow-up
     done = request.query.get("done", "")
     return show(
         request,
@@ -192,7 +198,8 @@ async def incident(request: web.Request, visit: viewer.Visit) -> web.Response:
         {
             "title": f"#{view.row.number} {view.row.summary}"[:100],
             "inc": view,
-            "notice": NOTICES.get(done, ""),
+            "more": more,
+            "notice": NOTICES.get(done) or incident_extras.NOTICES.get(done, ""),
             "max_note": MAX_NOTE,
         },
     )
