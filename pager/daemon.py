@@ -22,7 +22,7 @@ from pager import config, notify, wakeup
 from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
-from pager.store import acks, db, embedded, escalations, migrate, store
+from pager.store import acks, db, embedded, escalations, migrate, optouts, store
 from pager.store import outbox as outbox_store
 from pager.web import app as web_app
 from pager.web import keys
@@ -73,6 +73,7 @@ def create_app(
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
         app[keys.STORE] = store.Store(pool, on_transition=metrics.observe_transition, on_opened=engine.wake)
         app[keys.ACKS] = acks.Acks(pool)
+        app[keys.OPTOUTS] = optouts.OptOuts(pool)
         app[keys.ENGINE], app[keys.SENDER] = engine, sender
         wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())

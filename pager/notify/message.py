@@ -26,7 +26,8 @@ log = structlog.get_logger(__name__)
 class Message:
     """One page to one person on one channel, with everything the text shows.
 
-    `ack_url` carries a secret token: render it, never log it.
+    `ack_url` carries a secret token: render it, never log it. `ack_token` is that token alone, for a
+    channel whose provider calls back to act on it (voice: the call's TwiML URL); as secret.
     `more` lists other open incidents bundled into this page as (number, summary).
     """
 
@@ -42,6 +43,7 @@ class Message:
     ack_url: str | None = None
     runbook_url: str | None = None
     more: tuple[tuple[int, str], ...] = ()
+    ack_token: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -161,6 +161,10 @@ class Sender:
         notifier = self.notifiers.get(b.channel)
         if notifier is None:
             return message.Outcome.failed(f"the {b.channel} channel is not enabled", permanent=True)
+        if b.rows[0].opted_out:
+            return message.Outcome.failed(
+                f"{b.address} replied STOP and gets no SMS until it replies START", permanent=True
+            )
         msg = bundle_mod.compose(b, self._name(b.user_id), self.settings.config.server.base_url(), token)
         try:
             return await notifier.send(msg)

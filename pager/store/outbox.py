@@ -31,6 +31,7 @@ class Claimed:
     incident_status: models.IncidentStatus
     annotations: dict[str, typing.Any]
     first_page: bool
+    opted_out: bool = False  # an SMS page to a number that replied STOP
 
     @classmethod
     def from_row(cls, row: typing.Mapping[str, typing.Any]) -> Claimed:

@@ -19,7 +19,8 @@ WITH ready AS (
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
        i.priority, i.service, i.summary, i.status AS incident_status, i.annotations,
        NOT EXISTS (SELECT 1 FROM notifications o
-                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page
+                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page,
+       c.channel = 'sms' AND EXISTS (SELECT 1 FROM sms_opt_outs s WHERE s.phone = c.address) AS opted_out
   FROM claimed c JOIN incidents i ON i.id = c.incident_id
  ORDER BY c.priority, c.not_before, c.id;
 
@@ -41,7 +42,8 @@ WITH ready AS (
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
        i.priority, i.service, i.summary, i.status AS incident_status, i.annotations,
        NOT EXISTS (SELECT 1 FROM notifications o
-                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page
+                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page,
+       c.channel = 'sms' AND EXISTS (SELECT 1 FROM sms_opt_outs s WHERE s.phone = c.address) AS opted_out
   FROM claimed c JOIN incidents i ON i.id = c.incident_id
  ORDER BY c.priority, c.not_before, c.id;
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from pager import clock, config, engine, metrics, sender
-from pager.store import acks, store
+from pager.store import acks, optouts, store
 
 SETTINGS = web.AppKey("settings", config.Settings)
 STORE = web.AppKey("store", store.Store)
@@ -14,3 +14,4 @@ METRICS = web.AppKey("metrics", metrics.Metrics)
 ENGINE = web.AppKey("engine", engine.Engine)
 ACKS = web.AppKey("acks", acks.Acks)
 SENDER = web.AppKey("sender", sender.Sender)
+OPTOUTS = web.AppKey("optouts", optouts.OptOuts)
