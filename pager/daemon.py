@@ -22,7 +22,8 @@ from pager import config, notify, wakeup
 from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
-from pager.store import acks, db, embedded, escalations, migrate, optouts, store
+from pager.sender import outbound as outbound_mod
+from pager.store import acks, db, deliveries, embedded, escalations, migrate, optouts, store
 from pager.store import outbox as outbox_store
 from pager.web import app as web_app
 from pager.web import keys
@@ -68,22 +69,37 @@ def create_app(
         await wait_for_database(database_url)
         cfg = settings.config
         pool = await db.create_pool(database_url, min_size=cfg.database.pool_min, max_size=cfg.database.pool_max)
-        sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notify.build(settings))
+        notifiers = notify.build(settings)
+        sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notifiers)
+        outbound = outbound_mod.Outbound(
+            settings, deliveries.Deliveries(pool), clock, metrics, outbound_mod.posters(settings, notifiers, clock)
+        )
         engine = engine_mod.Engine(settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake)
+
+        def transitioned(t: store.Transition) -> None:
+            metrics.observe_transition(t)
+            outbound.wake()
+
+        def opened() -> None:
+            engine.wake()
+            outbound.wake()
+
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
-        app[keys.STORE] = store.Store(pool, on_transition=metrics.observe_transition, on_opened=engine.wake)
+        app[keys.STORE] = store.Store(pool, on_transition=transitioned, on_opened=opened)
         app[keys.ACKS] = acks.Acks(pool)
         app[keys.OPTOUTS] = optouts.OptOuts(pool)
-        app[keys.ENGINE], app[keys.SENDER] = engine, sender
-        wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
+        app[keys.ENGINE], app[keys.SENDER], app[keys.OUTBOUND] = engine, sender, outbound
+        wake = {"pager_incidents": opened, "pager_outbox": sender.wake, "pager_outbound": outbound.wake}
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)
+            stack.push_async_callback(outbound.aclose)
             if run_engine:
                 listener.start()
                 stack.push_async_callback(listener.stop)
                 await stack.enter_async_context(wakeup.running(engine.run(), "pager-engine"))
                 await stack.enter_async_context(wakeup.running(sender.run(), "pager-sender"))
+                await stack.enter_async_context(wakeup.running(outbound.run(), "pager-outbound"))
             yield
         await pool.close()
 

@@ -47,6 +47,27 @@ class Message:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class News:
+    """One piece of an incident's news (a timeline entry) for one target: a webhook, or the service's Slack channel.
+
+    Never a page: nobody is paged by it, and it goes out on its own lane. `incident` is as it is when sent;
+    `people` names the users it mentions (user id → display name). For Slack, `slack_channel` is where
+    the service posts and `slack` the incident's message once posted (channel id, ts).
+    """
+
+    delivery_id: int
+    event: str  # the entry's timeline kind: triggered, acknowledged, resolved, status_update, ...
+    incident: models.Incident
+    entry: models.TimelineEntry
+    people: typing.Mapping[str, str] = dataclasses.field(default_factory=dict)
+    slack_channel: str | None = None
+    slack: tuple[str, str] | None = None
+
+    def name(self, user_id: str | None) -> str:
+        return self.people.get(user_id or "", user_id or "someone")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Outcome:
     """What became of a send: delivered to the provider, or failed and whether for good."""
 
@@ -73,6 +94,14 @@ class Notifier(typing.Protocol):
     async def aclose(self) -> None:
         """Release connections; the notifier is not used afterwards."""
         ...
+
+
+class Poster(typing.Protocol):
+    async def post(self, news: News) -> Outcome:
+        """Deliver `news` to its target; classify every failure into the Outcome (provider_id: what it made)."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 class Temporary(Exception):
@@ -103,6 +132,8 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+POST_RETRY = RetryPolicy(attempts=3, deadline=datetime.timedelta(seconds=15))
+"""News is retried briefly at the edge, then through its outbox with backoff (it must never hold a lane)."""
 
 
 async def with_retries(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from pager import clock, config, engine, metrics, sender
+from pager.sender import outbound
 from pager.store import acks, optouts, store
 
 SETTINGS = web.AppKey("settings", config.Settings)
@@ -15,3 +16,4 @@ ENGINE = web.AppKey("engine", engine.Engine)
 ACKS = web.AppKey("acks", acks.Acks)
 SENDER = web.AppKey("sender", sender.Sender)
 OPTOUTS = web.AppKey("optouts", optouts.OptOuts)
+OUTBOUND = web.AppKey("outbound", outbound.Outbound)
