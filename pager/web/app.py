@@ -11,7 +11,18 @@ from pager import clock as clock_mod
 from pager import config
 from pager import metrics as metrics_mod
 from pager.store import db
-from pager.web import ackpage, api, channel_status, health, ingest, jsonout, keys, twilio_sms, twilio_voice
+from pager.web import (
+    ackpage,
+    api,
+    channel_status,
+    health,
+    ingest,
+    jsonout,
+    keys,
+    slack_interactive,
+    twilio_sms,
+    twilio_voice,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -50,5 +61,5 @@ def create_app(
     app[keys.CLOCK] = clock or clock_mod.SystemClock()
     app[keys.METRICS] = metrics or metrics_mod.Metrics()
     app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
-    app.add_routes([*twilio_voice.routes(), *channel_status.routes()])  # issue 16: more ways out
+    app.add_routes([*twilio_voice.routes(), *slack_interactive.routes(), *channel_status.routes()])  # issue 16
     return app
