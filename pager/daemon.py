@@ -26,7 +26,7 @@ from pager.sender import outbound as outbound_mod
 from pager.store import acks, db, deliveries, embedded, escalations, migrate, optouts, store
 from pager.store import outbox as outbox_store
 from pager.web import app as web_app
-from pager.web import keys
+from pager.web import keys, ui
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +89,13 @@ def create_app(
         app[keys.ACKS] = acks.Acks(pool)
         app[keys.OPTOUTS] = optouts.OptOuts(pool)
         app[keys.ENGINE], app[keys.SENDER], app[keys.OUTBOUND] = engine, sender, outbound
-        wake = {"pager_incidents": opened, "pager_outbox": sender.wake, "pager_outbound": outbound.wake}
+        live = ui.hub(app)  # the web UI's event streams hear of new incidents too
+
+        def incidents_changed() -> None:
+            opened()
+            live.publish()
+
+        wake = {"pager_incidents": incidents_changed, "pager_outbox": sender.wake, "pager_outbound": outbound.wake}
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)

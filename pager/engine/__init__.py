@@ -30,7 +30,6 @@ from pager.store import escalations
 
 SAFETY_INTERVAL = datetime.timedelta(seconds=30)
 BATCH = 200
-LANES = {"urgent": True, "routine": False}  # lane → claims P0/P1 (else P2/P3)
 
 
 class Engine:
@@ -54,7 +53,7 @@ class Engine:
         self._on_pages = on_pages
         self._safety = safety_interval
         self._batch = batch
-        self._wake = {lane: asyncio.Event() for lane in LANES}
+        self._wake = {lane: asyncio.Event() for lane in wakeup.LANES}
         self._enabled = settings.enabled_channels()
         self.context = escalate_plan.Context(settings.config, self.resolver.users_at, self.channels_for)
 
@@ -109,8 +108,8 @@ class Engine:
         self._committed(decided, batch.queued)
         return "ok"
 
-    async def escalate(self, incident_id: int) -> str:
-        """A manual escalation: page the next step now. Returns 'escalated', 'not_triggered', 'no_policy' or 'not_found'."""
+    async def escalate(self, incident_id: int, actor: str = "api") -> str:
+        """`actor` asks for the next step now. Returns 'escalated', 'not_triggered', 'no_policy' or 'not_found'."""
         now = self.clock.now()
 
         def decide(incident: models.Incident) -> plan.Plan | str:
@@ -118,7 +117,7 @@ class Engine:
                 return "not_triggered"
             if not incident.escalation_policy or self.settings.config.policy(incident.escalation_policy) is None:
                 return "no_policy"
-            return escalate_plan.plan_due(incident, self.context, now, manual=True)
+            return escalate_plan.plan_due(incident, self.context, now, manual=True, actor=actor)
 
         result = await self._locked(incident_id, decide)
         return "escalated" if result == "ok" else result
@@ -133,16 +132,11 @@ class Engine:
 
     async def run(self) -> None:
         """Forever, in each lane: process what is due, then sleep until the lane's next item or a wake-up."""
-        await asyncio.gather(
-            *(
-                wakeup.forever(
-                    f"engine:{lane}",
-                    lambda urgent=urgent: self._tick(urgent),
-                    lambda urgent=urgent: self.store.next_due(urgent=urgent),
-                    self.clock,
-                    self._wake[lane],
-                    self._safety,
-                )
-                for lane, urgent in LANES.items()
-            )
+        await wakeup.lanes(
+            "engine",
+            self._tick,
+            lambda urgent: self.store.next_due(urgent=urgent),
+            self.clock,
+            self._wake,
+            self._safety,
         )

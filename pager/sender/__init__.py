@@ -36,7 +36,6 @@ log = structlog.get_logger(__name__)
 LEASE = datetime.timedelta(seconds=90)  # longer than a notifier's own retry deadline
 SAFETY_INTERVAL = datetime.timedelta(seconds=30)
 BATCH = 100
-LANES = {"urgent": True, "routine": False}  # lane → claims P0/P1 (else P2/P3)
 MAX_ATTEMPTS = settle.MAX_ATTEMPTS
 retry_delay = settle.retry_delay
 
@@ -62,7 +61,7 @@ class Sender:
             throttles = {name: s.throttle for name, s in channels.REGISTRY.items() if s.throttle is not None}
         self.throttles = throttles
         self._safety = safety_interval
-        self._wake = {lane: asyncio.Event() for lane in LANES}
+        self._wake = {lane: asyncio.Event() for lane in wakeup.LANES}
 
     def wake(self, *_: object) -> None:
         for event in self._wake.values():
@@ -205,18 +204,13 @@ class Sender:
         return reports
 
     async def run(self) -> None:
-        await asyncio.gather(
-            *(
-                wakeup.forever(
-                    f"sender:{lane}",
-                    lambda urgent=urgent: self._drain(urgent),
-                    lambda urgent=urgent: self.outbox.next_due(urgent=urgent),
-                    self.clock,
-                    self._wake[lane],
-                    self._safety,
-                )
-                for lane, urgent in LANES.items()
-            )
+        await wakeup.lanes(
+            "sender",
+            self._drain,
+            lambda urgent: self.outbox.next_due(urgent=urgent),
+            self.clock,
+            self._wake,
+            self._safety,
         )
 
     async def aclose(self) -> None:

@@ -22,6 +22,7 @@ from pager.web import (
     slack_interactive,
     twilio_sms,
     twilio_voice,
+    ui,
 )
 
 log = structlog.get_logger(__name__)
@@ -62,4 +63,5 @@ def create_app(
     app[keys.METRICS] = metrics or metrics_mod.Metrics()
     app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
     app.add_routes([*twilio_voice.routes(), *slack_interactive.routes(), *channel_status.routes()])  # issue 16
+    ui.setup(app)
     return app

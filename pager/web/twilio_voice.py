@@ -115,7 +115,7 @@ async def _act(request: web.Request, link: acks.Link, digit: str) -> str:
     number, now = link.incident.id, app[keys.CLOCK].now()
     st = app[keys.STORE]
     if digit == "3":
-        result = await app[keys.ENGINE].escalate(number)
+        result = await app[keys.ENGINE].escalate(number, link.user_id)
         log.info("incident action by voice", incident=number, user=link.user_id, action="escalate", result=result)
         if result == "escalated":
             return f"Incident {number} is escalated: the next step is being paged now. Goodbye."

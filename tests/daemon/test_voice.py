@@ -109,7 +109,8 @@ async def test_pressing_3_escalates_now_and_2_resolves(make_client):
         ]
         resolved = await double.press(call, menu.action, "2")
         assert twiml.said(resolved.text) == ["Incident 1 is resolved. Thank you. Goodbye."]
-        assert "manual_escalation" in await kinds(client)
+        [manual] = [e for e in (await http.detail(client, 1))["timeline"] if e["kind"] == "manual_escalation"]
+        assert manual["actor"] == "alice"
 
 
 async def test_a_busy_line_and_a_failed_call_are_each_on_the_timeline(make_client):

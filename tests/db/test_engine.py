@@ -20,6 +20,7 @@ from pager import clock, engine, metrics, models, wakeup
 from pager.store import db, escalations, store
 from pager.web import keys
 from tests import support
+from tests.support import wait
 
 START = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
 MIN = datetime.timedelta(minutes=1)
@@ -122,19 +123,6 @@ async def incident(pool: db.Pool, incident_id: int) -> dict[str, typing.Any]:
     row = await pool.fetchrow("SELECT * FROM incidents WHERE id = $1", incident_id)
     assert row is not None
     return dict(row)
-
-
-async def eventually(predicate: typing.Callable[[], typing.Awaitable[typing.Any]], timeout: float = 10.0) -> typing.Any:
-    """Poll until predicate() is truthy; bounded, so a lost wake-up fails the test instead of hanging it."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not reached within {timeout}s")
-        await asyncio.sleep(0.01)
 
 
 async def walk_to_the_end(
@@ -297,6 +285,7 @@ async def _ack_while_a_tick_holds_the_row(pool: db.Pool, verb: str) -> int:
     gated.gate.set()
     await eng.tick()
     gated.gate.clear()
+    gated.claimed.clear()  # the next claim is the one the acknowledgement must wait for
 
     await fake.set(START + 5 * MIN)
     tick = asyncio.create_task(eng.tick())
@@ -515,19 +504,19 @@ async def test_the_running_engine_wakes_when_the_clock_reaches_the_next_timer(po
     await open_incident(pool, fake)
 
     async with wakeup.running(eng.run(), "engine-under-test"):
-        await eventually(lambda: _count(pool, 1))
-        await eventually(lambda: _turns(counting, 1))
+        await wait.eventually(lambda: _count(pool, 1))
+        await wait.eventually(lambda: _turns(counting, 1))
         turns = counting.turns
 
         await fake.set(START + 5 * MIN - datetime.timedelta(seconds=1))
         await asyncio.sleep(0.05)
         assert len(await pages(pool)) == 1  # not a second early
         await fake.set(START + 5 * MIN)
-        await eventually(lambda: _count(pool, 2))
+        await wait.eventually(lambda: _count(pool, 2))
         await fake.set(START + 15 * MIN)
-        await eventually(lambda: _count(pool, 3))
+        await wait.eventually(lambda: _count(pool, 3))
         # one loop turn per timer: it slept until each instant, with no polling in between
-        await eventually(lambda: _turns(counting, turns + 2))
+        await wait.eventually(lambda: _turns(counting, turns + 2))
 
     assert [(p.step, p.user_id, p.created_at) for p in await pages(pool)] == [
         (0, "alice", START),
@@ -550,20 +539,20 @@ async def test_the_running_engine_wakes_on_notify_when_an_incident_opens(pool, d
     listener = db.Listener(database_url, ["pager_incidents"], on_notify)
     listener.start()
     try:
-        await eventually(lambda: _true(heard))  # connected: the listener wakes once on (re)connecting
+        await wait.eventually(lambda: _true(heard))  # connected: the listener wakes once on (re)connecting
         connected = len(heard)
         async with wakeup.running(eng.run(), "engine-under-test"):
-            await eventually(lambda: _turns(counting, 1))  # ticked once (nothing due), now asleep for an hour
+            await wait.eventually(lambda: _turns(counting, 1))  # ticked once (nothing due), now asleep for an hour
             await asyncio.sleep(0.05)
             assert counting.turns == 1
 
             inc = await open_incident(pool, fake)  # commits with pg_notify('pager_incidents', id)
 
-            [page] = await eventually(lambda: pages(pool))
+            [page] = await wait.eventually(lambda: pages(pool))
             assert (page.incident_id, page.step, page.user_id, page.created_at) == (inc, 0, "alice", START)
             assert fake.now() == START  # the clock never moved: only the notification explains the wake-up
             assert heard[connected:] == ["pager_incidents"]
-            await eventually(lambda: _turns(counting, 2))
+            await wait.eventually(lambda: _turns(counting, 2))
     finally:
         await listener.stop()
 
@@ -596,7 +585,7 @@ async def test_manual_escalation_through_the_api_pages_the_next_step_at_once(mak
     assert [(p.step, p.user_id) for p in await pages(pool)] == [(0, "alice")]
 
     await fake.set(START + 2 * MIN)  # step 1's 5m has not run out
-    resp = await client.post(f"/api/v1/incidents/{inc}/escalate", headers=support.API)
+    resp = await client.post(f"/api/v1/incidents/{inc}/escalate", json={"user": "carol"}, headers=support.API)
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["status"] == "triggered"
     assert [(p.round, p.step, p.user_id, p.created_at) for p in await pages(pool)] == [
@@ -609,6 +598,10 @@ async def test_manual_escalation_through_the_api_pages_the_next_step_at_once(mak
         ("manual_escalation", "manual escalation from step 1"),
         ("escalated", "step 2: paging bob (console); escalates in 10m unless acknowledged"),
     ]
+    asked = await pool.fetchval(
+        "SELECT actor FROM incident_log WHERE incident_id = $1 AND kind = 'manual_escalation'", inc
+    )
+    assert asked == "carol"  # the timeline says who asked
     assert await eng.tick() == 0  # the old 5m timer is gone: bob is not paged twice, carol not early
 
     await fake.set(START + 12 * MIN)

@@ -18,7 +18,6 @@ import collections.abc
 import contextlib
 import dataclasses
 import datetime
-import inspect
 import typing
 
 import pytest
@@ -31,7 +30,7 @@ from pager.store import db, escalations, sql, store
 from pager.store import outbox as outbox_store
 from pager.web import keys
 from tests import support
-from tests.support import smtp_double, twilio_double
+from tests.support import smtp_double, twilio_double, wait
 
 START = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
 PUBLIC = "https://pager.example.com"
@@ -81,21 +80,6 @@ priorities:
 """,
         env,
     )
-
-
-async def eventually(predicate: typing.Callable[[], typing.Any], timeout: float = 10.0) -> typing.Any:
-    """Poll until predicate() (sync, or returning an awaitable) is truthy; bounded, so a lost wake-up fails."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not reached within {timeout}s")
-        await asyncio.sleep(0.01)
 
 
 @dataclasses.dataclass
@@ -535,16 +519,16 @@ async def test_undelivered_callback_fails_the_page_and_falls_back_to_email(
 ):
     async with running_daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
         incident_id = await open_by_api(client)
-        [sms_] = await eventually(lambda: double.messages)
+        [sms_] = await wait.eventually(lambda: double.messages)
         assert sms_.status_callback == f"http://127.0.0.1:{client.port}/v1/twilio/status"
-        await eventually(lambda: recorded(pool, incident_id))
+        await wait.eventually(lambda: recorded(pool, incident_id))
 
         answer = await double.post_status(sms_.sid, "undelivered", error_code=30006)
         assert answer.status == 204
 
-        [(_, rcpt_tos, mail)] = await eventually(lambda: mailbox.received)
+        [(_, rcpt_tos, mail)] = await wait.eventually(lambda: mailbox.received)
         assert rcpt_tos == ["alice@example.com"] and f"(#{incident_id})" in mail["Subject"]
-        await eventually(lambda: recorded(pool, incident_id, 2))
+        await wait.eventually(lambda: recorded(pool, incident_id, 2))
         sms_row, email_row = await page_rows(pool, incident_id)
         assert (sms_row["channel"], sms_row["status"], sms_row["error"]) == ("sms", "failed", "Twilio error 30006")
         assert sms_row["delivered_at"] is None
@@ -561,8 +545,8 @@ async def test_undelivered_callback_fails_the_page_and_falls_back_to_email(
 async def test_delivered_callback_records_delivery(aiohttp_server, aiohttp_client, database_url, pool):
     async with running_daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
         incident_id = await open_by_api(client)
-        [sms_] = await eventually(lambda: double.messages)
-        await eventually(lambda: recorded(pool, incident_id))
+        [sms_] = await wait.eventually(lambda: double.messages)
+        await wait.eventually(lambda: recorded(pool, incident_id))
         await fake.advance(datetime.timedelta(seconds=7))
 
         assert (await double.post_status(sms_.sid, "sent")).status == 204  # not final: changes nothing
@@ -587,8 +571,8 @@ async def test_forged_delivery_callback_is_refused_and_changes_nothing(
 ):
     async with running_daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
         incident_id = await open_by_api(client)
-        [sms_] = await eventually(lambda: double.messages)
-        await eventually(lambda: recorded(pool, incident_id))
+        [sms_] = await wait.eventually(lambda: double.messages)
+        await wait.eventually(lambda: recorded(pool, incident_id))
         before = (await page_rows(pool, incident_id), await timeline(pool, incident_id))
 
         forged = await double.post_status(sms_.sid, "undelivered", error_code=30006, signature="AAAAforged=")
@@ -777,8 +761,8 @@ async def test_notification_metrics_appear_in_metrics_after_sends(aiohttp_server
         assert 'pager_notifications_total{channel="sms"' not in before
 
         incident_id = await open_by_api(client)
-        await eventually(lambda: double.messages)
-        await eventually(lambda: recorded(pool, incident_id))
+        await wait.eventually(lambda: double.messages)
+        await wait.eventually(lambda: recorded(pool, incident_id))
 
         resp = await client.get("/metrics")
         assert resp.status == 200

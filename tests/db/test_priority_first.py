@@ -162,25 +162,17 @@ async def test_a_p0_sms_goes_out_while_the_storms_email_is_stuck_on_a_slow_smtp_
                     await asyncio.get_running_loop().run_in_executor(None, mailbox.stall.stalled.wait, 10)
                     await open_p0(pool, fake.now())
                     await eng.tick()
-                    [sms] = await wait.eventually(lambda: _messages(double))
+                    [sms] = await wait.eventually(lambda: double.messages)
                     assert sms.to == ALICE and "checkout down" in sms.body
                     assert mailbox.received == []  # the storm's email is still stuck
 
                     mailbox.stall.release.set()
-                    [(_, rcpt, mail)] = await wait.eventually(lambda: _mail(mailbox))
+                    [(_, rcpt, mail)] = await wait.eventually(lambda: mailbox.received)
                     assert rcpt == ["bob@example.com"]
                     assert "29 more" in mail.get_content() or "+29" in mail.get_content()
             finally:
                 mailbox.stall.release.set()
                 await send.aclose()
-
-
-async def _messages(double: twilio_double.TwilioDouble) -> list[twilio_double.Message]:
-    return double.messages
-
-
-async def _mail(mailbox: smtp_double.Mailbox) -> list[typing.Any]:
-    return mailbox.received
 
 
 class FailingCommit(escalations.Escalations):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import typing
 
 
-async def eventually(predicate: typing.Callable[[], typing.Awaitable[typing.Any]], timeout: float = 10.0) -> typing.Any:
-    """Poll until predicate() is truthy and return its value."""
+async def eventually(predicate: typing.Callable[[], typing.Any], timeout: float = 10.0) -> typing.Any:
+    """Poll until predicate() (sync, or returning an awaitable) is truthy, and return its value."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        value = await predicate()
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if loop.time() > deadline:
