@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from pager import clock
+from pager import clock, config, models
 from tests import support
 from tests.support import http, slack_double, wait
 
@@ -102,3 +102,31 @@ async def test_slack_down_then_up_posts_the_message_once(make_client):
         client, _, message, _ = await started(make_client, double)
         assert [c.answered["ok"] for c in double.calls] == [False, False, True]
         assert len(double.in_channel("#ops")) == 1
+
+
+async def test_a_page_by_slack_is_a_direct_message_with_the_buttons(make_client):
+    async with slack_double.running() as double:
+        settings = slack_settings(double)
+        cfg = settings.config.model_copy(
+            update={
+                "priorities": {
+                    **settings.config.priorities,
+                    models.Priority.P1: config.PriorityPolicy(channels=["slack"]),
+                }
+            }
+        )
+        client = await make_client(
+            config.resolve(cfg, dict(settings_env(double))), clock=clock.ManualClock(START), run_engine=True
+        )
+        await http.open_incident(client, "disk full on db-1")
+        [dm] = await wait.eventually(lambda: _value(double.in_channel("D0ALICE01")))
+        assert dm.text == "[P1] #1 web: disk full on db-1" and buttons(dm) == ["acknowledge", "resolve"]
+        pressed = await double.press(
+            str(client.make_url("/v1/slack/interactive")), dm, "acknowledge", user=ALICE_SLACK, timestamp=NOW
+        )
+        assert pressed.status == 200
+        assert (await http.incidents(client))[0]["acknowledged_by"] == "alice"
+
+
+def settings_env(double):
+    return {**support.ENV, "SLACK_BOT_TOKEN": double.bot_token, "SLACK_SIGNING_SECRET": double.signing_secret}

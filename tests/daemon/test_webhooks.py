@@ -103,3 +103,25 @@ async def test_slack_format_is_an_incoming_webhook_body(make_client):
         [attachment] = acked["attachments"]
         assert attachment["color"] == "#f9ab00" and attachment["fallback"] == acked["text"]
         assert {f["title"]: f["value"] for f in attachment["fields"]}["Status"] == "acknowledged"
+
+
+async def test_an_endpoint_down_past_the_edge_s_retries_gets_the_delivery_from_the_outbox_later(make_client):
+    async with webhook_sink.running() as sink:
+        sink.fail_next(3, 503)  # every quick retry at the edge fails: the outbox holds it for later
+        fake = clock.ManualClock(START)
+        client = await make_client(hook_settings(sink), clock=fake, run_engine=True)
+        incident = await http.open_incident(client)
+        await wait.eventually(lambda: _kinds_include(client, incident, "post_retry"))
+        assert sink.accepted == []
+        await fake.advance(datetime.timedelta(seconds=5))  # the first backoff
+        await wait.eventually(lambda: _value(sink.accepted))
+        assert len({r.headers["X-Pager-Delivery"] for r in sink.requests}) == 1
+        retry = [e["message"] for e in (await http.detail(client, incident))["timeline"] if e["kind"] == "post_retry"]
+        assert retry == ["Posting triggered to webhook ops failed (HTTP 503); retrying with backoff for up to 24 h"]
+        assert await wait.eventually(lambda: _posted(client, incident)) == [
+            "Posted triggered to webhook ops after 2 attempts"
+        ]
+
+
+async def _kinds_include(client, incident: int, kind: str) -> bool:
+    return kind in [e["kind"] for e in (await http.detail(client, incident))["timeline"]]
