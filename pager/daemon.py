@@ -74,6 +74,7 @@ def create_app(
         outbound = outbound_mod.Outbound(
             settings, deliveries.Deliveries(pool), clock, metrics, outbound_mod.posters(settings, notifiers, clock)
         )
+        await outbound.start()
         engine = engine_mod.Engine(settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake)
 
         def transitioned(t: store.Transition) -> None:

@@ -25,6 +25,10 @@ def _when(at: datetime.datetime | None) -> str:
     return at.astimezone(datetime.UTC).strftime("%H:%M UTC") if at else ""
 
 
+def _alerts(n: int) -> str:
+    return "1 alert" if n == 1 else f"{n} alerts"
+
+
 def _button(action: str, label: str, number: int, style: str) -> dict[str, typing.Any]:
     return {
         "type": "button",
@@ -88,7 +92,7 @@ def incident(inc: models.Incident, name: typing.Callable[[str | None], str]) -> 
         {
             "type": "context",
             "elements": [
-                {"type": "mrkdwn", "text": f"{state} · opened {_when(inc.created_at)} · {inc.alert_count} alert(s)"}
+                {"type": "mrkdwn", "text": f"{state} · opened {_when(inc.created_at)} · {_alerts(inc.alert_count)}"}
             ],
         },
     ]

@@ -22,6 +22,19 @@ def retry_delay(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 600))
 
 
+SLACK_KINDS = ("triggered", "acknowledged", "resolved", "priority_raised", "status_update", "stabilizing",
+               "relapsed", "ack_expired", "role_changed")  # fmt: skip
+"""Every change the incident's Slack message shows (the timeline trigger's list)."""
+
+
+def followed(settings: config.Settings) -> set[str]:
+    """The timeline kinds this configuration's webhooks and Slack channels need queued."""
+    kinds = {kind for hook, _, _ in settings.webhooks() for kind in hook.events}
+    if settings.enabled("slack") and any(s.slack_channel for s in settings.config.services):
+        kinds.update(SLACK_KINDS)
+    return kinds
+
+
 def targets(events: typing.Sequence[deliveries.Event], settings: config.Settings) -> list[deliveries.Target]:
     cfg = settings.config
     slack = settings.enabled("slack")

@@ -94,6 +94,10 @@ class Outbound:
     async def next_due(self) -> datetime.datetime | None:
         return await self.store.next_due(self.clock.now())
 
+    async def start(self) -> None:
+        """Tell the database which news this replica's configuration follows."""
+        await self.store.follow(news_mod.followed(self.settings))
+
     async def run(self) -> None:
         await wakeup.forever("sender:outbound", self.drain, self.next_due, self.clock, self._wake, self._safety)
 

@@ -91,6 +91,13 @@ class Deliveries:
     def __init__(self, pool: db.Pool) -> None:
         self.pool = pool
 
+    async def follow(self, kinds: typing.Iterable[str]) -> None:
+        """Have the timeline's trigger queue entries of these kinds (added to what other replicas follow)."""
+        wanted = sorted(set(kinds))
+        if wanted:
+            with db.translate_errors():
+                await self.pool.execute(Q["follow_kinds"], wanted)
+
     async def fan_out(self, now: datetime.datetime, limit: int, targets: FanOut) -> int:
         """Turn up to `limit` queued events into deliveries (`targets`, pure, decides which) in one transaction."""
         with db.translate_errors():

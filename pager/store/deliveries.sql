@@ -72,3 +72,6 @@ SELECT u.incident_id, u.channel, u.ts, $4
 SELECT CASE WHEN EXISTS (SELECT 1 FROM outbound_events) THEN $1::timestamptz
             ELSE (SELECT min(CASE WHEN status = 'pending' THEN not_before ELSE greatest(not_before, lease_until) END)
                     FROM deliveries WHERE status IN ('pending', 'sending')) END;
+
+-- name: follow_kinds
+INSERT INTO outbound_kinds (kind) SELECT unnest($1::text[]) ON CONFLICT (kind) DO NOTHING;

@@ -12,8 +12,18 @@ CREATE TABLE outbound_events (
     at              timestamptz NOT NULL
 );
 
+-- The kinds some replica's configuration follows (its webhooks' events; every kind for Slack). Each
+-- replica adds its own at start and none removes any, so no replica's news is ever dropped; with no
+-- webhook and no Slack channel configured the table is empty and the trigger queues nothing.
+CREATE TABLE outbound_kinds (
+    kind            text PRIMARY KEY
+);
+
 CREATE FUNCTION pager_outbound_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM outbound_kinds WHERE kind = NEW.kind) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO outbound_events (incident_id, log_id, kind, at) VALUES (NEW.incident_id, NEW.id, NEW.kind, NEW.at);
     -- An incident's opening already notifies pager_incidents (which wakes this lane too); the rest
     -- (acknowledged, resolved, updates) are rare enough to notify on their own.
