@@ -10,7 +10,8 @@ import typing
 
 from aiohttp import web
 
-from pager import channels
+from pager import channels, config
+from pager.store import optouts
 from pager.web import jsonout, keys
 
 
@@ -18,8 +19,8 @@ def _problem(warnings: typing.Sequence[str], prefix: str) -> str | None:
     return next((w.split(": ", 1)[1] for w in warnings if w.startswith(prefix)), None)
 
 
-async def status(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
+def summary(settings: config.Settings, opted_out: typing.Sequence[optouts.OptOut]) -> dict[str, typing.Any]:
+    """Each channel and webhook, on or off and why; and the numbers opted out of SMS, with their users."""
     cfg, warnings = settings.config, settings.warnings
     out = []
     for name, spec in channels.REGISTRY.items():
@@ -46,9 +47,23 @@ async def status(request: web.Request) -> web.Response:
             "keyword": o.keyword,
             "since": jsonout.timestamp(o.at),
         }
-        for o in await request.app[keys.OPTOUTS].list()
+        for o in opted_out
     ]
-    return jsonout.response({"channels": out, "webhooks": hooks, "sms_opt_outs": opted})
+    return {"channels": out, "webhooks": hooks, "sms_opt_outs": opted}
+
+
+async def status(request: web.Request) -> web.Response:
+    return jsonout.response(summary(request.app[keys.SETTINGS], await request.app[keys.OPTOUTS].list()))
+
+
+def lines(s: dict[str, typing.Any]) -> list[str]:
+    """The summary as `pager channels` prints it, one line each, as check-config words its warnings."""
+    out = [f"{c['name']}: {'on' if c['enabled'] else 'off: ' + str(c['problem'])}" for c in s["channels"]]
+    out += [f"webhook {w['id']}: {'on' if w['enabled'] else 'off: ' + str(w['problem'])}" for w in s["webhooks"]]
+    for o in s["sms_opt_outs"]:
+        who = ", ".join(o["users"]) or "no user"
+        out.append(f"sms opted out: {o['number']} ({who}) replied {o['keyword']} at {o['since']}; START lifts it")
+    return out
 
 
 def routes() -> typing.Iterable[web.AbstractRouteDef]:
