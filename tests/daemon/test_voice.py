@@ -125,3 +125,28 @@ async def test_a_busy_line_and_a_failed_call_are_each_on_the_timeline(make_clien
 
 async def _ends_with(client, kind: str) -> bool:
     return (await kinds(client))[-1] == kind
+
+
+async def test_a_hanging_calls_api_never_holds_back_another_person_s_sms(make_client):
+    async with twilio_double.running() as double:
+        double.stall_next_call(5, seconds=20)
+        settings = voice_settings(
+            double,
+            channels="[voice]",
+            extra="""
+  P1: {channels: [sms]}
+classification:
+  - {matchers: ['severity="critical"'], priority: P0}
+  - {priority: P1}
+""",
+        )
+        client = await make_client(settings, clock=clock.ManualClock(START), run_engine=True)
+        await http.post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})], group_key="a"))
+        await wait.eventually(lambda: _escalated(client))  # its call is queued, and the Calls API hangs
+        await http.post_am(client, support.am_payload([("fp2", "firing", {"severity": "major"})], group_key="b"))
+        [sms] = await wait.eventually(lambda: _now(double.messages), timeout=5)
+        assert "#2" in sms.body and not double.calls
+
+
+async def _escalated(client) -> bool:
+    return "escalated" in await kinds(client)

@@ -125,6 +125,7 @@ class TwilioDouble:
         self.route: tuple[str, str] | None = None  # (public URL prefix, where the daemon under test listens)
         self.shared_key: tuple[str, str] | None = None  # (key sid, secret): sign as a Webhooks Rule does
         self._script: collections.deque[_Script] = collections.deque()
+        self._call_script: collections.deque[_Script] = collections.deque()
 
     # -- steering -----------------------------------------------------------------
 
@@ -140,6 +141,10 @@ class TwilioDouble:
     def stall_next(self, n: int = 1, seconds: float = 30.0) -> None:
         """The next `n` sends get no answer for `seconds` (then a 503); nothing is sent."""
         self._script.extend(_Script(503, 20503, delay=seconds) for _ in range(n))
+
+    def stall_next_call(self, n: int = 1, seconds: float = 30.0) -> None:
+        """The next `n` calls (only calls) get no answer for `seconds` (then a 503); no call is placed."""
+        self._call_script.extend(_Script(503, 20503, delay=seconds) for _ in range(n))
 
     # -- the Messages API ---------------------------------------------------------
 
@@ -164,8 +169,9 @@ class TwilioDouble:
         account_sid = request.match_info["account_sid"]
         if account_sid != self.account_sid:
             return _error(20404, f"The requested resource {request.path} was not found")
-        if self._script:
-            step = self._script.popleft()
+        script = self._call_script or self._script
+        if script:
+            step = script.popleft()
             if step.delay:
                 await asyncio.sleep(step.delay)
             return _error(step.code, step.message, status=step.status)
