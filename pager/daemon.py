@@ -18,13 +18,18 @@ import tenacity
 from aiohttp import web
 
 from pager import clock as clock_mod
-from pager import config, notify, wakeup
+from pager import config, digest, mailer, notify, wakeup
 from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
 from pager.sender import outbound as outbound_mod
 from pager.store import acks, db, deliveries, embedded, escalations, migrate, optouts, store
+from pager.store import actions as actions_store
+from pager.store import drills as drills_store
+from pager.store import notices as notices_store
 from pager.store import outbox as outbox_store
+from pager.store import postmortems as postmortems_store
+from pager.store import reports as reports_store
 from pager.web import app as web_app
 from pager.web import keys, ui
 
@@ -90,23 +95,39 @@ def create_app(
         app[keys.ACKS] = acks.Acks(pool)
         app[keys.OPTOUTS] = optouts.OptOuts(pool)
         app[keys.ENGINE], app[keys.SENDER], app[keys.OUTBOUND] = engine, sender, outbound
+        # learning from incidents: post-mortems, action items, drills, reports, and the mail that is not a page
+        app[keys.POSTMORTEMS], app[keys.ACTIONS] = postmortems_store.Postmortems(pool), actions_store.Actions(pool)
+        app[keys.DRILLS] = drills_store.Drills(pool, on_opened=opened)
+        app[keys.REPORTS] = reports_store.Reports(pool)
+        mail = mailer.Mailer(
+            settings, notices_store.Notices(pool), clock, {"digest": digest.renderer(app[keys.REPORTS], settings)}
+        )
+        app[keys.MAILER] = mail
+        await app[keys.DRILLS].arm_missing(engine.kept_timers(clock.now()))
         live = ui.hub(app)  # the web UI's event streams hear of new incidents too
 
         def incidents_changed() -> None:
             opened()
             live.publish()
 
-        wake = {"pager_incidents": incidents_changed, "pager_outbox": sender.wake, "pager_outbound": outbound.wake}
+        wake = {
+            "pager_incidents": incidents_changed,
+            "pager_outbox": sender.wake,
+            "pager_notices": mail.wake,
+            "pager_outbound": outbound.wake,
+        }
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)
             stack.push_async_callback(outbound.aclose)
+            stack.push_async_callback(mail.aclose)
             if run_engine:
                 listener.start()
                 stack.push_async_callback(listener.stop)
                 await stack.enter_async_context(wakeup.running(engine.run(), "pager-engine"))
                 await stack.enter_async_context(wakeup.running(sender.run(), "pager-sender"))
                 await stack.enter_async_context(wakeup.running(outbound.run(), "pager-outbound"))
+                await stack.enter_async_context(wakeup.running(mail.run(), "pager-mailer"))
             yield
         await pool.close()
 

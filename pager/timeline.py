@@ -68,3 +68,11 @@ class Kind(enum.StrEnum):
     POSTED = "posted", "the incident's news went to a webhook or its Slack channel"
     POST_RETRY = "post_retry", "a post to a webhook or Slack failed for now; it is retried"
     POST_FAILED = "post_failed", "a post to a webhook or Slack failed for good"
+
+    # Learning from incidents
+    POSTMORTEM_OVERDUE = (
+        "postmortem_overdue",
+        "the post-mortem is past its due date; the commander was reminded by email",
+    )
+    ACTION_OVERDUE = "action_overdue", "an action item is past its due date; its owner was reminded by email"
+    DRILL_ENDED = "drill_ended", "a drill finished: acknowledged or not, and how long it took"

@@ -61,6 +61,10 @@ class Engine:
         for event in self._wake.values():
             event.set()
 
+    def kept_timers(self, now: datetime.datetime) -> list[plan.SetTimer]:
+        """Timers of no incident that the config asks for (drill schedules, the report digest), armed at start."""
+        return handlers.kept_timers(self.settings.config, now)
+
     def channels_for(self, user_id: str) -> tuple[str, ...]:
         user = self.settings.config.user(user_id)
         if user is None:

@@ -11,7 +11,7 @@ from pager.notify import message
 
 def render(msg: message.Message) -> str:
     lines = [
-        f"=== PAGE {msg.priority.name} for {msg.user_name} ({msg.user_id}) via {msg.channel} ===",
+        f"=== {msg.prefix}PAGE {msg.priority.name} for {msg.user_name} ({msg.user_id}) via {msg.channel} ===",
         f"#{msg.number} {msg.service}: {msg.summary}",
     ]
     if msg.ack_url:

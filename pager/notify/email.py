@@ -27,13 +27,14 @@ def subject(msg: message.Message) -> str:
     summary = " ".join(msg.summary.split())
     if len(summary) > SUBJECT_SUMMARY_MAX:
         summary = summary[: SUBJECT_SUMMARY_MAX - 1].rstrip() + "…"
-    return f"[{msg.priority.name}] {msg.service}: {summary} (#{msg.number})"
+    return f"{msg.prefix}[{msg.priority.name}] {msg.service}: {summary} (#{msg.number})"
 
 
 def body(msg: message.Message) -> str:
     lines = [
-        f"{msg.priority.name} incident #{msg.number} on {msg.service} needs you, {msg.user_name}.",
+        f"{msg.prefix}{msg.priority.name} incident #{msg.number} on {msg.service} needs you, {msg.user_name}.",
         "",
+        *(["This is a drill: please acknowledge it as you would a real incident.", ""] if msg.drill else []),
         msg.summary.strip(),
         "",
     ]

@@ -29,6 +29,7 @@ class Message:
     `ack_url` carries a secret token: render it, never log it. `ack_token` is that token alone, for a
     channel whose provider calls back to act on it (voice: the call's TwiML URL); as secret.
     `more` lists other open incidents bundled into this page as (number, summary).
+    `drill`: the page is a drill's; every channel starts its text with `DRILL_PREFIX`.
     """
 
     incident_id: int
@@ -44,6 +45,16 @@ class Message:
     runbook_url: str | None = None
     more: tuple[tuple[int, str], ...] = ()
     ack_token: str | None = None
+
+    drill: bool = False
+
+    @property
+    def prefix(self) -> str:
+        """What every channel's text starts with: `[DRILL] ` for a drill's page, else nothing."""
+        return DRILL_PREFIX if self.drill else ""
+
+
+DRILL_PREFIX = "[DRILL] "
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

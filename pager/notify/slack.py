@@ -54,7 +54,7 @@ class SlackNotifier:
 
     async def send(self, msg: message.Message) -> message.Outcome:
         """A page by direct message to the person's `slack_id`, with the incident's buttons."""
-        text, blocks = slack_blocks.page(msg.priority, msg.number, msg.service, msg.summary, len(msg.more))
+        text, blocks = slack_blocks.page(msg.priority, msg.number, msg.service, msg.summary, len(msg.more), msg.prefix)
 
         async def once() -> str | None:
             answer = await self._slack().chat_postMessage(channel=msg.address, text=text, blocks=blocks)

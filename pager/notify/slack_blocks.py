@@ -65,7 +65,8 @@ def page(
 
 def text(inc: models.Incident, name: typing.Callable[[str | None], str]) -> str:
     """The notification text (and what clients without blocks show)."""
-    line = f"[{inc.priority.name}] #{inc.number} {inc.service}: {inc.summary} — {inc.status}"
+    drill = "[DRILL] " if inc.drill else ""
+    line = f"{drill}[{inc.priority.name}] #{inc.number} {inc.service}: {inc.summary} — {inc.status}"
     if inc.status is models.IncidentStatus.ACKNOWLEDGED:
         line += f" by {name(inc.acknowledged_by)}"
     elif inc.status is models.IncidentStatus.RESOLVED:
@@ -86,7 +87,8 @@ def incident(inc: models.Incident, name: typing.Callable[[str | None], str]) -> 
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"*[{inc.priority.name}] #{inc.number} {_escape(inc.service)}*\n{_escape(inc.summary)}",
+                "text": f"*{'[DRILL] ' if inc.drill else ''}[{inc.priority.name}] #{inc.number} {_escape(inc.service)}*\n"
+                f"{_escape(inc.summary)}",
             },
         },
         {

@@ -144,7 +144,7 @@ def _bundle(more: tuple[tuple[int, str], ...], room: int, gsm7: bool) -> str:
 
 def render(msg: message.Message) -> str:
     """`[P0] checkout: 5xx above 5% #1234 ack: https://pager.example.com/a/Xk3… or reply 1234`."""
-    head = f"[{msg.priority.name}] {msg.service}:"
+    head = f"{msg.prefix}[{msg.priority.name}] {msg.service}:"
     if msg.ack_url:
         tail = f" #{msg.number} ack: {msg.ack_url} or reply {msg.number}"
     else:

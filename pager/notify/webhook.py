@@ -63,7 +63,8 @@ def headline(news: message.News) -> str:
         by = f" by {news.name(inc.acknowledged_by)}"
     elif news.event == "resolved" and inc.resolved_by:
         by = f" by {news.name(inc.resolved_by)}"
-    return f"[{inc.priority.name}] #{inc.number} {inc.service} {verb}{by}: {inc.summary}"
+    drill = "[DRILL] " if inc.drill else ""
+    return f"{drill}[{inc.priority.name}] #{inc.number} {inc.service} {verb}{by}: {inc.summary}"
 
 
 def slack_payload(news: message.News) -> dict[str, typing.Any]:

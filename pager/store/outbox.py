@@ -32,6 +32,7 @@ class Claimed:
     annotations: dict[str, typing.Any]
     first_page: bool
     opted_out: bool = False  # an SMS page to a number that replied STOP
+    drill: bool = False
 
     @classmethod
     def from_row(cls, row: typing.Mapping[str, typing.Any]) -> Claimed:

@@ -17,7 +17,7 @@ WITH ready AS (
  RETURNING n.*
 )
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
-       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations,
+       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations, i.drill,
        NOT EXISTS (SELECT 1 FROM notifications o
                     WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page,
        c.channel = 'sms' AND EXISTS (SELECT 1 FROM sms_opt_outs s WHERE s.phone = c.address) AS opted_out
@@ -40,7 +40,7 @@ WITH ready AS (
  RETURNING n.*
 )
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
-       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations,
+       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations, i.drill,
        NOT EXISTS (SELECT 1 FROM notifications o
                     WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page,
        c.channel = 'sms' AND EXISTS (SELECT 1 FROM sms_opt_outs s WHERE s.phone = c.address) AS opted_out

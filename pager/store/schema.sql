@@ -28,7 +28,8 @@ CREATE TABLE incidents (
     resolved_at         timestamptz,
     resolved_by         text,
     ack_by              timestamptz,  -- response targets, fixed when the engine first sees the incident
-    resolve_by          timestamptz
+    resolve_by          timestamptz,
+    drill               boolean NOT NULL DEFAULT false  -- a drill: pages say [DRILL]; out of MTTA/MTTR and targets
 );
 
 -- One open incident per (service, dedup key), enforced here so concurrent
@@ -42,6 +43,8 @@ CREATE INDEX incidents_due_urgent ON incidents (next_escalation_at)
 CREATE INDEX incidents_status ON incidents (status, id DESC);
 CREATE INDEX incidents_acknowledged_at ON incidents (acknowledged_at) WHERE acknowledged_at IS NOT NULL;
 CREATE INDEX incidents_resolved_at ON incidents (resolved_at) WHERE resolved_at IS NOT NULL;
+-- Reports window incidents by when they opened.
+CREATE INDEX incidents_created_at ON incidents (created_at);
 
 CREATE TABLE alerts (
     incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
@@ -82,6 +85,7 @@ CREATE TABLE incident_log (
     'manual_escalation', 'target_empty', 'no_channel', 'step_skipped', 'exhausted',
     'nobody_on_call', 'not_escalating', 'no_policy', 'acknowledger_notified', 'paged', 'page_held',
     'page_retry', 'page_failed', 'page_undelivered', 'page_fallback', 'page_undeliverable',
+    'postmortem_overdue', 'action_overdue', 'drill_ended',
     'page_delivered', 'sms_opted_out', 'sms_opted_in', 'posted', 'post_retry', 'post_failed'
     )),  -- the kinds of pager/timeline.py
     actor           text,
@@ -89,6 +93,8 @@ CREATE TABLE incident_log (
     details         jsonb
 );
 CREATE INDEX incident_log_incident ON incident_log (incident_id, id);
+-- The incidents whose post-mortem went overdue (pager_postmortems_overdue).
+CREATE INDEX incident_log_postmortem_overdue ON incident_log (incident_id) WHERE kind = 'postmortem_overdue';
 
 -- The outbox: one row per page to one user on one channel. The unique key
 -- means a page is queued once, however many engines race for the step.
@@ -184,6 +190,54 @@ CREATE TABLE ui_sessions (
     expires_at      timestamptz NOT NULL
 );
 CREATE INDEX ui_sessions_user ON ui_sessions (user_id);
+
+-- Learning from incidents: an incident's edited post-mortem (GET returns the generated draft until
+-- one is saved), and its action items, each with an owner and a due date (its reminder is a timer).
+
+CREATE TABLE postmortems (
+    incident_id     bigint PRIMARY KEY REFERENCES incidents (id) ON DELETE CASCADE,
+    body            text NOT NULL,
+    created_at      timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL,
+    updated_by      text NOT NULL
+);
+
+CREATE TABLE action_items (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    title           text NOT NULL,
+    owner           text NOT NULL,
+    due             date NOT NULL,
+    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+    created_at      timestamptz NOT NULL,
+    created_by      text NOT NULL,
+    done_at         timestamptz,
+    done_by         text
+);
+CREATE INDEX action_items_incident ON action_items (incident_id, id);
+CREATE INDEX action_items_open ON action_items (due, id) WHERE status = 'open';
+
+-- Notices: mail that is not a page: reminders and the report digest. Queued in the transaction that decided
+-- it, sent after COMMIT by the mailer under a lease, retried with backoff; never throttled with
+-- pages. A digest is rendered when it is sent (subject and body NULL; `data` says which report).
+
+CREATE TABLE notices (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind            text NOT NULL,
+    incident_id     bigint REFERENCES incidents (id) ON DELETE SET NULL,
+    recipients      text[] NOT NULL,
+    subject         text,
+    body            text,
+    data            jsonb NOT NULL DEFAULT '{}',
+    status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    attempts        integer NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL,
+    not_before      timestamptz NOT NULL,
+    lease_until     timestamptz,
+    sent_at         timestamptz,
+    error           text
+);
+CREATE INDEX notices_ready ON notices (not_before) WHERE status IN ('pending', 'sending');
 
 -- A number that replied STOP gets no SMS until it replies START (Twilio refuses them anyway, 21610);
 -- its pages fail at once and fall back to the person's other channels.

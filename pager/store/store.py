@@ -23,6 +23,7 @@ class Transition:
     status: models.IncidentStatus  # acknowledged or resolved
     created_at: datetime.datetime
     at: datetime.datetime
+    drill: bool = False  # a drill's response stays out of MTTA/MTTR
 
 
 OnTransition = typing.Callable[[Transition], None]
@@ -75,8 +76,11 @@ class Store:
         status: str,
         created_at: datetime.datetime,
         at: datetime.datetime,
+        drill: bool = False,
     ) -> Transition:
-        t = Transition(incident_id, service, models.Priority(priority), models.IncidentStatus(status), created_at, at)
+        t = Transition(
+            incident_id, service, models.Priority(priority), models.IncidentStatus(status), created_at, at, drill
+        )
         if self._on_transition is not None:
             self._on_transition(t)
         return t
@@ -137,7 +141,7 @@ class Store:
                 row = await conn.fetchrow(Q["transition"], incident_id, now, actor, message, {"via": via}, str(status))
         if row is None:
             return None
-        return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], now)
+        return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], now, row["drill"])
 
     async def acknowledge(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> Transition | None:
         """The transition when this call acknowledged it; None when it was not triggered (acked, resolved, absent)."""

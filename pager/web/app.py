@@ -19,6 +19,7 @@ from pager.web import (
     ingest,
     jsonout,
     keys,
+    learning,
     slack_interactive,
     twilio_sms,
     twilio_voice,
@@ -63,5 +64,6 @@ def create_app(
     app[keys.METRICS] = metrics or metrics_mod.Metrics()
     app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
     app.add_routes([*twilio_voice.routes(), *slack_interactive.routes(), *channel_status.routes()])  # issue 16
+    app.add_routes(learning.routes())
     ui.setup(app)
     return app

@@ -81,7 +81,8 @@ def script(inc: models.Incident, user_name: str, cfg: config.Config, gather_url:
     gather = reply.gather(num_digits=1, action=gather_url, method="POST", timeout=8)
     _say(
         gather,
-        f"Hello {user_name}, this is pager. Priority {inc.priority.name} incident {inc.number} on {inc.service}: "
+        f"Hello {user_name}, this is pager.{' This is a drill.' if inc.drill else ''} "
+        f"Priority {inc.priority.name} incident {inc.number} on {inc.service}: "
         f"{_spoken(inc.summary)}.",
     )
     if inc.status is models.IncidentStatus.ACKNOWLEDGED:

@@ -8,6 +8,7 @@ ALTER TABLE incident_log ADD CONSTRAINT incident_log_kind_check CHECK (kind IN (
     'manual_escalation', 'target_empty', 'no_channel', 'step_skipped', 'exhausted',
     'nobody_on_call', 'not_escalating', 'no_policy', 'acknowledger_notified', 'paged', 'page_held',
     'page_retry', 'page_failed', 'page_undelivered', 'page_fallback', 'page_undeliverable',
+    'postmortem_overdue', 'action_overdue', 'drill_ended',
     'page_delivered', 'sms_opted_out', 'sms_opted_in', 'posted', 'post_retry', 'post_failed'
 ));
 
