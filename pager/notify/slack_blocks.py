@@ -52,10 +52,12 @@ def buttons(number: int, status: models.IncidentStatus) -> list[dict[str, typing
 
 
 def page(
-    priority: models.Priority, number: int, service: str, summary: str, more: int
+    priority: models.Priority, number: int, service: str, summary: str, more: int, prefix: str = ""
 ) -> tuple[str, list[dict[str, typing.Any]]]:
     """A page by direct message: the incident and its buttons."""
-    line = f"[{priority.name}] #{number} {service}: {summary}" + (f" (+{more} more open for you)" if more else "")
+    line = f"{prefix}[{priority.name}] #{number} {service}: {summary}" + (
+        f" (+{more} more open for you)" if more else ""
+    )
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": _escape(line)}},
         {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": buttons(number, models.IncidentStatus.TRIGGERED)},
