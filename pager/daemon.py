@@ -22,8 +22,21 @@ from pager import config, digest, mailer, notify, wakeup
 from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
+from pager.engine import ack_expiry
 from pager.sender import outbound as outbound_mod
-from pager.store import acks, db, deliveries, embedded, escalations, migrate, optouts, store
+from pager.store import (
+    acks,
+    changes,
+    db,
+    deliveries,
+    embedded,
+    escalations,
+    heartbeats,
+    maintenance,
+    migrate,
+    optouts,
+    store,
+)
 from pager.store import actions as actions_store
 from pager.store import drills as drills_store
 from pager.store import notices as notices_store
@@ -91,9 +104,18 @@ def create_app(
             outbound.wake()
 
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
-        app[keys.STORE] = store.Store(pool, on_transition=transitioned, on_opened=opened)
+        app[keys.STORE] = store.Store(
+            pool,
+            on_transition=transitioned,
+            on_opened=opened,
+            on_acknowledged=lambda incident, priority, now: ack_expiry.arm(incident, priority, cfg, now),
+        )
         app[keys.ACKS] = acks.Acks(pool)
         app[keys.OPTOUTS] = optouts.OptOuts(pool)
+        app[keys.CHANGES] = changes.Changes(pool)
+        app[keys.HEARTBEATS] = heartbeats.Heartbeats(pool)
+        app[keys.MAINTENANCE] = maintenance.Maintenance(pool)
+        await app[keys.HEARTBEATS].register(settings.heartbeats(), clock.now())
         app[keys.ENGINE], app[keys.SENDER], app[keys.OUTBOUND] = engine, sender, outbound
         # learning from incidents: post-mortems, action items, drills, reports, and the mail that is not a page
         app[keys.POSTMORTEMS], app[keys.ACTIONS] = postmortems_store.Postmortems(pool), actions_store.Actions(pool)

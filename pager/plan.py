@@ -72,6 +72,18 @@ class OpenDrill:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class HeartbeatMissed:
+    """A heartbeat's deadline passed: open its incident (once: the open incident's dedup key holds it)."""
+
+    heartbeat: str
+    service: str
+    policy: str | None
+    priority: models.Priority
+    summary: str
+    dedup_key: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Plan:
     """Everything one decision writes, and what to do once it is committed.
 
@@ -79,7 +91,8 @@ class Plan:
     incident's response deadlines (id, ack_by, resolve_by); `clear_timers` are
     (kind, subject) keys to disarm; `notices` are queued for the mailer,
     `close_drills` resolves drills that are over, `drills` opens drill incidents.
-    Plans add up with `+`.
+    Plans add up with `+`. Status changes (`ack_expired`) are written before
+    escalations and pages.
     """
 
     escalations: tuple[tuple[int, models.EscalationState], ...] = ()
@@ -92,6 +105,10 @@ class Plan:
     close_drills: tuple[int, ...] = ()
     drills: tuple[OpenDrill, ...] = ()
     effects: tuple[effects.Effect, ...] = ()
+    ack_expired: tuple[int, ...] = ()  # acknowledged incidents triggered again (their ack lapsed)
+    maintenance: tuple[tuple[int, int | None], ...] = ()  # (incident, window holding it, or None: released)
+    cancel_pages: tuple[int, ...] = ()  # incidents whose pending pages are withdrawn (a maintenance window)
+    heartbeats_missed: tuple[HeartbeatMissed, ...] = ()  # heartbeats whose silence opens an incident
 
     def __add__(self, other: Plan) -> Plan:
         return Plan.total((self, other))

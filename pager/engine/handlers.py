@@ -17,7 +17,7 @@ import datetime
 import typing
 
 from pager import config, effects, escalation, models, plan
-from pager.engine import actions, digest, drills, postmortems, targets
+from pager.engine import ack_expiry, actions, digest, drills, heartbeats, maintenance, postmortems, targets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +28,12 @@ class Context:
     now: datetime.datetime
     users_at: escalation.UsersAt
     channels_for: escalation.ChannelsFor
+    # Maintenance (loaded with the claim): active windows; per window whose timer came due, the window,
+    # the incidents it concerns, and whether some were locked elsewhere (`partial`).
+    active: tuple[models.MaintenanceWindow, ...] = ()
+    windows: typing.Mapping[int, models.MaintenanceWindow] = dataclasses.field(default_factory=dict)
+    candidates: typing.Mapping[int, tuple[models.Incident, ...]] = dataclasses.field(default_factory=dict)
+    partial: frozenset[int] = frozenset()
 
 
 Handler = typing.Callable[[models.Timer, Context], plan.Plan]
@@ -41,6 +47,10 @@ HANDLERS: dict[str, Handler] = {
     drills.END: drills.on_end,
     drills.SCHEDULE: drills.on_schedule,
     digest.KIND: digest.on_due,
+    ack_expiry.KIND: ack_expiry.on_due,
+    heartbeats.KIND: heartbeats.on_due,
+    maintenance.START: maintenance.on_due,
+    maintenance.END: maintenance.on_due,
 }
 ON_OPENED: tuple[Opened, ...] = (targets.arm, postmortems.arm)
 ON_DRILL_OPENED: tuple[Opened, ...] = (drills.arm,)

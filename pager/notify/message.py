@@ -45,7 +45,8 @@ class Message:
     runbook_url: str | None = None
     more: tuple[tuple[int, str], ...] = ()
     ack_token: str | None = None
-
+    dashboard_url: str | None = None  # Grafana's dashboard of the alert
+    after_change: str | None = None  # the change (deploy) its service had in the 2 h before it opened
     drill: bool = False
 
     @property

@@ -14,16 +14,20 @@ from pager.store import db
 from pager.web import (
     ackpage,
     api,
+    changes,
     channel_status,
     health,
+    heartbeats,
     ingest,
     jsonout,
     keys,
     learning,
+    maintenance,
     slack_interactive,
     twilio_sms,
     twilio_voice,
     ui,
+    webhooks,
 )
 
 log = structlog.get_logger(__name__)
@@ -65,5 +69,8 @@ def create_app(
     app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
     app.add_routes([*twilio_voice.routes(), *slack_interactive.routes(), *channel_status.routes()])  # issue 16
     app.add_routes(learning.routes())
+    # issue 14: more ways in, and alert hygiene
+    app.add_routes([*webhooks.routes(), *changes.routes(), *heartbeats.routes(), *maintenance.routes()])
+    app[keys.MAINTENANCE_CACHE] = maintenance.Cache()
     ui.setup(app)
     return app
