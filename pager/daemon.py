@@ -23,7 +23,20 @@ from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
 from pager.engine import ack_expiry
-from pager.store import acks, changes, db, embedded, escalations, heartbeats, maintenance, migrate, store
+from pager.sender import outbound as outbound_mod
+from pager.store import (
+    acks,
+    changes,
+    db,
+    deliveries,
+    embedded,
+    escalations,
+    heartbeats,
+    maintenance,
+    migrate,
+    optouts,
+    store,
+)
 from pager.store import actions as actions_store
 from pager.store import drills as drills_store
 from pager.store import notices as notices_store
@@ -74,24 +87,39 @@ def create_app(
         await wait_for_database(database_url)
         cfg = settings.config
         pool = await db.create_pool(database_url, min_size=cfg.database.pool_min, max_size=cfg.database.pool_max)
-        sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notify.build(settings))
+        notifiers = notify.build(settings)
+        sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notifiers)
+        outbound = outbound_mod.Outbound(
+            settings, deliveries.Deliveries(pool), clock, metrics, outbound_mod.posters(settings, notifiers, clock)
+        )
+        await outbound.start()
         engine = engine_mod.Engine(settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake)
+
+        def transitioned(t: store.Transition) -> None:
+            metrics.observe_transition(t)
+            outbound.wake()
+
+        def opened() -> None:
+            engine.wake()
+            outbound.wake()
+
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
         app[keys.STORE] = store.Store(
             pool,
-            on_transition=metrics.observe_transition,
-            on_opened=engine.wake,
+            on_transition=transitioned,
+            on_opened=opened,
             on_acknowledged=lambda incident, priority, now: ack_expiry.arm(incident, priority, cfg, now),
         )
         app[keys.ACKS] = acks.Acks(pool)
+        app[keys.OPTOUTS] = optouts.OptOuts(pool)
         app[keys.CHANGES] = changes.Changes(pool)
         app[keys.HEARTBEATS] = heartbeats.Heartbeats(pool)
         app[keys.MAINTENANCE] = maintenance.Maintenance(pool)
         await app[keys.HEARTBEATS].register(settings.heartbeats(), clock.now())
-        app[keys.ENGINE], app[keys.SENDER] = engine, sender
+        app[keys.ENGINE], app[keys.SENDER], app[keys.OUTBOUND] = engine, sender, outbound
         # learning from incidents: post-mortems, action items, drills, reports, and the mail that is not a page
         app[keys.POSTMORTEMS], app[keys.ACTIONS] = postmortems_store.Postmortems(pool), actions_store.Actions(pool)
-        app[keys.DRILLS] = drills_store.Drills(pool, on_opened=engine.wake)
+        app[keys.DRILLS] = drills_store.Drills(pool, on_opened=opened)
         app[keys.REPORTS] = reports_store.Reports(pool)
         mail = mailer.Mailer(
             settings, notices_store.Notices(pool), clock, {"digest": digest.renderer(app[keys.REPORTS], settings)}
@@ -101,19 +129,26 @@ def create_app(
         live = ui.hub(app)  # the web UI's event streams hear of new incidents too
 
         def incidents_changed() -> None:
-            engine.wake()
+            opened()
             live.publish()
 
-        wake = {"pager_incidents": incidents_changed, "pager_outbox": sender.wake, "pager_notices": mail.wake}
+        wake = {
+            "pager_incidents": incidents_changed,
+            "pager_outbox": sender.wake,
+            "pager_notices": mail.wake,
+            "pager_outbound": outbound.wake,
+        }
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)
+            stack.push_async_callback(outbound.aclose)
             stack.push_async_callback(mail.aclose)
             if run_engine:
                 listener.start()
                 stack.push_async_callback(listener.stop)
                 await stack.enter_async_context(wakeup.running(engine.run(), "pager-engine"))
                 await stack.enter_async_context(wakeup.running(sender.run(), "pager-sender"))
+                await stack.enter_async_context(wakeup.running(outbound.run(), "pager-outbound"))
                 await stack.enter_async_context(wakeup.running(mail.run(), "pager-mailer"))
             yield
         await pool.close()

@@ -15,6 +15,7 @@ from pager.web import (
     ackpage,
     api,
     changes,
+    channel_status,
     health,
     heartbeats,
     ingest,
@@ -22,7 +23,9 @@ from pager.web import (
     keys,
     learning,
     maintenance,
+    slack_interactive,
     twilio_sms,
+    twilio_voice,
     ui,
     webhooks,
 )
@@ -64,6 +67,7 @@ def create_app(
     app[keys.CLOCK] = clock or clock_mod.SystemClock()
     app[keys.METRICS] = metrics or metrics_mod.Metrics()
     app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
+    app.add_routes([*twilio_voice.routes(), *slack_interactive.routes(), *channel_status.routes()])  # issue 16
     app.add_routes(learning.routes())
     # issue 14: more ways in, and alert hygiene
     app.add_routes([*webhooks.routes(), *changes.routes(), *heartbeats.routes(), *maintenance.routes()])
