@@ -15,7 +15,6 @@ NOTICES = {
     "action_no_title": "The action item needs a title; nothing was added.",
     "action_bad_owner": "Choose who owns the action item; nothing was added.",
     "action_bad_due": "The due date must be a date such as 2026-12-01; nothing was added.",
-    "action_missing": "There is no such action item.",
 }
 
 
