@@ -96,7 +96,9 @@ def create_app(
         )
         app[keys.ENGINE], app[keys.SENDER] = engine, sender
         wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
-        listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
+        listener = db.Listener(
+            database_url, list(wake), lambda channel: wake[channel](), on_state=app[keys.METRICS].listener_state
+        )
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)
             if run_engine:
