@@ -49,9 +49,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def smtp_server(**options: typing.Any) -> collections.abc.Iterator[tuple[Mailbox, int]]:
+def smtp_server(port: int | None = None, **options: typing.Any) -> collections.abc.Iterator[tuple[Mailbox, int]]:
+    """A server on `port` (default: a free one) for the block; `port` lets a test bring a dead server back."""
     mailbox = Mailbox()
-    port = free_port()
+    port = port or free_port()
     server = controller.Controller(mailbox, hostname="127.0.0.1", port=port, **options)
     server.start()
     try:
