@@ -377,6 +377,7 @@ class Config(_Model):
     database: Database = Database()
     data_dir: pathlib.Path = pathlib.Path("./pager-data")
     api_tokens_env: list[EnvName] = []
+    api_read_tokens_env: list[EnvName] = []
     users: list[User] = []
     rotations: list[Rotation] = []
     schedules: list[Schedule] = []
@@ -432,6 +433,15 @@ def _index(items: typing.Sequence[typing.Any]) -> dict[str, typing.Any]:
 
 
 @dataclasses.dataclass(frozen=True)
+class ApiToken:
+    """A bearer token for /api/v1, named by the environment variable it came from (never by its value)."""
+
+    name: str
+    value: str
+    read_only: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class Secrets:
     """Values read from the environment at load time; never logged."""
 
@@ -442,6 +452,7 @@ class Secrets:
     twilio_auth_token: str | None
     smtp_username: str | None
     smtp_password: str | None
+    api_keys: tuple[ApiToken, ...] = ()  # every API token with its name and scope; `api_tokens` holds the writers'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -640,13 +651,14 @@ def resolve(cfg: Config, env: typing.Mapping[str, str], path: pathlib.Path | Non
             warnings.append(f"integrations[{i}] ({integ.id}): ${integ.token_env} is not set; integration disabled")
         else:
             tokens[integ.id] = token
-    api_tokens = []
-    for i, name in enumerate(cfg.api_tokens_env):
-        token = get(name)
-        if token is None:
-            warnings.append(f"api_tokens_env[{i}]: ${name} is not set; that API token is disabled")
-        else:
-            api_tokens.append(token)
+    api_keys = []
+    for key, read_only in (("api_tokens_env", False), ("api_read_tokens_env", True)):
+        for i, name in enumerate(getattr(cfg, key)):
+            token = get(name)
+            if token is None:
+                warnings.append(f"{key}[{i}]: ${name} is not set; that API token is disabled")
+            else:
+                api_keys.append(ApiToken(name, token, read_only))
     sms = cfg.notifiers.sms
     sid = get(sms.account_sid_env) if sms else None
     auth = get(sms.auth_token_env) if sms else None
@@ -656,12 +668,13 @@ def resolve(cfg: Config, env: typing.Mapping[str, str], path: pathlib.Path | Non
     email = cfg.notifiers.email
     secrets = Secrets(
         database_url=cfg.database.url or get(cfg.database.url_env),
-        api_tokens=tuple(api_tokens),
+        api_tokens=tuple(k.value for k in api_keys if not k.read_only),
         integration_tokens=tokens,
         twilio_account_sid=sid,
         twilio_auth_token=auth,
         smtp_username=get(email.username_env) if email else None,
         smtp_password=get(email.password_env) if email else None,
+        api_keys=tuple(api_keys),
     )
     return Settings(cfg, secrets, tuple(warnings), path)
 

@@ -4,29 +4,77 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import typing
 
+import structlog
 from aiohttp import web
 
-from pager import ical, ingest, models
-from pager.store import db, store
+from pager import config, ical, ingest, models
+from pager.store import audit, db, store
 from pager.web import auth, jsonout, keys
+
+log = structlog.get_logger(__name__)
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 _STATUSES = ("triggered", "acknowledged", "resolved", "open")
 
 
+TOKEN = "pager.api_token"  # request[TOKEN]: the config.ApiToken a request to /api/ was let in with
+PUBLIC = frozenset({"/api/v1/openapi.json"})
+_INCIDENT_LOCATION = re.compile(r"^/api/v1/incidents/(\d+)$")
+
+
 @web.middleware
 async def require_token(
     request: web.Request, handler: typing.Callable[..., typing.Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    """/api/ needs a token: any for reading, a read-write one for POST/PUT/PATCH/DELETE; writes are audited."""
+    if not request.path.startswith("/api/") or request.path in PUBLIC:
+        return await handler(request)
     token = auth.bearer(request)
     if token is None and request.path.endswith(".ics"):
         token = request.query.get("token")  # calendar apps subscribe by URL and cannot send headers
-    if request.path.startswith("/api/") and not auth.api_token_ok(request.app[keys.SETTINGS], token):
+    key = auth.api_token(request.app[keys.SETTINGS], token)
+    if key is None:
         return jsonout.error(401, "missing or wrong API token: send Authorization: Bearer <token>")
-    return await handler(request)
+    if not auth.allows(key, request.method):
+        return jsonout.error(
+            403,
+            f"the API token {key.name} is read-only: it cannot {request.method} {request.path}; "
+            "use a token from api_tokens_env",
+        )
+    request[TOKEN] = key
+    response = await handler(request)
+    if request.method not in auth.READ_METHODS and 200 <= response.status < 300:
+        await _audit(request, key, response)
+    return response
+
+
+async def _audit(request: web.Request, key: config.ApiToken, response: web.StreamResponse) -> None:
+    """The write is committed: put who made it (the token's name, and the user it names) on the timeline."""
+    raw = request.match_info.get("id", "")
+    if not raw.isdigit():
+        m = _INCIDENT_LOCATION.match(response.headers.get("Location", ""))
+        raw = m[1] if m else ""
+    user = None
+    try:
+        body = json.loads(ingest.without_nul(await request.read()) or b"{}")
+        user = body.get("user") if isinstance(body, dict) and isinstance(body.get("user"), str) else None
+    except (ValueError, web.HTTPException):
+        pass
+    message = f"{request.method} {request.path} with API token {key.name}" + (f" for {user}" if user else "")
+    details = {"token": key.name, "method": request.method, "path": request.path, "status": response.status}
+    log.info("api write", token=key.name, method=request.method, path=request.path, status=response.status)
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > _MAX_ID:
+        return
+    try:
+        await audit.api_write(
+            request.app[keys.STORE].pool, int(raw), request.app[keys.CLOCK].now(), key.name, message, details
+        )
+    except db.Unavailable as exc:  # the write itself is committed: answer it, and say the trail has a gap
+        log.error("api write not audited: database unavailable", token=key.name, path=request.path, error=str(exc))
 
 
 class BadRequest(Exception):

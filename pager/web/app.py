@@ -15,7 +15,7 @@ from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager.store import acks, db, escalations, migrate, store
 from pager.store import outbox as outbox_store
-from pager.web import ackpage, api, health, ingest, jsonout, keys, twilio_sms
+from pager.web import ackpage, api, health, ingest, jsonout, keys, openapi, twilio_sms
 
 log = structlog.get_logger(__name__)
 
@@ -110,5 +110,7 @@ def create_app(
         await pool.close()
 
     app.cleanup_ctx.append(database)
-    app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
+    app.add_routes(
+        [*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes(), *openapi.routes()]
+    )
     return app
