@@ -10,7 +10,7 @@ import os
 import sys
 import typing
 
-from pager import clock, config, logs, oncall
+from pager import clock, config, logs, oncall, values
 
 DEFAULT_CONFIG = os.environ.get("PAGER_CONFIG", "pager.yaml")
 GAP_WINDOW = datetime.timedelta(days=28)
@@ -36,11 +36,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from pager import daemon
-    from pager.web import app as web_app
 
     settings = _load(args.config)
     with daemon.database(settings) as url:
-        asyncio.run(web_app.wait_for_database(url))
+        asyncio.run(daemon.wait_for_database(url))
     print("database schema is up to date")
     return 0
 
@@ -171,7 +170,7 @@ def _phases(text: str) -> tuple[str, ...]:
 
 def _duration(text: str) -> datetime.timedelta:
     try:
-        return config.parse_duration(text)
+        return values.parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

@@ -16,29 +16,14 @@ import pathlib
 import re
 import sys
 import typing
-import zoneinfo
 
 import pydantic
 import yaml
 
-from pager import matchers, models
+from pager import channels, matchers, models, values
 
-CHANNELS = ("sms", "email", "console")
-INGEST_TYPES = ("alertmanager", "events_v2", "grafana", "generic")
-TARGET_KINDS = ("user", "rotation", "schedule")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-MAX_SHIFT = datetime.timedelta(weeks=52)
-
-_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w)")
-_DURATION_UNITS = {
-    "ms": datetime.timedelta(milliseconds=1),
-    "s": datetime.timedelta(seconds=1),
-    "m": datetime.timedelta(minutes=1),
-    "h": datetime.timedelta(hours=1),
-    "d": datetime.timedelta(days=1),
-    "w": datetime.timedelta(weeks=1),
-}
+INGEST_TYPES = ("alertmanager", "events_v2")
+ChannelName = channels.Name
 
 
 class ConfigError(Exception):
@@ -49,126 +34,7 @@ class ConfigError(Exception):
         self.errors = errors
 
 
-def parse_duration(value: object) -> datetime.timedelta:
-    """Prometheus-style durations: `30s`, `5m`, `1h30m`, `1d`, `1w`."""
-    if isinstance(value, datetime.timedelta):
-        return value
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a duration such as 30s, 5m, 12h, 1d or 1w, got {value!r}")
-    pos, total = 0, datetime.timedelta()
-    for m in _DURATION.finditer(value):
-        if m.start() != pos:
-            break
-        try:
-            total += int(m[1]) * _DURATION_UNITS[m[2]]
-        except OverflowError:
-            raise ValueError(f"duration is too large: {value!r}") from None
-        pos = m.end()
-    if pos != len(value) or total <= datetime.timedelta():
-        raise ValueError(f"expected a positive duration such as 30s, 5m, 12h, 1d or 1w, got {value!r}")
-    return total
-
-
-def _parse_time_zone(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected an IANA time zone name such as Europe/Berlin, got {value!r}")
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as Europe
-        raise ValueError(f"unknown time zone {value!r}: expected an IANA name such as Europe/Berlin") from None
-    return value
-
-
-def _parse_local_time(value: object) -> datetime.datetime:
-    """A wall-clock instant without zone; the enclosing rotation's time zone gives it meaning."""
-    if isinstance(value, datetime.datetime):  # YAML reads an unquoted timestamp, offset and all
-        parsed, shown = value, value.isoformat()
-    elif isinstance(value, datetime.date):
-        parsed, shown = datetime.datetime.combine(value, datetime.time()), value.isoformat()
-    else:
-        try:
-            parsed, shown = datetime.datetime.fromisoformat(str(value)), str(value)
-        except ValueError:
-            raise ValueError(f"expected a local date and time such as 2026-01-05T09:00, got {value!r}") from None
-    if parsed.tzinfo is not None:
-        raise ValueError(f"{shown!r} carries a UTC offset: give local wall-clock time; time_zone says which zone")
-    # A year of margin inside datetime's range, for zone offsets and for looking around the instant.
-    if not datetime.MINYEAR < parsed.year < datetime.MAXYEAR:
-        raise ValueError(
-            f"{shown!r} is out of range: give a year from {datetime.MINYEAR + 1} to {datetime.MAXYEAR - 1}"
-        )
-    return parsed
-
-
-def _parse_clock_time(value: object) -> datetime.time:
-    if isinstance(value, int):  # YAML 1.1 reads 09:00 unquoted as sexagesimal minutes
-        return datetime.time(value // 60, value % 60)
-    try:
-        return datetime.time.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"expected a time of day such as 09:00, got {value!r}") from None
-
-
-def _parse_days(value: object) -> tuple[int, ...]:
-    """`[mon, tue]`, `mon-fri` or `[mon-fri, sun]` → weekday numbers (Monday is 0)."""
-    items = value if isinstance(value, list) else [value]
-    days: list[int] = []
-    for item in items:
-        text = str(item).strip().lower()
-        first, _, last = text.partition("-")
-        if first[:3] not in DAYS or (last and last[:3] not in DAYS):
-            raise ValueError(f"bad day {item!r}: expected mon, tue, wed, thu, fri, sat, sun or a range such as mon-fri")
-        a, b = DAYS.index(first[:3]), DAYS.index((last or first)[:3])
-        span = range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)]
-        days.extend(d for d in span if d not in days)
-    return tuple(days)
-
-
-def _parse_phone(value: object) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):  # unquoted +1555…: YAML drops the + and reads a number
-        raise ValueError(
-            f"expected a phone number in E.164 form such as +15551230001, got the number {value}: "
-            f'quote it, as in "+{value}", or YAML reads it as a number'
-        )
-    text = str(value).replace(" ", "").replace("-", "")
-    if not re.fullmatch(r"\+[1-9]\d{6,14}", text):
-        raise ValueError(f"expected a phone number in E.164 form such as +15551230001, got {value!r}")
-    return text
-
-
-def _parse_target(value: object) -> str:
-    kind, sep, ident = str(value).partition(":")
-    if not sep or kind not in TARGET_KINDS or not ident:
-        raise ValueError(f"bad target {value!r}: expected user:ID, rotation:ID or schedule:ID")
-    return f"{kind}:{ident}"
-
-
-Duration = typing.Annotated[datetime.timedelta, pydantic.PlainValidator(parse_duration)]
-TimeZone = typing.Annotated[str, pydantic.PlainValidator(_parse_time_zone)]
-LocalTime = typing.Annotated[datetime.datetime, pydantic.PlainValidator(_parse_local_time)]
-ClockTime = typing.Annotated[datetime.time, pydantic.PlainValidator(_parse_clock_time)]
-Days = typing.Annotated[tuple[int, ...], pydantic.PlainValidator(_parse_days)]
-Phone = typing.Annotated[str, pydantic.PlainValidator(_parse_phone)]
-Target = typing.Annotated[str, pydantic.PlainValidator(_parse_target)]
-Matcher = typing.Annotated[
-    matchers.Matcher,
-    pydantic.PlainValidator(lambda v: v if isinstance(v, matchers.Matcher) else matchers.parse(str(v))),
-    pydantic.PlainSerializer(str),
-]
-PriorityKey = typing.Annotated[
-    models.Priority,
-    pydantic.PlainValidator(lambda v: v if isinstance(v, models.Priority) else models.Priority.parse(str(v))),
-    pydantic.PlainSerializer(lambda p: p.name),
-]
-Ident = typing.Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
-EnvName = typing.Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-
-
-class _Model(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-class Server(_Model):
+class Server(values.Model):
     listen: str = "127.0.0.1:8080"
     public_url: str | None = None
 
@@ -199,19 +65,19 @@ class Server(_Model):
         return self.public_url or f"http://{self.listen}"
 
 
-class Database(_Model):
+class Database(values.Model):
     url: str | None = None
-    url_env: EnvName = "PAGER_DATABASE_URL"
+    url_env: values.EnvName = "PAGER_DATABASE_URL"
     pool_min: int = pydantic.Field(default=2, ge=0)
     pool_max: int = pydantic.Field(default=10, ge=1)
 
 
-class User(_Model):
-    id: Ident
+class User(values.Model):
+    id: values.Ident
     name: str | None = None
-    phone: Phone | None = None
+    phone: values.Phone | None = None
     email: str | None = pydantic.Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
-    time_zone: TimeZone = "UTC"
+    time_zone: values.TimeZone = "UTC"
 
     @property
     def display_name(self) -> str:
@@ -219,23 +85,20 @@ class User(_Model):
 
     def address(self, channel: str) -> str | None:
         """Where a page on `channel` goes; None when the user has no such contact."""
-        if channel == "sms":
-            return self.phone
-        if channel == "email":
-            return self.email
-        return self.id
+        spec = channels.REGISTRY.get(channel)
+        return spec.address(self) if spec else None
 
 
-class Override(_Model):
+class Override(values.Model):
     """`user` is on call in place of the rotation (or only of `replaces`) from `start` to `end`.
 
     Later overrides win where they overlap.
     """
 
-    user: Ident
-    start: LocalTime
-    end: LocalTime
-    replaces: Ident | None = None
+    user: values.Ident
+    start: values.LocalTime
+    end: values.LocalTime
+    replaces: values.Ident | None = None
 
     @pydantic.model_validator(mode="after")
     def _ordered(self) -> Override:
@@ -244,12 +107,12 @@ class Override(_Model):
         return self
 
 
-class Rotation(_Model):
-    id: Ident
-    time_zone: TimeZone = "UTC"
-    shift: Duration = datetime.timedelta(weeks=1)
-    handoff: LocalTime = datetime.datetime(2026, 1, 5, 9, 0)
-    members: list[Ident] = []
+class Rotation(values.Model):
+    id: values.Ident
+    time_zone: values.TimeZone = "UTC"
+    shift: values.Duration = datetime.timedelta(weeks=1)
+    handoff: values.LocalTime = datetime.datetime(2026, 1, 5, 9, 0)
+    members: list[values.Ident] = []
     overrides: list[Override] = []
 
     @pydantic.field_validator("shift")
@@ -257,56 +120,58 @@ class Rotation(_Model):
     def _shift(cls, v: datetime.timedelta) -> datetime.timedelta:
         if v < datetime.timedelta(minutes=1):
             raise ValueError("a shift must last at least 1m")
-        if v > MAX_SHIFT:  # beyond it handoffs are centuries apart and leave datetime's range
+        if v > values.MAX_SHIFT:  # beyond it handoffs are centuries apart and leave datetime's range
             raise ValueError("a shift must last at most 52w")
         return v
 
 
-class ActiveWindow(_Model):
+class ActiveWindow(values.Model):
     """A layer applies on these days between these local times.
 
     `to` before `from` crosses midnight, and the window belongs to the day it
     opens on; `from` equal to `to` means the whole day.
     """
 
-    days: Days = tuple(range(7))
-    start: ClockTime = pydantic.Field(default=datetime.time(0, 0), alias="from")
-    end: ClockTime = pydantic.Field(default=datetime.time(0, 0), alias="to")
+    days: values.Days = tuple(range(7))
+    start: values.ClockTime = pydantic.Field(default=datetime.time(0, 0), alias="from")
+    end: values.ClockTime = pydantic.Field(default=datetime.time(0, 0), alias="to")
 
 
-class Layer(_Model):
-    rotation: Ident
+class Layer(values.Model):
+    rotation: values.Ident
     active: list[ActiveWindow] = []
 
 
-class Schedule(_Model):
+class Schedule(values.Model):
     """Rotations stacked as layers; a later layer wins wherever it is active and has someone on call."""
 
-    id: Ident
-    time_zone: TimeZone = "UTC"
+    id: values.Ident
+    time_zone: values.TimeZone = "UTC"
     layers: list[Layer] = pydantic.Field(min_length=1)
     overrides: list[Override] = []
 
 
-class Step(_Model):
-    targets: list[Target] = pydantic.Field(min_length=1)
-    ack_timeout: Duration = datetime.timedelta(minutes=5)
+class Step(values.Model):
+    targets: list[values.Target] = pydantic.Field(min_length=1)
+    ack_timeout: values.Duration = datetime.timedelta(minutes=5)
 
 
-class EscalationPolicy(_Model):
-    id: Ident
+class EscalationPolicy(values.Model):
+    id: values.Ident
     repeat: int = pydantic.Field(default=0, ge=0, le=100)
     steps: list[Step] = pydantic.Field(min_length=1)
 
 
-class Rule(_Model):
-    matchers: list[Matcher] = []
-    priority: PriorityKey
+class Rule(values.Model):
+    matchers: list[values.Matcher] = []
+    priority: values.PriorityKey
 
 
-class PriorityPolicy(_Model):
-    channels: list[typing.Literal["sms", "email", "console"]] = ["sms", "email"]
+class PriorityPolicy(values.Model):
+    channels: list[ChannelName] = ["sms", "email"]
     escalate: bool = True
+    ack_within: values.Duration | None = None  # response targets: a breach is on the timeline and counted
+    resolve_within: values.Duration | None = None
 
 
 DEFAULT_CLASSIFICATION = (
@@ -323,67 +188,40 @@ DEFAULT_PRIORITIES = {
 }
 
 
-class Service(_Model):
-    id: Ident
+class Service(values.Model):
+    id: values.Ident
     name: str | None = None
-    escalation_policy: Ident | None = None
-    matchers: list[Matcher] = []
+    escalation_policy: values.Ident | None = None
+    matchers: list[values.Matcher] = []
 
 
-class Integration(_Model):
-    id: Ident
-    type: typing.Literal["alertmanager", "events_v2", "grafana", "generic"]
-    token_env: EnvName
-    service: Ident
+class Integration(values.Model):
+    id: values.Ident
+    type: typing.Literal[INGEST_TYPES]  # type: ignore[valid-type]
+    token_env: values.EnvName
+    service: values.Ident
 
 
-class Sms(_Model):
-    account_sid_env: EnvName = "TWILIO_ACCOUNT_SID"
-    auth_token_env: EnvName = "TWILIO_AUTH_TOKEN"
-    from_number: Phone | None = pydantic.Field(default=None, alias="from")
-    messaging_service_sid: str | None = None
-    api_base: str = "https://api.twilio.com"
-
-    @pydantic.model_validator(mode="after")
-    def _sender(self) -> Sms:
-        if not self.from_number and not self.messaging_service_sid:
-            raise ValueError("set `from` (a Twilio number) or `messaging_service_sid`")
-        return self
+Notifiers = pydantic.create_model(
+    "Notifiers",
+    __base__=values.Model,
+    **{name: (spec.settings | None, None) for name, spec in channels.REGISTRY.items()},  # type: ignore[call-overload]
+)
+"""`notifiers:`, one optional section per channel of the registry."""
 
 
-class Email(_Model):
-    host: str = "localhost"
-    port: int = pydantic.Field(default=25, gt=0, lt=65536)
-    from_address: str = pydantic.Field(default="pager@localhost", alias="from")
-    username_env: EnvName | None = None
-    password_env: EnvName | None = None
-    starttls: bool = False
-    tls: bool = False
-    timeout: Duration = datetime.timedelta(seconds=10)
-
-
-class Console(_Model):
-    enabled: bool = True
-
-
-class Notifiers(_Model):
-    sms: Sms | None = None
-    email: Email | None = None
-    console: Console = Console()
-
-
-class Config(_Model):
+class Config(values.Model):
     server: Server = Server()
     database: Database = Database()
     data_dir: pathlib.Path = pathlib.Path("./pager-data")
-    api_tokens_env: list[EnvName] = []
-    api_read_tokens_env: list[EnvName] = []
+    api_tokens_env: list[values.EnvName] = []
+    api_read_tokens_env: list[values.EnvName] = []
     users: list[User] = []
     rotations: list[Rotation] = []
     schedules: list[Schedule] = []
     escalation_policies: list[EscalationPolicy] = []
     classification: list[Rule] = list(DEFAULT_CLASSIFICATION)
-    priorities: dict[PriorityKey, PriorityPolicy] = {}
+    priorities: dict[values.PriorityKey, PriorityPolicy] = {}
     services: list[Service] = []
     integrations: list[Integration] = []
     notifiers: Notifiers = Notifiers()
@@ -448,10 +286,8 @@ class Secrets:
     database_url: str | None
     api_tokens: tuple[str, ...]
     integration_tokens: dict[str, str]  # integration id → token
-    twilio_account_sid: str | None
-    twilio_auth_token: str | None
-    smtp_username: str | None
-    smtp_password: str | None
+    channels: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    """Per enabled channel, its `*_env` secrets that are set, keyed by the field less `_env` (sms: account_sid, ...)."""
     api_keys: tuple[ApiToken, ...] = ()  # every API token with its name and scope; `api_tokens` holds the writers'
 
 
@@ -461,18 +297,6 @@ class Settings:
     secrets: Secrets
     warnings: tuple[str, ...]
     path: pathlib.Path | None = None
-
-    @property
-    def sms_enabled(self) -> bool:
-        return (
-            self.config.notifiers.sms is not None
-            and bool(self.secrets.twilio_account_sid)
-            and bool(self.secrets.twilio_auth_token)
-        )
-
-    @property
-    def email_enabled(self) -> bool:
-        return self.config.notifiers.email is not None
 
     def integrations(self, kind: str) -> tuple[tuple[Integration, str], ...]:
         """The integrations of type `kind` that have a token, each with its token, in config order."""
@@ -486,14 +310,17 @@ class Settings:
         return {kind: tuple(p for p in enabled if p[0].type == kind) for kind in INGEST_TYPES}
 
     def enabled_channels(self) -> tuple[str, ...]:
-        channels = []
-        if self.sms_enabled:
-            channels.append("sms")
-        if self.email_enabled:
-            channels.append("email")
-        if self.config.notifiers.console.enabled:
-            channels.append("console")
-        return tuple(channels)
+        """Channels configured with every secret they need, in the registry's order."""
+        return tuple(self.secrets.channels)
+
+    def enabled(self, channel: str) -> bool:
+        return channel in self.secrets.channels
+
+    def channel(self, name: str) -> tuple[typing.Any, dict[str, str]] | None:
+        """An enabled channel's settings section and secrets; None when it is off."""
+        if name not in self.secrets.channels:
+            return None
+        return channels.spec(name).section(self.config.notifiers), self.secrets.channels[name]
 
 
 _Loc = tuple[int | str, ...]
@@ -659,21 +486,23 @@ def resolve(cfg: Config, env: typing.Mapping[str, str], path: pathlib.Path | Non
                 warnings.append(f"{key}[{i}]: ${name} is not set; that API token is disabled")
             else:
                 api_keys.append(ApiToken(name, token, read_only))
-    sms = cfg.notifiers.sms
-    sid = get(sms.account_sid_env) if sms else None
-    auth = get(sms.auth_token_env) if sms else None
-    if sms and not (sid and auth):
-        missing = [n for n, v in ((sms.account_sid_env, sid), (sms.auth_token_env, auth)) if not v]
-        warnings.append(f"notifiers.sms: ${', $'.join(missing)} not set; SMS disabled")
-    email = cfg.notifiers.email
+    enabled: dict[str, dict[str, str]] = {}
+    for name, spec in channels.REGISTRY.items():
+        section = spec.section(cfg.notifiers)
+        if not spec.active(section):
+            continue
+        assert section is not None
+        found = channels.secrets_of(section, env)
+        missing = [getattr(section, f) for f in spec.required if f.removesuffix("_env") not in found]
+        if missing:
+            warnings.append(f"notifiers.{name}: ${', $'.join(missing)} not set; {spec.label} disabled")
+            continue
+        enabled[name] = found
     secrets = Secrets(
         database_url=cfg.database.url or get(cfg.database.url_env),
         api_tokens=tuple(k.value for k in api_keys if not k.read_only),
         integration_tokens=tokens,
-        twilio_account_sid=sid,
-        twilio_auth_token=auth,
-        smtp_username=get(email.username_env) if email else None,
-        smtp_password=get(email.password_env) if email else None,
+        channels=enabled,
         api_keys=tuple(api_keys),
     )
     return Settings(cfg, secrets, tuple(warnings), path)

@@ -1,4 +1,10 @@
-"""`pager run`: the database (configured or embedded), the web app, and clean shutdown."""
+"""`pager run`, and the composition root: database, store, engine, sender, listener and the HTTP app.
+
+Everything the daemon is made of is wired here and nowhere else: `create_app`
+gives the whole daemon as one aiohttp application (tests drive it through
+`aiohttp_client`), `run` serves it, with an embedded PostgreSQL when no
+database is configured.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,82 @@ import gc
 import typing
 
 import structlog
+import tenacity
 from aiohttp import web
 
-from pager import config
-from pager.store import embedded
+from pager import clock as clock_mod
+from pager import config, notify, wakeup
+from pager import engine as engine_mod
+from pager import metrics as metrics_mod
+from pager import sender as sender_mod
+from pager.store import acks, db, embedded, escalations, migrate, store
+from pager.store import outbox as outbox_store
 from pager.web import app as web_app
+from pager.web import keys
 
 log = structlog.get_logger(__name__)
 
 EMBEDDED_DATABASE = "pager"
+
+
+async def wait_for_database(url: str) -> None:
+    """Apply migrations, retrying while the database is not up yet."""
+    async for attempt in tenacity.AsyncRetrying(
+        retry=tenacity.retry_if_exception_type((db.Unavailable, OSError)),
+        wait=tenacity.wait_exponential(multiplier=0.2, max=5),
+        before_sleep=lambda rs: log.warning(
+            "waiting for the database",
+            attempt=rs.attempt_number,
+            error=str(rs.outcome.exception()) if rs.outcome else None,
+        ),
+    ):
+        with attempt:
+            with db.translate_errors():
+                conn = await db.connect(url)
+            try:
+                await migrate.apply(conn)
+            finally:
+                await conn.close()
+
+
+def create_app(
+    settings: config.Settings,
+    *,
+    database_url: str,
+    clock: clock_mod.Clock | None = None,
+    metrics: metrics_mod.Metrics | None = None,
+    run_engine: bool = True,
+) -> web.Application:
+    """The whole daemon as one app; `run_engine=False` serves HTTP only (tests that drive engine and sender by hand)."""
+    app = web_app.create_app(settings, clock=clock, metrics=metrics)
+    clock, metrics = app[keys.CLOCK], app[keys.METRICS]
+
+    async def parts(app: web.Application) -> typing.AsyncIterator[None]:
+        await wait_for_database(database_url)
+        cfg = settings.config
+        pool = await db.create_pool(database_url, min_size=cfg.database.pool_min, max_size=cfg.database.pool_max)
+        sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notify.build(settings))
+        engine = engine_mod.Engine(settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake)
+        # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
+        app[keys.STORE] = store.Store(pool, on_transition=metrics.observe_transition, on_opened=engine.wake)
+        app[keys.ACKS] = acks.Acks(pool)
+        app[keys.ENGINE], app[keys.SENDER] = engine, sender
+        wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
+        listener = db.Listener(
+            database_url, list(wake), lambda channel: wake[channel](), on_state=metrics.listener_state
+        )
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(sender.aclose)
+            if run_engine:
+                listener.start()
+                stack.push_async_callback(listener.stop)
+                await stack.enter_async_context(wakeup.running(engine.run(), "pager-engine"))
+                await stack.enter_async_context(wakeup.running(sender.run(), "pager-sender"))
+            yield
+        await pool.close()
+
+    app.cleanup_ctx.append(parts)
+    return app
 
 
 @contextlib.contextmanager
@@ -49,7 +122,7 @@ def run(settings: config.Settings) -> None:
     _install_uvloop()
     server = settings.config.server
     with database(settings) as url:
-        app = web_app.create_app(settings, database_url=url)
+        app = create_app(settings, database_url=url)
         # Everything loaded so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise stalled pages in flight for ~40 ms (gen-2 pauses, measured).
         gc.freeze()

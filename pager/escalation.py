@@ -21,7 +21,7 @@ import dataclasses
 import datetime
 import typing
 
-from pager import config, models
+from pager import config, models, timeline, values
 
 UsersAt = typing.Callable[[str, datetime.datetime], typing.Sequence[str]]
 """(target such as 'rotation:web-primary' or 'user:erin', instant) -> ids of the users on call, in order."""
@@ -29,20 +29,20 @@ UsersAt = typing.Callable[[str, datetime.datetime], typing.Sequence[str]]
 ChannelsFor = typing.Callable[[str], typing.Sequence[str]]
 """user id -> channels that can reach that user now (enabled notifier and a contact method)."""
 
-ESCALATED = "escalated"  # a step was paged
-REPEATED = "repeated"  # the walk went past the last step and started another round
-MANUAL = "manual_escalation"  # someone asked for the next step before its timer
-TARGET_EMPTY = "target_empty"  # one target of a step had nobody on call; the others were paged
-NO_CHANNEL = "no_channel"  # a user on call has no usable channel for this priority
-STEP_SKIPPED = "step_skipped"  # a step paged nobody, so the next step was paged at once
-EXHAUSTED = "exhausted"  # past the last step of the last round; the timer is off
-NOBODY_ON_CALL = "nobody_on_call"  # a whole round paged nobody; the timer is off
-NOT_ESCALATING = "not_escalating"  # this priority does not escalate; the timer is off
+ESCALATED = timeline.Kind.ESCALATED
+REPEATED = timeline.Kind.REPEATED
+MANUAL = timeline.Kind.MANUAL_ESCALATION
+TARGET_EMPTY = timeline.Kind.TARGET_EMPTY
+NO_CHANNEL = timeline.Kind.NO_CHANNEL
+STEP_SKIPPED = timeline.Kind.STEP_SKIPPED
+EXHAUSTED = timeline.Kind.EXHAUSTED
+NOBODY_ON_CALL = timeline.Kind.NOBODY_ON_CALL
+NOT_ESCALATING = timeline.Kind.NOT_ESCALATING
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class LogEntry:
-    """One line for the incident timeline; `kind` is one of the constants above."""
+    """One line for the incident timeline; `kind` is one of `pager.timeline.Kind`."""
 
     kind: str
     message: str
@@ -215,7 +215,7 @@ class _Walker:
             log.append(LogEntry(STEP_SKIPPED, f"{label}: nobody on call can be paged; skipped"))
             return [], log
         if self.priority.escalate:
-            then = f"escalates in {_duration(self.policy.steps[step].ack_timeout)} unless acknowledged"
+            then = f"escalates in {values.format_duration(self.policy.steps[step].ack_timeout)} unless acknowledged"
         else:
             then = "this priority does not escalate"
         log.append(LogEntry(ESCALATED, f"{label}: paging {', '.join(reached)}; {then}"))
@@ -226,14 +226,3 @@ def _label(round_: int, step: int) -> str:
     if step < 0:
         return "the start"
     return f"step {step + 1}" if round_ == 0 else f"step {step + 1} (round {round_ + 1})"
-
-
-def _duration(delta: datetime.timedelta) -> str:
-    """5m, 1h30m, 45s: the form the YAML config uses."""
-    seconds = int(delta.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return "".join(parts) or f"{delta.total_seconds():g}s"

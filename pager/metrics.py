@@ -71,6 +71,12 @@ class Metrics:
             ["service", "reason"],
             registry=r,
         )
+        self.response_target_breaches = C(
+            "pager_response_target_breaches_total",
+            "Response targets missed (priorities.*.ack_within, resolve_within), once per incident and target.",
+            ["service", "priority", "target"],
+            registry=r,
+        )
         self.escalation_lateness = H(
             "pager_escalation_lateness_seconds",
             "How late an escalation step fired after it was due.",
@@ -114,15 +120,15 @@ class Metrics:
         )
         self._listener_was_up = False
 
-    def set_response_times(self, rows: typing.Iterable[typing.Mapping[str, typing.Any]]) -> None:
+    def set_response_times(self, rows: typing.Iterable[typing.Any]) -> None:
         self.mtta.clear()
         self.mttr.clear()
         for row in rows:
-            labels = (row["service"], f"P{row['priority']}", row["window"])
-            if row["acknowledged"]:
-                self.mtta.labels(*labels).set(float(row["mtta"]))
-            if row["resolved"]:
-                self.mttr.labels(*labels).set(float(row["mttr"]))
+            labels = (row.service, row.priority.name, row.window)
+            if row.acknowledged and row.mtta is not None:
+                self.mtta.labels(*labels).set(row.mtta)
+            if row.resolved and row.mttr is not None:
+                self.mttr.labels(*labels).set(row.mttr)
 
     def observe_transition(self, t: typing.Any) -> None:
         """MTTA and MTTR, observed once when an incident is acknowledged or resolved."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import datetime
 import enum
+import typing
 
 
 class Priority(enum.IntEnum):
@@ -31,10 +33,16 @@ class Action(enum.Enum):
     RESOLVE = "resolve"
 
 
-class IncidentStatus(enum.Enum):
+class IncidentStatus(enum.StrEnum):
+    """The one list of incident statuses; the API, the store and the timeline all speak these words."""
+
     TRIGGERED = "triggered"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+
+    @property
+    def open(self) -> bool:
+        return self is not IncidentStatus.RESOLVED
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -67,25 +75,6 @@ class Classified:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Incident:
-    id: int
-    service: str
-    dedup_key: str
-    priority: Priority
-    status: IncidentStatus
-    summary: str
-    created_at: datetime.datetime
-    acknowledged_at: datetime.datetime | None = None
-    resolved_at: datetime.datetime | None = None
-    integration: str | None = None
-    escalation_policy: str | None = None
-
-    @property
-    def number(self) -> int:
-        return self.id
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class EscalationState:
     """Where an incident stands in its escalation policy.
 
@@ -97,6 +86,132 @@ class EscalationState:
     step: int = -1
     round: int = 0
     next_at: datetime.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Incident:
+    """An incident as stored: what the API shows, the engine walks and the pages say.
+
+    `id` is also its short `number`, the one an SMS shows and a reply names.
+    """
+
+    id: int
+    service: str
+    dedup_key: str
+    priority: Priority
+    status: IncidentStatus
+    summary: str
+    created_at: datetime.datetime
+    last_seen_at: datetime.datetime
+    integration: str | None = None
+    priority_rule: str = ""
+    labels: collections.abc.Mapping[str, str] = dataclasses.field(default_factory=dict)
+    annotations: collections.abc.Mapping[str, typing.Any] = dataclasses.field(default_factory=dict)
+    alert_count: int = 0
+    escalation_policy: str | None = None
+    escalation: EscalationState = EscalationState()
+    acknowledged_at: datetime.datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime.datetime | None = None
+    resolved_by: str | None = None
+    ack_by: datetime.datetime | None = None  # response targets (priorities.*.ack_within, resolve_within)
+    resolve_by: datetime.datetime | None = None
+
+    @property
+    def number(self) -> int:
+        return self.id
+
+    def breached(self, target: str, now: datetime.datetime) -> bool:
+        """Whether the `ack` (acknowledged or resolved) or `resolve` target was missed, as of `now`."""
+        due = self.ack_by if target == "ack" else self.resolve_by
+        if due is None:
+            return False
+        done = (self.acknowledged_at or self.resolved_at) if target == "ack" else self.resolved_at
+        return done > due if done is not None else now >= due
+
+    @classmethod
+    def from_row(cls, row: collections.abc.Mapping[str, typing.Any]) -> Incident:
+        """From a row of `incidents` (any mapping with its column names)."""
+        return cls(
+            id=row["id"],
+            service=row["service"],
+            dedup_key=row["dedup_key"],
+            priority=Priority(row["priority"]),
+            status=IncidentStatus(row["status"]),
+            summary=row["summary"],
+            created_at=row["created_at"],
+            last_seen_at=row["last_seen_at"],
+            integration=row["integration"],
+            priority_rule=row["priority_rule"],
+            labels=row["labels"],
+            annotations=row["annotations"],
+            alert_count=row["alert_count"],
+            escalation_policy=row["escalation_policy"],
+            escalation=EscalationState(row["escalation_step"], row["escalation_round"], row["next_escalation_at"]),
+            acknowledged_at=row["acknowledged_at"],
+            acknowledged_by=row["acknowledged_by"],
+            resolved_at=row["resolved_at"],
+            resolved_by=row["resolved_by"],
+            ack_by=row["ack_by"],
+            resolve_by=row["resolve_by"],
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlertState:
+    """One alert of an incident, as last seen: firing or resolved."""
+
+    fingerprint: str
+    status: str  # 'firing' or 'resolved'
+    priority: Priority
+    summary: str
+    labels: collections.abc.Mapping[str, str]
+    annotations: collections.abc.Mapping[str, typing.Any]
+    starts_at: datetime.datetime | None
+    ends_at: datetime.datetime | None
+    first_seen_at: datetime.datetime
+    last_seen_at: datetime.datetime
+
+    @classmethod
+    def from_row(cls, row: collections.abc.Mapping[str, typing.Any]) -> AlertState:
+        return cls(**{**row, "priority": Priority(row["priority"])})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of an incident's timeline; `kind` is one of `pager.timeline.Kind`."""
+
+    id: int
+    at: datetime.datetime
+    kind: str
+    actor: str | None
+    message: str
+    details: collections.abc.Mapping[str, typing.Any] | None
+
+    @classmethod
+    def from_row(cls, row: collections.abc.Mapping[str, typing.Any]) -> TimelineEntry:
+        return cls(**row)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IncidentDetail:
+    """An incident with its alerts and its timeline, read in one snapshot."""
+
+    incident: Incident
+    alerts: tuple[AlertState, ...]
+    timeline: tuple[TimelineEntry, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Timer:
+    """A durable timer that came due: (kind, subject) names it; `incident` is the one it belongs to, if any."""
+
+    kind: str
+    subject: str
+    due_at: datetime.datetime
+    priority: Priority = Priority.P3
+    data: collections.abc.Mapping[str, typing.Any] = dataclasses.field(default_factory=dict)
+    incident: Incident | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

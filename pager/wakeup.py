@@ -53,6 +53,34 @@ async def forever(
         await sleep(clock, wake, due, safety)
 
 
+LANES = {"urgent": True, "routine": False}
+"""Each loop of work runs once per lane: P0/P1 work (urgent) and P2/P3 work (routine), side by side."""
+
+
+async def lanes(
+    name: str,
+    work: typing.Callable[[bool], typing.Awaitable[object]],
+    next_due: typing.Callable[[bool], typing.Awaitable[datetime.datetime | None]],
+    clock: clock_mod.Clock,
+    wakes: typing.Mapping[str, asyncio.Event],
+    safety: datetime.timedelta,
+) -> None:
+    """`forever` for each lane, `work(urgent)` and `next_due(urgent)` told which lane they serve."""
+    await asyncio.gather(
+        *(
+            forever(
+                f"{name}:{lane}",
+                lambda urgent=urgent: work(urgent),
+                lambda urgent=urgent: next_due(urgent),
+                clock,
+                wakes[lane],
+                safety,
+            )
+            for lane, urgent in LANES.items()
+        )
+    )
+
+
 @contextlib.asynccontextmanager
 async def running(
     coro: typing.Coroutine[typing.Any, typing.Any, None], name: str

@@ -69,12 +69,12 @@ async def pool(database_url: str) -> typing.AsyncIterator[db.Pool]:
 @pytest.fixture
 def make_client(database_url: str, aiohttp_client: typing.Any) -> typing.Callable[..., typing.Awaitable[typing.Any]]:
     """An HTTP client for a pager app on this test's database; the engine runs only when asked (run_engine=True)."""
-    from pager.web import app as web_app
+    from pager import daemon
     from tests import support
 
     async def make(settings: typing.Any = None, **kwargs: typing.Any) -> typing.Any:
         kwargs.setdefault("run_engine", False)
-        app = web_app.create_app(
+        app = daemon.create_app(
             settings or support.settings(), database_url=kwargs.pop("database_url", database_url), **kwargs
         )
         return await aiohttp_client(app)

@@ -50,12 +50,8 @@ def parse(body: bytes) -> list[models.Alert]:
     except msgspec.DecodeError as exc:
         raise ingest.InvalidPayload([_malformed(body, str(exc))]) from None
     if notification.version != VERSION:
-        hint = "; Grafana's webhook (version '1') has its own endpoint" if notification.version == "1" else ""
         raise ingest.InvalidPayload(
-            [
-                f"$.version: unsupported webhook version {notification.version!r}: "
-                f"expected {VERSION!r} (Alertmanager){hint}"
-            ]
+            [f"$.version: unsupported webhook version {notification.version!r}: expected {VERSION!r} (Alertmanager)"]
         )
     key = notification.group_key
     if not key:

@@ -7,8 +7,10 @@ denied, bad credentials) are final.
 
 from __future__ import annotations
 
+import dataclasses
 import email.message
 import email.utils
+import typing
 
 import aiosmtplib
 import structlog
@@ -137,3 +139,17 @@ class SmtpEmail:
 
 def _refused(exc: aiosmtplib.SMTPResponseException, what: str) -> message.Failure:
     return message.Failure(f"SMTP {exc.code} ({what}): {exc.message}", temporary=400 <= exc.code < 500)
+
+
+def build(section: typing.Any, secrets: typing.Mapping[str, str], server: typing.Any) -> SmtpEmail:
+    """The `email` channel from `notifiers.email` (pager.channels.Email) and its secrets."""
+    return SmtpEmail(
+        host=section.host,
+        port=section.port,
+        sender=section.from_address,
+        username=secrets.get("username"),
+        password=secrets.get("password"),
+        starttls=section.starttls,
+        tls=section.tls,
+        retry=dataclasses.replace(message.DEFAULT_RETRY, attempt_timeout=section.timeout),
+    )

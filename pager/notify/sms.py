@@ -9,6 +9,8 @@ should move on.
 
 from __future__ import annotations
 
+import typing
+
 import aiohttp
 import structlog
 import twilio.rest
@@ -140,3 +142,15 @@ def _temporary(status: int, code: int | None) -> bool:
     if code in PERMANENT_CODES:
         return False
     return status in (408, 429) or status >= 500
+
+
+def build(section: typing.Any, secrets: typing.Mapping[str, str], server: typing.Any) -> TwilioSms:
+    """The `sms` channel from `notifiers.sms` (pager.channels.Sms) and its secrets."""
+    return TwilioSms(
+        account_sid=secrets["account_sid"],
+        auth_token=secrets["auth_token"],
+        from_number=section.from_number,
+        messaging_service_sid=section.messaging_service_sid,
+        api_base=section.api_base,
+        public_url=server.public_url,
+    )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import typing
 
-from pager import ack
+from pager import ack, models
 from pager.store import db, sql
 
 Q = sql.QUERIES
@@ -17,7 +16,7 @@ class Link:
     """What an ack token opens: one incident, for one user."""
 
     user_id: str
-    incident: dict[str, typing.Any]
+    incident: models.Incident
 
 
 class Acks:
@@ -38,8 +37,7 @@ class Acks:
             row = await self.pool.fetchrow(Q["lookup_ack_token"], ack.hash_token(token))
         if row is None:
             return None
-        incident = dict(row)
-        return Link(incident.pop("user_id"), incident)
+        return Link(row["user_id"], models.Incident.from_row(row))
 
     async def was_paged(self, incident_id: int, user_id: str) -> bool:
         with db.translate_errors():

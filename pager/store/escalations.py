@@ -1,93 +1,119 @@
-"""The engine's side of the store: claim due timers, record what the walker decided, in one transaction."""
+"""The engine's side of the store: claim due work per lane, and write a whole plan in the claim's transaction.
+
+Due work is of two sources, claimed the same way (FOR UPDATE SKIP LOCKED, most
+urgent first): escalations, whose timer is the incident's own
+`next_escalation_at`, and the `timers` table, which holds every other durable
+timer keyed by (kind, subject).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import typing
 
-from pager import models
+from pager import models, plan
 from pager.store import db, sql
 
 Q = sql.QUERIES
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Due:
-    id: int
-    service: str
-    priority: models.Priority
-    policy: str | None
-    state: models.EscalationState
-    status: str = "triggered"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Outcome:
-    """What to write for one incident: its new state, its pages (with addresses), its timeline lines."""
-
-    incident_id: int
-    state: models.EscalationState
-    pages: tuple[tuple[models.Page, str], ...] = ()
-    log: tuple[tuple[str, str], ...] = ()  # (kind, message)
-
-
-def _due(row: db.Record) -> Due:
-    return Due(
-        id=row["id"],
-        service=row["service"],
-        priority=models.Priority(row["priority"]),
-        policy=row["escalation_policy"],
-        state=models.EscalationState(row["escalation_step"], row["escalation_round"], row["next_escalation_at"]),
-        status=row.get("status", "triggered"),
+def _timer(row: typing.Any) -> models.Timer:
+    """A claimed timer row, with the incident it was locked with (claim_timers selects `i.*` beside it)."""
+    return models.Timer(
+        kind=row["timer_kind"],
+        subject=row["timer_subject"],
+        due_at=row["timer_due_at"],
+        priority=models.Priority(row["timer_priority"]),
+        data=row["timer_data"],
+        incident=models.Incident.from_row(row) if row.get("id") is not None else None,
     )
 
 
 class Batch:
-    """Claimed incidents, locked until the transaction ends; `record` writes all outcomes in three statements."""
+    """Claimed work, locked until the transaction ends; `record` writes every plan with it."""
 
-    def __init__(self, conn: db.Connection, due: list[Due]) -> None:
+    def __init__(
+        self, conn: db.Connection, incidents: list[models.Incident], timers: list[models.Timer] | None = None
+    ) -> None:
         self._conn = conn
-        self.due = due
+        self.incidents = incidents
+        self.timers = timers or []
         self.queued = 0
 
-    async def record(self, outcomes: typing.Sequence[Outcome], now: datetime.datetime) -> None:
-        if not outcomes:
-            return
+    def __len__(self) -> int:
+        return len(self.incidents) + len(self.timers)
+
+    def full(self, limit: int) -> bool:
+        """Whether a source gave as much as it was asked for, so more may be due."""
+        return len(self.incidents) >= limit or len(self.timers) >= limit
+
+    async def record(self, p: plan.Plan, now: datetime.datetime) -> None:
+        """Write `p` in this transaction; the claimed timers are gone unless `p` arms them again."""
         with db.translate_errors():
-            await self._conn.execute(
-                Q["save_escalations"],
-                [o.incident_id for o in outcomes],
-                [o.state.step for o in outcomes],
-                [o.state.round for o in outcomes],
-                [o.state.next_at for o in outcomes],
-            )
-            pages = [p for o in outcomes for p in o.pages]
-            if pages:
-                rows = await self._conn.fetch(
-                    Q["queue_pages"],
-                    [p.incident_id for p, _ in pages],
-                    [p.round for p, _ in pages],
-                    [p.step for p, _ in pages],
-                    [p.user for p, _ in pages],
-                    [p.channel for p, _ in pages],
-                    [address for _, address in pages],
-                    now,
-                )
-                self.queued += len(rows)
-                if rows:
-                    await self._conn.execute(Q["notify_outbox"])
-            lines = [(o.incident_id, kind, message) for o in outcomes for kind, message in o.log]
-            if lines:
+            if self.timers:
                 await self._conn.execute(
-                    Q["append_log"],
-                    now,
-                    "pager",
-                    [i for i, _, _ in lines],
-                    [k for _, k, _ in lines],
-                    [m for _, _, m in lines],
+                    Q["clear_timers"], [t.kind for t in self.timers], [t.subject for t in self.timers]
                 )
+            self.queued += await write(self._conn, p, now)
+
+
+async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> int:
+    """Write a plan with `conn` (inside the caller's transaction); returns how many pages were queued."""
+    queued = 0
+    if p.escalations:
+        await conn.execute(
+            Q["save_escalations"],
+            [i for i, _ in p.escalations],
+            [s.step for _, s in p.escalations],
+            [s.round for _, s in p.escalations],
+            [s.next_at for _, s in p.escalations],
+        )
+    if p.targets:
+        await conn.execute(
+            Q["set_targets"], [i for i, _, _ in p.targets], [a for _, a, _ in p.targets], [r for _, _, r in p.targets]
+        )
+    if p.clear_timers:
+        await conn.execute(Q["clear_timers"], [k for k, _ in p.clear_timers], [s for _, s in p.clear_timers])
+    if p.set_timers:
+        await conn.execute(
+            Q["set_timers"],
+            [t.kind for t in p.set_timers],
+            [t.subject for t in p.set_timers],
+            [t.due_at for t in p.set_timers],
+            [int(t.priority) for t in p.set_timers],
+            [t.incident_id for t in p.set_timers],
+            [dict(t.data) for t in p.set_timers],
+        )
+    if p.pages:
+        rows = await conn.fetch(
+            Q["queue_pages"],
+            [q.page.incident_id for q in p.pages],
+            [q.page.round for q in p.pages],
+            [q.page.step for q in p.pages],
+            [q.page.user for q in p.pages],
+            [q.page.channel for q in p.pages],
+            [q.address for q in p.pages],
+            now,
+        )
+        queued = len(rows)
+        if rows:
+            await conn.execute(Q["notify_outbox"])
+    if p.log:
+        await append_log(conn, p.log, now)
+    return queued
+
+
+async def append_log(conn: db.Connection | db.Pool, lines: typing.Sequence[plan.Line], now: datetime.datetime) -> None:
+    await conn.execute(
+        Q["append_log"],
+        now,
+        [x.incident_id for x in lines],
+        [str(x.kind) for x in lines],
+        [x.actor for x in lines],
+        [x.message for x in lines],
+        [None if x.details is None else dict(x.details) for x in lines],
+    )
 
 
 class Escalations:
@@ -95,21 +121,31 @@ class Escalations:
         self.pool = pool
 
     @contextlib.asynccontextmanager
-    async def claim_due(self, now: datetime.datetime, limit: int) -> typing.AsyncIterator[Batch]:
-        """Due incidents locked FOR UPDATE SKIP LOCKED; whatever the block records commits with the claim."""
+    async def claim_due(
+        self, now: datetime.datetime, limit: int, *, urgent: bool = False
+    ) -> typing.AsyncIterator[Batch]:
+        """Due escalations and timers, locked FOR UPDATE SKIP LOCKED; what the block records commits with the claim.
+
+        `urgent` claims P0/P1 work (the engine's urgent lane), otherwise P2/P3: the lanes never meet, so neither
+        waits on, or spins on, what the other holds.
+        """
         with db.translate_errors():
             async with self.pool.acquire() as conn, conn.transaction():
-                rows = await conn.fetch(Q["claim_due"], now, limit)
-                yield Batch(conn, [_due(r) for r in rows])
+                rows = await conn.fetch(Q["claim_due_urgent" if urgent else "claim_due"], now, limit)
+                timers = await conn.fetch(Q["claim_timers_urgent" if urgent else "claim_timers"], now, limit)
+                timers += await conn.fetch(Q["claim_free_timers"], now, limit, 0 if urgent else 2)
+                yield Batch(conn, [models.Incident.from_row(r) for r in rows], [_timer(r) for r in timers])
 
     @contextlib.asynccontextmanager
     async def lock(self, incident_id: int) -> typing.AsyncIterator[Batch]:
-        """One incident, locked whatever its timer, for a manual escalation."""
+        """One incident, locked whatever its timer, for a manual escalation or a notice."""
         with db.translate_errors():
             async with self.pool.acquire() as conn, conn.transaction():
                 row = await conn.fetchrow(Q["lock_incident"], incident_id)
-                yield Batch(conn, [] if row is None else [_due(row)])
+                yield Batch(conn, [] if row is None else [models.Incident.from_row(row)])
 
-    async def next_due(self) -> datetime.datetime | None:
+    async def next_due(self, *, urgent: bool | None = None) -> datetime.datetime | None:
+        """When the next escalation or timer of a lane (`urgent` True: P0/P1, False: P2/P3, None: any) is due."""
+        query = {True: "next_due_urgent", False: "next_due", None: "next_due_any"}[urgent]
         with db.translate_errors():
-            return await self.pool.fetchval(Q["next_due"])
+            return await self.pool.fetchval(Q[query])

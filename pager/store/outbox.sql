@@ -1,12 +1,13 @@
 -- Queries of the outbox sender: claim with a lease, record outcomes, fall back, hold for throttling.
 
 -- name: claim_pages
--- Pending pages (and pages whose sender died mid-send: lease expired), leased to this sender.
+-- The P2/P3 lane: pending pages (and pages whose sender died mid-send: lease expired), oldest first,
+-- leased to this sender. The lease commits before anything is sent.
 WITH ready AS (
     SELECT id FROM notifications
-     WHERE not_before <= $1
+     WHERE not_before <= $1 AND priority >= 2
        AND (status = 'pending' OR (status = 'sending' AND lease_until <= $1))
-     ORDER BY not_before, id
+     ORDER BY priority, not_before, id
      LIMIT $2
        FOR UPDATE SKIP LOCKED
 ), claimed AS (
@@ -20,14 +21,37 @@ SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.
        NOT EXISTS (SELECT 1 FROM notifications o
                     WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page
   FROM claimed c JOIN incidents i ON i.id = c.incident_id
- ORDER BY c.not_before, c.id;
+ ORDER BY c.priority, c.not_before, c.id;
+
+-- name: claim_pages_urgent
+-- The P0/P1 lane: only what notifications_ready_urgent holds, so it never reads past a storm's pages.
+WITH ready AS (
+    SELECT id FROM notifications
+     WHERE not_before <= $1 AND priority <= 1
+       AND (status = 'pending' OR (status = 'sending' AND lease_until <= $1))
+     ORDER BY priority, not_before, id
+     LIMIT $2
+       FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE notifications n
+       SET status = 'sending', lease_until = $1 + $3::interval, attempts = n.attempts + 1
+      FROM ready WHERE n.id = ready.id
+ RETURNING n.*
+)
+SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
+       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations,
+       NOT EXISTS (SELECT 1 FROM notifications o
+                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page
+  FROM claimed c JOIN incidents i ON i.id = c.incident_id
+ ORDER BY c.priority, c.not_before, c.id;
 
 -- name: recent_sends
--- Messages, not pages: one SMS that bundled six pages counts once.
-SELECT address, count(DISTINCT coalesce(provider_id, id::text)) AS n, min(sent_at) AS oldest
+-- Messages, not pages, sent to these addresses since $3: one SMS that bundled six pages is one message,
+-- as urgent as its most urgent page.
+SELECT address, coalesce(provider_id, id::text) AS message, min(priority) AS priority, min(sent_at) AS sent_at
   FROM notifications
  WHERE channel = $1 AND address = ANY($2::text[]) AND sent_at > $3
- GROUP BY address;
+ GROUP BY address, coalesce(provider_id, id::text);
 
 -- name: lock_provider_ids
 -- Taken by the sender before it records a provider id and by a delivery report before it looks for one,
@@ -44,26 +68,39 @@ UPDATE notifications n
 
 -- name: mark_failed
 UPDATE notifications n
-   SET status = 'failed', error = $2, lease_until = NULL
- WHERE n.id = ANY($1::bigint[]);
+   SET status = 'failed', error = u.error, lease_until = NULL
+  FROM unnest($1::bigint[], $2::text[]) AS u(id, error)
+ WHERE n.id = u.id;
 
 -- name: mark_retry
 UPDATE notifications n
-   SET status = 'pending', error = $2, not_before = $3, lease_until = NULL
- WHERE n.id = ANY($1::bigint[]);
+   SET status = 'pending', error = u.error, not_before = u.not_before, lease_until = NULL
+  FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, error, not_before)
+ WHERE n.id = u.id;
 
 -- name: hold_pages
 UPDATE notifications n
-   SET status = 'pending', not_before = $2, lease_until = NULL, attempts = n.attempts - 1
- WHERE n.id = ANY($1::bigint[]);
+   SET status = 'pending', not_before = u.until, lease_until = NULL, attempts = n.attempts - 1
+  FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, until)
+ WHERE n.id = u.id;
 
 -- name: queue_fallback
-INSERT INTO notifications (incident_id, round, step, user_id, channel, address, created_at, not_before)
-SELECT n.incident_id, n.round, n.step, n.user_id, u.channel, u.address, $2, $2
-  FROM notifications n, unnest($3::text[], $4::text[]) AS u(channel, address)
- WHERE n.id = $1
-    ON CONFLICT (incident_id, round, step, user_id, channel) DO NOTHING
-RETURNING id, channel;
+-- The same pages on other channels: ($2, $3, $4) are (source page, channel, address) triples; answers
+-- which source got which channel newly queued.
+WITH wanted AS (
+    SELECT u.source, u.ord, n.incident_id, n.round, n.step, n.user_id, u.channel, u.address, n.priority
+      FROM unnest($2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS u(source, channel, address, ord)
+      JOIN notifications n ON n.id = u.source
+), inserted AS (
+    INSERT INTO notifications (incident_id, round, step, user_id, channel, address, created_at, not_before,
+                               priority)
+    SELECT incident_id, round, step, user_id, channel, address, $1, $1, priority FROM wanted ORDER BY ord
+        ON CONFLICT (incident_id, round, step, user_id, channel) DO NOTHING
+    RETURNING incident_id, round, step, user_id, channel
+)
+SELECT w.source, i.channel
+  FROM inserted i JOIN wanted w USING (incident_id, round, step, user_id, channel)
+ ORDER BY w.source, i.channel;
 
 -- name: record_delivery
 -- Any report but 'delivered' (Twilio: undelivered, failed) fails the page.
@@ -90,15 +127,25 @@ RETURNING provider_id, status, error, received_at;
 
 -- name: next_page_due
 SELECT min(CASE WHEN status = 'pending' THEN not_before ELSE greatest(not_before, lease_until) END)
+  FROM notifications WHERE status IN ('pending', 'sending') AND priority >= 2;
+
+-- name: next_page_due_urgent
+SELECT min(CASE WHEN status = 'pending' THEN not_before ELSE greatest(not_before, lease_until) END)
+  FROM notifications WHERE status IN ('pending', 'sending') AND priority <= 1;
+
+-- name: next_page_due_any
+SELECT min(CASE WHEN status = 'pending' THEN not_before ELSE greatest(not_before, lease_until) END)
   FROM notifications WHERE status IN ('pending', 'sending');
 
 -- name: cancel_pages
 UPDATE notifications SET status = 'cancelled', lease_until = NULL WHERE id = ANY($1::bigint[]);
 
 -- name: reachable_elsewhere
--- Whether the same page is still on its way to this user on another channel.
-SELECT EXISTS (
-    SELECT 1 FROM notifications o JOIN notifications n ON n.id = $1
-     WHERE o.incident_id = n.incident_id AND o.round = n.round AND o.step = n.step
-       AND o.user_id = n.user_id AND o.channel <> n.channel
-       AND o.status NOT IN ('failed', 'cancelled'));
+-- Which of these pages are still on their way to their user on another channel.
+SELECT n.id
+  FROM notifications n
+ WHERE n.id = ANY($1::bigint[])
+   AND EXISTS (SELECT 1 FROM notifications o
+                WHERE o.incident_id = n.incident_id AND o.round = n.round AND o.step = n.step
+                  AND o.user_id = n.user_id AND o.channel <> n.channel
+                  AND o.status NOT IN ('failed', 'cancelled'));

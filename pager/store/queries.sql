@@ -67,7 +67,7 @@ SELECT service, priority, created_at FROM changed;
 WITH created AS (
     INSERT INTO incidents (service, dedup_key, integration, priority, priority_rule, summary, labels,
                            annotations, escalation_policy, next_escalation_at, created_at, last_seen_at)
-    VALUES ($1, $2, NULL, $3, 'manual', $4, $5, $6, $7, CASE WHEN $7::text IS NULL THEN NULL ELSE $8::timestamptz END, $8, $8)
+    VALUES ($1, $2, NULL, $3, 'manual', $4, $5, $6, $7, $8, $8, $8)
     RETURNING id
 ), logged AS (
     INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
@@ -78,8 +78,9 @@ WITH created AS (
 SELECT id, (SELECT count(*) FROM notified) AS n FROM created;
 
 -- name: add_note
+-- $5: the entry's details (who wrote it through the API), or NULL.
 INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
-SELECT id, $2, 'note', $3, $4, NULL FROM incidents WHERE id = $1
+SELECT id, $2, 'note', $3, $4, $5::jsonb FROM incidents WHERE id = $1
 RETURNING id;
 
 -- name: open_counts
@@ -90,43 +91,8 @@ SELECT service, priority, status, count(*) AS n
 -- name: ping
 SELECT 1;
 
--- name: claim_due
--- Due timers of triggered incidents, oldest first; another engine's claims are skipped, not waited for.
-SELECT id, service, priority, escalation_policy, escalation_step, escalation_round, next_escalation_at
-  FROM incidents
- WHERE next_escalation_at <= $1 AND status = 'triggered'
- ORDER BY next_escalation_at
- LIMIT $2
-   FOR UPDATE SKIP LOCKED;
-
 -- name: lock_incident
-SELECT id, service, priority, status, escalation_policy, escalation_step, escalation_round, next_escalation_at
-  FROM incidents WHERE id = $1 FOR UPDATE;
-
--- name: save_escalations
-UPDATE incidents i
-   SET escalation_step = u.step, escalation_round = u.round, next_escalation_at = u.next_at
-  FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::timestamptz[]) AS u(id, step, round, next_at)
- WHERE i.id = u.id;
-
--- name: queue_pages
-INSERT INTO notifications (incident_id, round, step, user_id, channel, address, created_at, not_before)
-SELECT u.incident_id, u.round, u.step, u.user_id, u.channel, u.address, $7, $7
-  FROM unnest($1::bigint[], $2::bigint[], $3::integer[], $4::text[], $5::text[], $6::text[])
-       AS u(incident_id, round, step, user_id, channel, address)
-    ON CONFLICT (incident_id, round, step, user_id, channel) DO NOTHING
-RETURNING id;
-
--- name: append_log
-INSERT INTO incident_log (incident_id, at, kind, actor, message)
-SELECT u.incident_id, $1, u.kind, $2, u.message
-  FROM unnest($3::bigint[], $4::text[], $5::text[]) AS u(incident_id, kind, message);
-
--- name: next_due
-SELECT min(next_escalation_at) FROM incidents WHERE next_escalation_at IS NOT NULL AND status = 'triggered';
-
--- name: notify_outbox
-SELECT pg_notify('pager_outbox', '');
+SELECT * FROM incidents WHERE id = $1 FOR UPDATE;
 
 -- name: response_times
 -- Exact MTTA/MTTR per service, priority and window: incidents acknowledged (resolved) within the window.

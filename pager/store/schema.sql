@@ -26,7 +26,9 @@ CREATE TABLE incidents (
     acknowledged_at     timestamptz,
     acknowledged_by     text,
     resolved_at         timestamptz,
-    resolved_by         text
+    resolved_by         text,
+    ack_by              timestamptz,  -- response targets, fixed when the engine first sees the incident
+    resolve_by          timestamptz
 );
 
 -- One open incident per (service, dedup key), enforced here so concurrent
@@ -35,6 +37,8 @@ CREATE UNIQUE INDEX incidents_open_dedup ON incidents (service, dedup_key) WHERE
 CREATE INDEX incidents_open_by_integration ON incidents (integration, dedup_key) WHERE status <> 'resolved';
 -- Exactly what the engine claims: triggered incidents with a timer, walked in order.
 CREATE INDEX incidents_due ON incidents (next_escalation_at) WHERE next_escalation_at IS NOT NULL AND status = 'triggered';
+CREATE INDEX incidents_due_urgent ON incidents (next_escalation_at)
+    WHERE next_escalation_at IS NOT NULL AND status = 'triggered' AND priority <= 1;
 CREATE INDEX incidents_status ON incidents (status, id DESC);
 CREATE INDEX incidents_acknowledged_at ON incidents (acknowledged_at) WHERE acknowledged_at IS NOT NULL;
 CREATE INDEX incidents_resolved_at ON incidents (resolved_at) WHERE resolved_at IS NOT NULL;
@@ -72,7 +76,13 @@ CREATE TABLE incident_log (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
     at              timestamptz NOT NULL,
-    kind            text NOT NULL,
+    kind            text NOT NULL CONSTRAINT incident_log_kind_check CHECK (kind IN (
+    'triggered', 'alert_added', 'alert_refired', 'alert_resolved', 'priority_raised',
+    'acknowledged', 'resolved', 'note', 'target_breached', 'escalated', 'repeated',
+    'manual_escalation', 'target_empty', 'no_channel', 'step_skipped', 'exhausted',
+    'nobody_on_call', 'not_escalating', 'no_policy', 'acknowledger_notified', 'paged', 'page_held',
+    'page_retry', 'page_failed', 'page_undelivered', 'page_fallback', 'page_undeliverable'
+    )),  -- the kinds of pager/timeline.py
     actor           text,
     message         text NOT NULL,
     details         jsonb
@@ -100,9 +110,13 @@ CREATE TABLE notifications (
     error           text,
     sent_at         timestamptz,
     delivered_at    timestamptz,
+    priority        smallint NOT NULL CONSTRAINT notifications_priority_check CHECK (priority BETWEEN 0 AND 3),
     UNIQUE (incident_id, round, step, user_id, channel)
 );
 CREATE INDEX notifications_ready ON notifications (not_before) WHERE status IN ('pending', 'sending');
+-- The sender's P0/P1 lane claims only these.
+CREATE INDEX notifications_ready_urgent ON notifications (not_before)
+    WHERE status IN ('pending', 'sending') AND priority <= 1;
 CREATE INDEX notifications_incident ON notifications (incident_id);
 CREATE INDEX notifications_provider ON notifications (provider_id) WHERE provider_id IS NOT NULL;
 -- The per-contact throttle counts recent sends to an address.
@@ -129,6 +143,23 @@ CREATE TABLE delivery_reports_pending (
     received_at     timestamptz NOT NULL
 );
 CREATE INDEX delivery_reports_pending_received ON delivery_reports_pending (received_at);
+
+-- Every durable timer but escalation's (the incident's own next_escalation_at, the hot path):
+-- keyed by (kind, subject), claimed FOR UPDATE SKIP LOCKED when due, handled by the pure handler
+-- of its kind (pager/engine/handlers.py). A timer of an incident goes with it.
+
+CREATE TABLE timers (
+    kind            text NOT NULL,
+    subject         text NOT NULL,
+    due_at          timestamptz NOT NULL,
+    priority        smallint NOT NULL DEFAULT 3 CHECK (priority BETWEEN 0 AND 3),
+    incident_id     bigint REFERENCES incidents (id) ON DELETE CASCADE,
+    data            jsonb NOT NULL DEFAULT '{}',
+    PRIMARY KEY (kind, subject)
+);
+CREATE INDEX timers_due ON timers (due_at);
+CREATE INDEX timers_due_urgent ON timers (due_at) WHERE priority <= 1;
+CREATE INDEX timers_incident ON timers (incident_id) WHERE incident_id IS NOT NULL;
 
 -- pager_ingest folds one group of alert events for one (service, dedup key) into its incident in
 -- one statement: one round trip per webhook group, atomic, and safe against concurrent duplicates
@@ -208,7 +239,7 @@ BEGIN
                                created_at, last_seen_at, alert_count)
         VALUES (p_service, p_dedup_key, p_integration, p_priorities[v_top], p_rules[v_top],
                 p_summaries[v_top], p_labels[v_top], p_annotations[v_top], p_policy,
-                CASE WHEN p_policy IS NULL THEN NULL ELSE p_now END, p_now, p_now,
+                p_now, p_now, p_now,
                 cardinality(p_fingerprints))
         ON CONFLICT (service, dedup_key) WHERE status <> 'resolved' DO NOTHING
         RETURNING * INTO v_inc;

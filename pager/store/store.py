@@ -20,25 +20,53 @@ class Transition:
     incident_id: int
     service: str
     priority: models.Priority
-    status: str  # 'acknowledged' or 'resolved'
+    status: models.IncidentStatus  # acknowledged or resolved
     created_at: datetime.datetime
     at: datetime.datetime
 
 
 OnTransition = typing.Callable[[Transition], None]
+Audit = typing.Mapping[str, str]
+"""Who made a write, merged into its timeline entry's details: {"token": <the API token's name>}."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Filters:
-    status: str | None = None
+    status: models.IncidentStatus | typing.Literal["open"] | None = None
     service: str | None = None
     priority: models.Priority | None = None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ResponseTimes:
+    """Exact MTTA and MTTR of one service and priority over one window (1d, 7d, 30d)."""
+
+    service: str
+    priority: models.Priority
+    window: str
+    mtta: float | None
+    acknowledged: int
+    mttr: float | None
+    resolved: int
+
+
 class Store:
-    def __init__(self, pool: db.Pool, on_transition: OnTransition | None = None) -> None:
+    """Incidents: ingest, read, acknowledge and resolve, open by hand, annotate.
+
+    `on_transition` observes every acknowledge and resolve (MTTA/MTTR); `on_opened` runs after the
+    COMMIT that opened an incident, so this replica's engine pages it at once without waiting for
+    LISTEN/NOTIFY (which may be reconnecting after a database failover).
+    """
+
+    def __init__(
+        self,
+        pool: db.Pool,
+        on_transition: OnTransition | None = None,
+        on_opened: typing.Callable[[], None] | None = None,
+    ) -> None:
         self.pool = pool
         self._on_transition = on_transition
+        self._on_opened = on_opened
         self._ingester = ingest.Ingester(pool)
 
     def _moved(
@@ -50,7 +78,7 @@ class Store:
         created_at: datetime.datetime,
         at: datetime.datetime,
     ) -> Transition:
-        t = Transition(incident_id, service, models.Priority(priority), status, created_at, at)
+        t = Transition(incident_id, service, models.Priority(priority), models.IncidentStatus(status), created_at, at)
         if self._on_transition is not None:
             self._on_transition(t)
         return t
@@ -64,27 +92,27 @@ class Store:
     ) -> list[ingest.IngestResult]:
         """Commit every group in one transaction; returns only after COMMIT."""
         results = await self._ingester.ingest(integration, groups, now)
+        if self._on_opened is not None and any(r.created for r in results):
+            self._on_opened()
         for r in results:
             if r.changed_to and r.incident_id is not None and r.priority is not None and r.created_at is not None:
                 self._moved(r.incident_id, r.service, r.priority, r.changed_to, r.created_at, now)
         return results
 
-    async def list_incidents(
-        self, filters: Filters, limit: int, before_id: int | None = None
-    ) -> list[dict[str, typing.Any]]:
+    async def list_incidents(self, filters: Filters, limit: int, before_id: int | None = None) -> list[models.Incident]:
         query = Q["list_open_incidents"] if filters.status == "open" else Q["list_incidents"]
-        status = None if filters.status == "open" else filters.status
+        status = None if filters.status in (None, "open") else str(filters.status)
         priority = None if filters.priority is None else int(filters.priority)
         with db.translate_errors():
             rows = await self.pool.fetch(query, status, filters.service, priority, before_id, limit)
-        return [dict(r) for r in rows]
+        return [models.Incident.from_row(r) for r in rows]
 
-    async def get_incident(self, incident_id: int) -> dict[str, typing.Any] | None:
+    async def get_incident(self, incident_id: int) -> models.Incident | None:
         with db.translate_errors():
             row = await self.pool.fetchrow(Q["get_incident"], incident_id)
-        return None if row is None else dict(row)
+        return None if row is None else models.Incident.from_row(row)
 
-    async def incident_detail(self, incident_id: int) -> dict[str, typing.Any] | None:
+    async def incident_detail(self, incident_id: int) -> models.IncidentDetail | None:
         """The incident with its alerts and timeline, read in one snapshot."""
         with db.translate_errors():
             async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
@@ -93,13 +121,20 @@ class Store:
                     return None
                 alerts = await conn.fetch(Q["incident_alerts"], incident_id)
                 log = await conn.fetch(Q["incident_log"], incident_id)
-        detail = dict(row)
-        detail["alerts"] = [dict(a) for a in alerts]
-        detail["timeline"] = [dict(e) for e in log]
-        return detail
+        return models.IncidentDetail(
+            models.Incident.from_row(row),
+            tuple(models.AlertState.from_row(a) for a in alerts),
+            tuple(models.TimelineEntry.from_row(e) for e in log),
+        )
 
     async def _transition(
-        self, status: str, incident_id: int, actor: str, via: str, now: datetime.datetime
+        self,
+        status: models.IncidentStatus,
+        incident_id: int,
+        actor: str,
+        via: str,
+        now: datetime.datetime,
+        audit: Audit | None = None,
     ) -> Transition | None:
         message = f"{status.capitalize()} by {actor} via {via}"
         with db.translate_errors():
@@ -107,17 +142,23 @@ class Store:
                 # Lock first: the transition then runs in a snapshot taken after any engine tick
                 # holding the row committed, so it cancels the pages that tick queued too.
                 await conn.execute(Q["lock_incident"], incident_id)
-                row = await conn.fetchrow(Q["transition"], incident_id, now, actor, message, {"via": via}, status)
+                row = await conn.fetchrow(
+                    Q["transition"], incident_id, now, actor, message, {"via": via, **(audit or {})}, str(status)
+                )
         if row is None:
             return None
         return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], now)
 
-    async def acknowledge(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> Transition | None:
+    async def acknowledge(
+        self, incident_id: int, actor: str, via: str, now: datetime.datetime, audit: Audit | None = None
+    ) -> Transition | None:
         """The transition when this call acknowledged it; None when it was not triggered (acked, resolved, absent)."""
-        return await self._transition("acknowledged", incident_id, actor, via, now)
+        return await self._transition(models.IncidentStatus.ACKNOWLEDGED, incident_id, actor, via, now, audit)
 
-    async def resolve(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> Transition | None:
-        return await self._transition("resolved", incident_id, actor, via, now)
+    async def resolve(
+        self, incident_id: int, actor: str, via: str, now: datetime.datetime, audit: Audit | None = None
+    ) -> Transition | None:
+        return await self._transition(models.IncidentStatus.RESOLVED, incident_id, actor, via, now, audit)
 
     async def create_incident(
         self,
@@ -131,10 +172,11 @@ class Store:
         actor: str,
         now: datetime.datetime,
         dedup_key: str | None = None,
+        audit: Audit | None = None,
     ) -> int:
         key = dedup_key or uuid.uuid4().hex
         message = f"Incident opened ({priority.name}) by {actor}: {summary}"
-        details = {"priority": priority.name, "rule": "manual", "via": "api"}
+        details = {"priority": priority.name, "rule": "manual", "via": "api", **(audit or {})}
         with db.translate_errors():
             row = await self.pool.fetchrow(
                 Q["create_incident"],
@@ -150,20 +192,37 @@ class Store:
                 message,
                 details,
             )
+        if self._on_opened is not None:
+            self._on_opened()
         return int(row["id"])
 
-    async def add_note(self, incident_id: int, actor: str, text: str, now: datetime.datetime) -> bool:
+    async def add_note(
+        self, incident_id: int, actor: str, text: str, now: datetime.datetime, audit: Audit | None = None
+    ) -> bool:
         with db.translate_errors():
-            row = await self.pool.fetchrow(Q["add_note"], incident_id, now, actor, text)
+            row = await self.pool.fetchrow(Q["add_note"], incident_id, now, actor, text, audit or None)
         return row is not None
 
-    async def open_counts(self) -> list[tuple[str, models.Priority, str, int]]:
+    async def open_counts(self) -> list[tuple[str, models.Priority, models.IncidentStatus, int]]:
         with db.translate_errors():
             rows = await self.pool.fetch(Q["open_counts"])
-        return [(r["service"], models.Priority(r["priority"]), r["status"], r["n"]) for r in rows]
+        return [
+            (r["service"], models.Priority(r["priority"]), models.IncidentStatus(r["status"]), r["n"]) for r in rows
+        ]
 
-    async def response_times(self, now: datetime.datetime) -> list[dict[str, typing.Any]]:
+    async def response_times(self, now: datetime.datetime) -> list[ResponseTimes]:
         """MTTA/MTTR computed from the incidents themselves, exact whatever the process or replica."""
         with db.translate_errors():
             rows = await self.pool.fetch(Q["response_times"], now)
-        return [dict(r) for r in rows]
+        return [
+            ResponseTimes(
+                r["service"],
+                models.Priority(r["priority"]),
+                r["window"],
+                None if r["mtta"] is None else float(r["mtta"]),
+                r["acknowledged"],
+                None if r["mttr"] is None else float(r["mttr"]),
+                r["resolved"],
+            )
+            for r in rows
+        ]

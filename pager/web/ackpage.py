@@ -81,21 +81,24 @@ def _runbook(annotations: typing.Mapping[str, typing.Any]) -> str:
     return html.escape(url)  # anything else (javascript:, data:) is shown, never linked
 
 
-def _status_line(cfg: config.Config, inc: typing.Mapping[str, typing.Any], tz: zoneinfo.ZoneInfo) -> str:
-    status = inc["status"]
-    if status == "acknowledged":
-        text = f"Acknowledged by {_name(cfg, inc['acknowledged_by'])} at {_when(inc['acknowledged_at'], tz)}"
-    elif status == "resolved":
-        text = f"Resolved by {_name(cfg, inc['resolved_by'])} at {_when(inc['resolved_at'], tz)}"
+def _status_line(cfg: config.Config, inc: models.Incident, tz: zoneinfo.ZoneInfo) -> str:
+    if inc.status is models.IncidentStatus.ACKNOWLEDGED:
+        text = f"Acknowledged by {_name(cfg, inc.acknowledged_by)} at {_when(inc.acknowledged_at, tz)}"
+    elif inc.status is models.IncidentStatus.RESOLVED:
+        text = f"Resolved by {_name(cfg, inc.resolved_by)} at {_when(inc.resolved_at, tz)}"
     else:
         text = "Triggered, not yet acknowledged"
-    return f'<span class="status {html.escape(status)}">{html.escape(text)}</span>'
+    return f'<span class="status {html.escape(inc.status)}">{html.escape(text)}</span>'
 
 
-def _buttons(status: str) -> str:
-    if status == "resolved":
+def _buttons(status: models.IncidentStatus) -> str:
+    if status is models.IncidentStatus.RESOLVED:
         return '<p class="notice">This incident is resolved; this link can no longer change it.</p>'
-    ack = '<button class="ack" name="action" value="acknowledge">Acknowledge</button>' if status == "triggered" else ""
+    ack = (
+        '<button class="ack" name="action" value="acknowledge">Acknowledge</button>'
+        if status is models.IncidentStatus.TRIGGERED
+        else ""
+    )
     return f'<form method="post">{ack}<button class="res" name="action" value="resolve">Resolve</button></form>'
 
 
@@ -104,27 +107,27 @@ async def _show(request: web.Request, link: acks.Link, status: int = 200, notice
     inc = link.incident
     user = cfg.user(link.user_id)
     tz = zoneinfo.ZoneInfo(user.time_zone if user else "UTC")
-    service = cfg.service(inc["service"])
-    paged = await request.app[keys.ACKS].paged_users(inc["id"])
-    priority = models.Priority(inc["priority"]).name
+    service = cfg.service(inc.service)
+    paged = await request.app[keys.ACKS].paged_users(inc.id)
+    priority = inc.priority.name
     rows = [
         ("Status", _status_line(cfg, inc, tz)),
         ("Priority", html.escape(priority)),
-        ("Service", html.escape(service.name if service and service.name else inc["service"])),
-        ("Opened", html.escape(_when(inc["created_at"], tz))),
+        ("Service", html.escape(service.name if service and service.name else inc.service)),
+        ("Opened", html.escape(_when(inc.created_at, tz))),
         ("Paged", html.escape(", ".join(_name(cfg, u) for u in paged) or "nobody yet")),
-        ("Runbook", _runbook(inc["annotations"] or {})),
+        ("Runbook", _runbook(inc.annotations or {})),
         ("Acting as", html.escape(_name(cfg, link.user_id))),
     ]
     details = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows if value)
     main = (
-        f"<h1>#{inc['id']} [{html.escape(priority)}] {html.escape(inc['service'])}</h1>\n"
+        f"<h1>#{inc.id} [{html.escape(priority)}] {html.escape(inc.service)}</h1>\n"
         + (f'<p class="notice">{html.escape(notice)}</p>\n' if notice else "")
-        + f'<p class="summary">{html.escape(inc["summary"])}</p>\n'
+        + f'<p class="summary">{html.escape(inc.summary)}</p>\n'
         + f"<dl>{details}</dl>\n"
-        + _buttons(inc["status"])
+        + _buttons(inc.status)
     )
-    return _page(status, f"#{inc['id']} {inc['summary']}"[:120], main)
+    return _page(status, f"#{inc.id} {inc.summary}"[:120], main)
 
 
 async def show(request: web.Request) -> web.Response:
@@ -144,14 +147,14 @@ async def act(request: web.Request) -> web.StreamResponse:
     action = (await request.post()).get("action")
     if action not in ACTIONS:
         return _message(400, "Unknown action", "Use the Acknowledge or Resolve button on the incident page.")
-    incident_id = link.incident["id"]
+    incident_id = link.incident.id
     st = app[keys.STORE]
     do = st.acknowledge if action == "acknowledge" else st.resolve
     changed = await do(incident_id, link.user_id, "link", app[keys.CLOCK].now())
     log.info("incident action by link", incident=incident_id, user=link.user_id, action=action, changed=changed)
     if not changed:
         fresh = await st.get_incident(incident_id)
-        if fresh is not None and fresh["status"] == "resolved":
+        if fresh is not None and fresh.status is models.IncidentStatus.RESOLVED:
             return await _show(
                 request, acks.Link(link.user_id, fresh), 409, "Nothing changed: this incident is already resolved."
             )

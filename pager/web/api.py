@@ -4,33 +4,31 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 import typing
 
 import structlog
 from aiohttp import web
 
 from pager import config, ical, ingest, models
-from pager.store import audit, db, store
+from pager.store import db, store
 from pager.web import auth, jsonout, keys
 
 log = structlog.get_logger(__name__)
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
-_STATUSES = ("triggered", "acknowledged", "resolved", "open")
+_STATUSES = (*models.IncidentStatus, "open")
 
 
-TOKEN = "pager.api_token"  # request[TOKEN]: the config.ApiToken a request to /api/ was let in with
+TOKEN = web.RequestKey("api_token", config.ApiToken)  # the token a request to /api/ was let in with
 PUBLIC = frozenset({"/api/v1/openapi.json"})
-_INCIDENT_LOCATION = re.compile(r"^/api/v1/incidents/(\d+)$")
 
 
 @web.middleware
 async def require_token(
     request: web.Request, handler: typing.Callable[..., typing.Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """/api/ needs a token: any for reading, a read-write one for POST/PUT/PATCH/DELETE; writes are audited."""
+    """/api/ needs a token: any for reading, a read-write one for POST/PUT/PATCH/DELETE."""
     if not request.path.startswith("/api/") or request.path in PUBLIC:
         return await handler(request)
     token = auth.bearer(request)
@@ -47,34 +45,17 @@ async def require_token(
         )
     request[TOKEN] = key
     response = await handler(request)
-    if request.method not in auth.READ_METHODS and 200 <= response.status < 300:
-        await _audit(request, key, response)
+    if request.method not in auth.READ_METHODS:
+        log.info("api write", token=key.name, method=request.method, path=request.path, status=response.status)
     return response
 
 
-async def _audit(request: web.Request, key: config.ApiToken, response: web.StreamResponse) -> None:
-    """The write is committed: put who made it (the token's name, and the user it names) on the timeline."""
-    raw = request.match_info.get("id", "")
-    if not raw.isdigit():
-        m = _INCIDENT_LOCATION.match(response.headers.get("Location", ""))
-        raw = m[1] if m else ""
-    user = None
-    try:
-        body = json.loads(ingest.without_nul(await request.read()) or b"{}")
-        user = body.get("user") if isinstance(body, dict) and isinstance(body.get("user"), str) else None
-    except (ValueError, web.HTTPException):
-        pass
-    message = f"{request.method} {request.path} with API token {key.name}" + (f" for {user}" if user else "")
-    details = {"token": key.name, "method": request.method, "path": request.path, "status": response.status}
-    log.info("api write", token=key.name, method=request.method, path=request.path, status=response.status)
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > _MAX_ID:
-        return
-    try:
-        await audit.api_write(
-            request.app[keys.STORE].pool, int(raw), request.app[keys.CLOCK].now(), key.name, message, details
-        )
-    except db.Unavailable as exc:  # the write itself is committed: answer it, and say the trail has a gap
-        log.error("api write not audited: database unavailable", token=key.name, path=request.path, error=str(exc))
+def audit(request: web.Request) -> dict[str, str]:
+    """What every write through the API records in its timeline entry's details: the token's name.
+
+    A handler that writes passes this to the store; the entry then says which token made it (and,
+    in `actor`, which user the request named)."""
+    return {"token": request[TOKEN].name}
 
 
 class BadRequest(Exception):
@@ -139,9 +120,10 @@ def _actor(request: web.Request, data: dict[str, typing.Any]) -> str:
 
 async def list_incidents(request: web.Request) -> web.Response:
     q = request.query
-    status = q.get("status") or None
-    if status is not None and status not in _STATUSES:
-        return jsonout.error(400, f"status: expected one of {', '.join(_STATUSES)}, got {status!r}")
+    raw_status = q.get("status") or None
+    if raw_status is not None and raw_status not in _STATUSES:
+        return jsonout.error(400, f"status: expected one of {', '.join(_STATUSES)}, got {raw_status!r}")
+    status = "open" if raw_status == "open" else None if raw_status is None else models.IncidentStatus(raw_status)
     priority = None
     if q.get("priority"):
         try:
@@ -163,10 +145,11 @@ async def list_incidents(request: web.Request) -> web.Response:
     )
     more = len(rows) > limit
     rows = rows[:limit]
+    now = request.app[keys.CLOCK].now()
     return jsonout.response(
         {
-            "incidents": [jsonout.incident(r) for r in rows],
-            "next_cursor": str(rows[-1]["id"]) if more else None,
+            "incidents": [jsonout.incident(r, now) for r in rows],
+            "next_cursor": str(rows[-1].id) if more else None,
         }
     )
 
@@ -175,7 +158,7 @@ async def get_incident(request: web.Request) -> web.Response:
     detail = await request.app[keys.STORE].incident_detail(_incident_id(request))
     if detail is None:
         return jsonout.error(404, f"no incident {request.match_info['id']}")
-    return jsonout.response(jsonout.incident(detail))
+    return jsonout.response(jsonout.detail(detail, request.app[keys.CLOCK].now()))
 
 
 async def _transition(request: web.Request, verb: str) -> web.Response:
@@ -187,13 +170,14 @@ async def _transition(request: web.Request, verb: str) -> web.Response:
     app = request.app
     st = app[keys.STORE]
     action = st.acknowledge if verb == "acknowledge" else st.resolve
-    changed = await action(incident_id, actor, "api", app[keys.CLOCK].now())
+    changed = await action(incident_id, actor, "api", app[keys.CLOCK].now(), audit(request))
     row = await st.get_incident(incident_id)
     if row is None:
         return jsonout.error(404, f"no incident {incident_id}")
-    if not changed and verb == "acknowledge" and row["status"] == "resolved":
-        return jsonout.error(409, f"incident {incident_id} is already resolved", incident=jsonout.incident(row))
-    return jsonout.response(jsonout.incident(row))
+    now = app[keys.CLOCK].now()
+    if not changed and verb == "acknowledge" and row.status is models.IncidentStatus.RESOLVED:
+        return jsonout.error(409, f"incident {incident_id} is already resolved", incident=jsonout.incident(row, now))
+    return jsonout.response(jsonout.incident(row, now))
 
 
 async def acknowledge(request: web.Request) -> web.Response:
@@ -214,7 +198,7 @@ async def add_note(request: web.Request) -> web.Response:
         return jsonout.error(400, exc.message)
     assert text is not None
     app = request.app
-    if not await app[keys.STORE].add_note(incident_id, actor, text, app[keys.CLOCK].now()):
+    if not await app[keys.STORE].add_note(incident_id, actor, text, app[keys.CLOCK].now(), audit(request)):
         return jsonout.error(404, f"no incident {incident_id}")
     return jsonout.response({"status": "noted"}, 201)
 
@@ -249,36 +233,40 @@ async def create_incident(request: web.Request) -> web.Response:
             annotations=details,
             actor=actor,
             now=app[keys.CLOCK].now(),
+            audit=audit(request),
             dedup_key=dedup_key,
         )
     except db.UniqueViolation:
         return jsonout.error(409, f"an open incident on {service.id} already has dedup_key {dedup_key!r}")
     detail = await app[keys.STORE].incident_detail(incident_id)
     assert detail is not None
-    return jsonout.response(jsonout.incident(detail), 201, {"Location": f"/api/v1/incidents/{incident_id}"})
+    return jsonout.response(
+        jsonout.detail(detail, app[keys.CLOCK].now()), 201, {"Location": f"/api/v1/incidents/{incident_id}"}
+    )
 
 
 async def escalate(request: web.Request) -> web.Response:
     """Page the next step now, whatever its timer says."""
     incident_id = _incident_id(request)
-    result = await request.app[keys.ENGINE].escalate(incident_id)
+    result = await request.app[keys.ENGINE].escalate(incident_id, audit=audit(request))
     if result == "not_found":
         return jsonout.error(404, f"no incident {incident_id}")
     row = await request.app[keys.STORE].get_incident(incident_id)
     assert row is not None
+    now = request.app[keys.CLOCK].now()
     if result == "no_policy":
         return jsonout.error(
             409,
-            f"service {row['service']} has no escalation policy; nobody to escalate to",
-            incident=jsonout.incident(row),
+            f"service {row.service} has no escalation policy; nobody to escalate to",
+            incident=jsonout.incident(row, now),
         )
     if result == "not_triggered":
         return jsonout.error(
             409,
-            f"incident {incident_id} is {row['status']}; only a triggered incident escalates",
-            incident=jsonout.incident(row),
+            f"incident {incident_id} is {row.status}; only a triggered incident escalates",
+            incident=jsonout.incident(row, now),
         )
-    return jsonout.response(jsonout.incident(row))
+    return jsonout.response(jsonout.incident(row, now))
 
 
 def _instant(request: web.Request, name: str, default: datetime.datetime) -> datetime.datetime:

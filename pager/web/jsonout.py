@@ -38,35 +38,70 @@ def error(status: int, message: str, errors: list[str] | None = None, **extra: o
     return response(body, status, headers)
 
 
-def incident(row: typing.Mapping[str, typing.Any]) -> dict[str, typing.Any]:
-    out = {
-        "id": row["id"],
-        "number": row["id"],
-        "service": row["service"],
-        "priority": models.Priority(row["priority"]).name,
-        "status": row["status"],
-        "dedup_key": row["dedup_key"],
-        "summary": row["summary"],
-        "created_at": timestamp(row["created_at"]),
-        "acknowledged_at": timestamp(row["acknowledged_at"]),
-        "resolved_at": timestamp(row["resolved_at"]),
-        "acknowledged_by": row["acknowledged_by"],
-        "resolved_by": row["resolved_by"],
-        "last_seen_at": timestamp(row["last_seen_at"]),
-        "integration": row["integration"],
-        "alert_count": row["alert_count"],
-        "priority_rule": row["priority_rule"],
-        "labels": row["labels"],
-        "annotations": row["annotations"],
+def incident(inc: models.Incident, now: datetime.datetime) -> dict[str, typing.Any]:
+    """An incident as the API shows it; `now` says whether an open incident has missed its targets yet."""
+    return {
+        "id": inc.id,
+        "number": inc.number,
+        "service": inc.service,
+        "priority": inc.priority.name,
+        "status": str(inc.status),
+        "dedup_key": inc.dedup_key,
+        "summary": inc.summary,
+        "created_at": timestamp(inc.created_at),
+        "acknowledged_at": timestamp(inc.acknowledged_at),
+        "resolved_at": timestamp(inc.resolved_at),
+        "acknowledged_by": inc.acknowledged_by,
+        "resolved_by": inc.resolved_by,
+        "last_seen_at": timestamp(inc.last_seen_at),
+        "integration": inc.integration,
+        "alert_count": inc.alert_count,
+        "priority_rule": inc.priority_rule,
+        "labels": inc.labels,
+        "annotations": inc.annotations,
         "escalation": {
-            "policy": row["escalation_policy"],
-            "step": row["escalation_step"],
-            "round": row["escalation_round"],
-            "next_at": timestamp(row["next_escalation_at"]),
+            "policy": inc.escalation_policy,
+            "step": inc.escalation.step,
+            "round": inc.escalation.round,
+            "next_at": timestamp(inc.escalation.next_at),
+        },
+        "targets": {
+            "ack_by": timestamp(inc.ack_by),
+            "resolve_by": timestamp(inc.resolve_by),
+            "ack_breached": inc.breached("ack", now),
+            "resolve_breached": inc.breached("resolve", now),
         },
     }
-    if "alerts" in row:
-        out["alerts"] = [{**a, "priority": models.Priority(a["priority"]).name} for a in row["alerts"]]
-    if "timeline" in row:
-        out["timeline"] = list(row["timeline"])
-    return out
+
+
+def detail(d: models.IncidentDetail, now: datetime.datetime) -> dict[str, typing.Any]:
+    """An incident with its alerts and timeline."""
+    return {
+        **incident(d.incident, now),
+        "alerts": [
+            {
+                "fingerprint": a.fingerprint,
+                "status": a.status,
+                "priority": a.priority.name,
+                "summary": a.summary,
+                "labels": a.labels,
+                "annotations": a.annotations,
+                "starts_at": timestamp(a.starts_at),
+                "ends_at": timestamp(a.ends_at),
+                "first_seen_at": timestamp(a.first_seen_at),
+                "last_seen_at": timestamp(a.last_seen_at),
+            }
+            for a in d.alerts
+        ],
+        "timeline": [
+            {
+                "id": e.id,
+                "at": timestamp(e.at),
+                "kind": e.kind,
+                "actor": e.actor,
+                "message": e.message,
+                "details": e.details,
+            }
+            for e in d.timeline
+        ],
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pager import clock, config, engine, metrics, outbox
+from pager import clock, config, engine, metrics, sender
 from pager.store import acks, store
 
 SETTINGS = web.AppKey("settings", config.Settings)
@@ -13,4 +13,4 @@ CLOCK = web.AppKey("clock", clock.Clock)
 METRICS = web.AppKey("metrics", metrics.Metrics)
 ENGINE = web.AppKey("engine", engine.Engine)
 ACKS = web.AppKey("acks", acks.Acks)
-SENDER = web.AppKey("sender", outbox.Sender)
+SENDER = web.AppKey("sender", sender.Sender)

@@ -38,7 +38,8 @@ def _forbidden(reason: str) -> web.Response:
 def _verified(request: web.Request, settings: config.Settings, params: typing.Any) -> bool:
     """Twilio signs the URL it was configured with, which behind a proxy is the public one, not ours."""
     signature = request.headers.get("X-Twilio-Signature")
-    auth_token = settings.secrets.twilio_auth_token
+    sms = settings.channel("sms")
+    auth_token = sms[1].get("auth_token") if sms else None
     if not signature or not auth_token:
         return False
     url = settings.config.server.base_url() + request.path_qs
@@ -48,7 +49,7 @@ def _verified(request: web.Request, settings: config.Settings, params: typing.An
 async def _signed_form(request: web.Request, what: str) -> typing.Mapping[str, typing.Any] | web.Response:
     """The form Twilio posted, or the 403 to answer instead: anyone can POST to these webhooks."""
     settings = request.app[keys.SETTINGS]
-    if not settings.sms_enabled:
+    if not settings.enabled("sms"):
         return _forbidden("SMS is not configured")
     params = await request.post()
     if not _verified(request, settings, params):
@@ -84,13 +85,13 @@ async def _act(request: web.Request, user: config.User, reply: ack.Reply) -> str
     inc = await st.get_incident(number)
     if inc is None:
         return f"#{number} no longer exists."
-    summary = _short(inc["summary"])
+    summary = _short(inc.summary)
     if changed:
         return f"{'Acknowledged' if acknowledging else 'Resolved'} #{number}: {summary}"
-    if inc["status"] == "resolved":
+    if inc.status is models.IncidentStatus.RESOLVED:
         return f"#{number} is already resolved: {summary}"
-    who = app[keys.SETTINGS].config.user(inc["acknowledged_by"] or "")
-    by = who.display_name if who else inc["acknowledged_by"]
+    who = app[keys.SETTINGS].config.user(inc.acknowledged_by or "")
+    by = who.display_name if who else inc.acknowledged_by
     return f"#{number} is already acknowledged by {by}. Reply 'res {number}' to resolve it."
 
 

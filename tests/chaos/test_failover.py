@@ -13,8 +13,8 @@ import asyncio
 import re
 import time
 
+from pager import daemon
 from pager.store import db
-from pager.web import app as web_app
 from tests import support
 from tests.support import cluster, stream, twilio_double
 
@@ -56,7 +56,7 @@ async def test_switchover_through_an_all_standby_window_loses_nothing(aiohttp_cl
             async with twilio_double.running() as twilio:
                 env = {**support.ENV, "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token}
                 settings = stream.settings(CONFIG.format(twilio=twilio.url), env)
-                client = await aiohttp_client(web_app.create_app(settings, database_url=url, run_engine=True))
+                client = await aiohttp_client(daemon.create_app(settings, database_url=url, run_engine=True))
                 await _eventually(lambda: _metric(client, "pager_listener_connected"), 10, "LISTEN connected")
                 base = str(client.make_url("")).rstrip("/")
 

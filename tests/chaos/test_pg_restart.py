@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from pager import daemon
 from pager.store import db
-from pager.web import app as web_app
 from tests import support
 from tests.support import cluster, http, stream, twilio_double
 
@@ -52,7 +52,7 @@ async def test_postgresql_restart_under_load_is_a_503_then_nothing_is_lost(aioht
             async with twilio_double.running() as twilio:
                 env = {**support.ENV, "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token}
                 settings = stream.settings(CONFIG.format(twilio=twilio.url), env)
-                app = web_app.create_app(settings, database_url=pg.url_for("pager"), run_engine=True)
+                app = daemon.create_app(settings, database_url=pg.url_for("pager"), run_engine=True)
                 client = await aiohttp_client(app)
                 base = str(client.make_url("")).rstrip("/")
 

@@ -33,7 +33,7 @@ def _documented() -> set[tuple[str, str]]:
 
 
 def _registered() -> set[tuple[str, str]]:
-    app = web_app.create_app(support.settings(), database_url="postgresql://unused/pager", run_engine=False)
+    app = web_app.create_app(support.settings())
     routes = {(r.resource.canonical, r.method) for r in app.router.routes() if r.resource is not None}
     # aiohttp answers HEAD for every GET by itself; a HEAD of its own would still need documenting
     return {(path, method) for path, method in routes if not (method == "HEAD" and (path, "GET") in routes)}

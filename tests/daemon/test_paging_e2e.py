@@ -10,7 +10,7 @@ import urllib.parse
 from pager import clock
 from pager.web import keys
 from tests import support
-from tests.support import http, twilio_double
+from tests.support import http, twilio_double, wait
 
 START = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
 PUBLIC = "https://pager.example.com"
@@ -32,20 +32,6 @@ priorities:
     )
 
 
-async def eventually(predicate, timeout: float = 10.0):
-    """Poll until predicate() is truthy; bounded, so a lost wake-up fails the test instead of hanging it."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
-
-
 async def kinds_end_with(kinds, last: str) -> bool:
     return (await kinds())[-1] == last
 
@@ -57,7 +43,7 @@ async def test_alert_to_sms_then_ack_link_stops_escalation(make_client):
         body = support.am_payload([("fp1", "firing", {"severity": "critical"})])
         assert (await http.post_am(client, body)).status == 200
 
-        [sms] = await eventually(lambda: double.messages)
+        [sms] = await wait.eventually(lambda: double.messages)
         assert sms.to == "+15551230001"  # alice is on call in the primary rotation this week
         assert sms.body.startswith("[P0] web: summary of fp1 #1 ack: https://pager.example.com/a/")
         assert len(sms.body) <= 160
@@ -72,7 +58,7 @@ async def test_alert_to_sms_then_ack_link_stops_escalation(make_client):
         async def kinds():
             return [e["kind"] for e in (await http.detail(client, inc["id"]))["timeline"]]
 
-        await eventually(lambda: kinds_end_with(kinds, "paged"))  # the sender has recorded its send
+        await wait.eventually(lambda: kinds_end_with(kinds, "paged"))  # the sender has recorded its send
         assert inc["status"] == "triggered"  # looking is not acknowledging
 
         resp = await client.post(path, data={"action": "acknowledge"}, allow_redirects=False)
@@ -92,12 +78,12 @@ async def test_unacknowledged_incident_pages_the_next_step_after_the_timeout(mak
         fake = clock.ManualClock(START)
         client = await make_client(paging_settings(double), clock=fake, run_engine=True)
         await http.post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
-        await eventually(lambda: len(double.messages) == 1)
+        await wait.eventually(lambda: len(double.messages) == 1)
         await fake.advance(datetime.timedelta(minutes=4, seconds=59))
         await asyncio.sleep(0.05)
         assert len(double.messages) == 1
         await fake.advance(datetime.timedelta(seconds=1))
-        await eventually(lambda: len(double.messages) == 2)
+        await wait.eventually(lambda: len(double.messages) == 2)
         assert double.messages[1].to == "+15551230003"  # carol, step 2
 
 
@@ -106,7 +92,7 @@ async def test_sms_reply_acknowledges(make_client):
         fake = clock.ManualClock(START)
         client = await make_client(paging_settings(double), clock=fake, run_engine=True)
         await http.post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
-        [sms] = await eventually(lambda: double.messages)
+        [sms] = await wait.eventually(lambda: double.messages)
         number = re.search(r"reply (\d+)", sms.body).group(1)
         url = str(client.make_url("/v1/twilio/sms"))
         params = {"From": sms.to, "Body": f"ack {number}", "To": "+15005550006", "MessageSid": "SM1"}
@@ -126,7 +112,7 @@ async def test_twilio_down_for_three_attempts_then_up_delivers_once(make_client)
         double.fail_next(3, 503)
         client = await make_client(paging_settings(double), clock=clock.ManualClock(START), run_engine=True)
         await http.post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
-        await eventually(lambda: double.messages, timeout=30)
+        await wait.eventually(lambda: double.messages, timeout=30)
         await asyncio.sleep(0.1)
         assert len(double.messages) == 1
         assert [r.answered for r in double.requests] == [503, 503, 503, 201]
@@ -137,7 +123,7 @@ async def test_new_alert_on_an_acknowledged_incident_pages_whoever_acknowledged(
         fake = clock.ManualClock(START)
         client = await make_client(paging_settings(double), clock=fake, run_engine=True)
         await http.post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})]))
-        await eventually(lambda: len(double.messages) == 1)
+        await wait.eventually(lambda: len(double.messages) == 1)
         [inc] = await http.incidents(client)
         await client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", json={"user": "bob"}, headers=support.API)
         repeat = support.am_payload([("fp1", "firing", {"severity": "critical"})])
@@ -148,7 +134,7 @@ async def test_new_alert_on_an_acknowledged_incident_pages_whoever_acknowledged(
                 [("fp1", "firing", {"severity": "critical"}), ("fp2", "firing", {"severity": "critical"})]
             ),
         )
-        [notice] = await eventually(lambda: double.messages[1:])
+        [notice] = await wait.eventually(lambda: double.messages[1:])
         assert notice.to == "+15551230002"  # bob, who acknowledged, not alice who was paged
         await asyncio.sleep(0.05)
         assert len(double.messages) == 2
@@ -159,7 +145,7 @@ async def test_new_alert_on_an_acknowledged_incident_pages_whoever_acknowledged(
         async def paged_twice():
             return (await kinds()).count("paged") == 2
 
-        await eventually(paged_twice)  # the first page to alice and the notice to bob are both recorded
+        await wait.eventually(paged_twice)  # the first page to alice and the notice to bob are both recorded
         k = await kinds()
         assert k.index("alert_added") < k.index("acknowledger_notified")
         [inc] = await http.incidents(client)

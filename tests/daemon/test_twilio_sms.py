@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from aiohttp import test_utils
 
-from pager.web import app as web_app
+from pager import daemon
 from tests import support
 from tests.support import http, twilio_double
 
@@ -197,7 +197,7 @@ async def test_signed_end_to_end_by_the_twilio_double(aiohttp_server, aiohttp_cl
         'notifiers: {sms: {from: "+15005550006", api_base: "http://127.0.0.1:9"}}',
         SMS_ENV,
     )
-    server = await aiohttp_server(web_app.create_app(settings, database_url=database_url, run_engine=False), port=port)
+    server = await aiohttp_server(daemon.create_app(settings, database_url=database_url, run_engine=False), port=port)
     client = await aiohttp_client(server)
     incident_id = await http.open_incident(client)
     await http.paged(pool, incident_id, "alice", ALICE)

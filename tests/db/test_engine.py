@@ -20,6 +20,7 @@ from pager import clock, engine, metrics, models, wakeup
 from pager.store import db, escalations, store
 from pager.web import keys
 from tests import support
+from tests.support import wait
 
 START = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
 MIN = datetime.timedelta(minutes=1)
@@ -122,19 +123,6 @@ async def incident(pool: db.Pool, incident_id: int) -> dict[str, typing.Any]:
     row = await pool.fetchrow("SELECT * FROM incidents WHERE id = $1", incident_id)
     assert row is not None
     return dict(row)
-
-
-async def eventually(predicate: typing.Callable[[], typing.Awaitable[typing.Any]], timeout: float = 10.0) -> typing.Any:
-    """Poll until predicate() is truthy; bounded, so a lost wake-up fails the test instead of hanging it."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not reached within {timeout}s")
-        await asyncio.sleep(0.01)
 
 
 async def walk_to_the_end(
@@ -278,9 +266,11 @@ class GatedEscalations(escalations.Escalations):
         self.gate = asyncio.Event()
 
     @contextlib.asynccontextmanager
-    async def claim_due(self, now: datetime.datetime, limit: int) -> typing.AsyncIterator[escalations.Batch]:
-        async with super().claim_due(now, limit) as batch:
-            if batch.due:
+    async def claim_due(
+        self, now: datetime.datetime, limit: int, *, urgent: bool = False
+    ) -> typing.AsyncIterator[escalations.Batch]:
+        async with super().claim_due(now, limit, urgent=urgent) as batch:
+            if batch.incidents:
                 self.claimed.set()
                 await self.gate.wait()
             yield batch
@@ -492,15 +482,17 @@ async def test_a_restart_in_the_middle_of_the_walk_keeps_the_original_schedule(p
 
 
 class CountingEscalations(escalations.Escalations):
-    """Counts the loop's turns: `next_due` is read once per turn, right before the engine sleeps."""
+    """Counts the turns of the engine's P0/P1 lane, where these tests' P0 incidents are: it reads `next_due`
+    once per turn, right before it sleeps."""
 
     def __init__(self, pool: db.Pool) -> None:
         super().__init__(pool)
         self.turns = 0
 
-    async def next_due(self) -> datetime.datetime | None:
-        value = await super().next_due()
-        self.turns += 1
+    async def next_due(self, *, urgent: bool | None = None) -> datetime.datetime | None:
+        value = await super().next_due(urgent=urgent)
+        if urgent is True:
+            self.turns += 1
         return value
 
 
@@ -511,19 +503,19 @@ async def test_the_running_engine_wakes_when_the_clock_reaches_the_next_timer(po
     await open_incident(pool, fake)
 
     async with wakeup.running(eng.run(), "engine-under-test"):
-        await eventually(lambda: _count(pool, 1))
-        await eventually(lambda: _turns(counting, 1))
+        await wait.eventually(lambda: _count(pool, 1))
+        await wait.eventually(lambda: _turns(counting, 1))
         turns = counting.turns
 
         await fake.set(START + 5 * MIN - datetime.timedelta(seconds=1))
         await asyncio.sleep(0.05)
         assert len(await pages(pool)) == 1  # not a second early
         await fake.set(START + 5 * MIN)
-        await eventually(lambda: _count(pool, 2))
+        await wait.eventually(lambda: _count(pool, 2))
         await fake.set(START + 15 * MIN)
-        await eventually(lambda: _count(pool, 3))
+        await wait.eventually(lambda: _count(pool, 3))
         # one loop turn per timer: it slept until each instant, with no polling in between
-        await eventually(lambda: _turns(counting, turns + 2))
+        await wait.eventually(lambda: _turns(counting, turns + 2))
 
     assert [(p.step, p.user_id, p.created_at) for p in await pages(pool)] == [
         (0, "alice", START),
@@ -546,20 +538,20 @@ async def test_the_running_engine_wakes_on_notify_when_an_incident_opens(pool, d
     listener = db.Listener(database_url, ["pager_incidents"], on_notify)
     listener.start()
     try:
-        await eventually(lambda: _true(heard))  # connected: the listener wakes once on (re)connecting
+        await wait.eventually(lambda: _true(heard))  # connected: the listener wakes once on (re)connecting
         connected = len(heard)
         async with wakeup.running(eng.run(), "engine-under-test"):
-            await eventually(lambda: _turns(counting, 1))  # ticked once (nothing due), now asleep for an hour
+            await wait.eventually(lambda: _turns(counting, 1))  # ticked once (nothing due), now asleep for an hour
             await asyncio.sleep(0.05)
             assert counting.turns == 1
 
             inc = await open_incident(pool, fake)  # commits with pg_notify('pager_incidents', id)
 
-            [page] = await eventually(lambda: pages(pool))
+            [page] = await wait.eventually(lambda: pages(pool))
             assert (page.incident_id, page.step, page.user_id, page.created_at) == (inc, 0, "alice", START)
             assert fake.now() == START  # the clock never moved: only the notification explains the wake-up
             assert heard[connected:] == ["pager_incidents"]
-            await eventually(lambda: _turns(counting, 2))
+            await wait.eventually(lambda: _turns(counting, 2))
     finally:
         await listener.stop()
 

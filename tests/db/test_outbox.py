@@ -1,6 +1,6 @@
 """The outbox sender keeps its promises: against a real PostgreSQL, a Twilio double and a real SMTP server.
 
-Most tests build `outbox.Sender` (and `engine.Engine`) directly over the test's
+Most tests build `sender.Sender` (and `engine.Engine`) directly over the test's
 pool with a `ManualClock` and notifiers whose own retries are fast, queue pages
 with `engine.tick()` and send them with an explicit `await sender.drain()`; what
 the sender did is read back from the `notifications` outbox, the timeline, the
@@ -18,21 +18,19 @@ import collections.abc
 import contextlib
 import dataclasses
 import datetime
-import inspect
 import typing
 
 import pytest
 from aiohttp import test_utils
 
-from pager import clock, engine, metrics, models, outbox
+from pager import clock, daemon, engine, metrics, models, sender
 from pager.notify import email as email_notify
 from pager.notify import message, sms
-from pager.store import acks, db, escalations, sql, store
+from pager.store import db, escalations, sql, store
 from pager.store import outbox as outbox_store
-from pager.web import app as web_app
 from pager.web import keys
 from tests import support
-from tests.support import smtp_double, twilio_double
+from tests.support import smtp_double, twilio_double, wait
 
 START = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
 PUBLIC = "https://pager.example.com"
@@ -84,21 +82,6 @@ priorities:
     )
 
 
-async def eventually(predicate: typing.Callable[[], typing.Any], timeout: float = 10.0) -> typing.Any:
-    """Poll until predicate() (sync, or returning an awaitable) is truthy; bounded, so a lost wake-up fails."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not reached within {timeout}s")
-        await asyncio.sleep(0.01)
-
-
 @dataclasses.dataclass
 class Rig:
     pool: db.Pool
@@ -111,7 +94,7 @@ class Rig:
     store: store.Store
     outbox: outbox_store.Outbox
     engine: engine.Engine
-    sender: outbox.Sender
+    sender: sender.Sender
 
     def notifiers(self) -> dict[str, message.Notifier]:
         return {
@@ -128,12 +111,11 @@ class Rig:
             ),
         }
 
-    def another_sender(self) -> outbox.Sender:
+    def another_sender(self) -> sender.Sender:
         """A second replica's sender on the same database."""
-        return outbox.Sender(
+        return sender.Sender(
             self.settings,
             outbox_store.Outbox(self.pool),
-            acks.Acks(self.pool),
             self.clock,
             self.metrics,
             self.notifiers(),
@@ -211,7 +193,7 @@ async def rig(pool: db.Pool) -> collections.abc.AsyncIterator[Rig]:
                 engine.Engine(settings, escalations.Escalations(pool), fake, m),
                 typing.cast(typing.Any, None),
             )
-            r.sender = outbox.Sender(settings, r.outbox, acks.Acks(pool), fake, m, r.notifiers())
+            r.sender = sender.Sender(settings, r.outbox, fake, m, r.notifiers())
             try:
                 yield r
             finally:
@@ -390,7 +372,7 @@ async def test_temporary_failure_beyond_the_edge_retries_is_rescheduled_with_bac
     assert [r.answered for r in rig.double.requests] == [503] * FAST.attempts
     [row] = await rig.rows(incident_id)
     assert (row["status"], row["attempts"], row["lease_until"]) == ("pending", 1, None)
-    assert row["not_before"] == START + outbox.retry_delay(1) == START + datetime.timedelta(seconds=5)
+    assert row["not_before"] == START + sender.retry_delay(1) == START + datetime.timedelta(seconds=5)
     assert "503" in row["error"]
     [retry] = await rig.lines(incident_id, "page_retry")
     assert retry.startswith("Page to Alice by sms failed (Twilio") and retry.endswith("retrying in 5s")
@@ -424,18 +406,18 @@ async def test_temporary_failure_beyond_the_edge_retries_is_rescheduled_with_bac
 
 
 async def test_a_page_that_keeps_failing_temporarily_gives_up_after_max_attempts_and_falls_back(rig):
-    rig.double.fail_next(FAST.attempts * outbox.MAX_ATTEMPTS, 503)
+    rig.double.fail_next(FAST.attempts * sender.MAX_ATTEMPTS, 503)
     incident_id = await rig.open()
     await rig.engine.tick()
-    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+    for attempt in range(1, sender.MAX_ATTEMPTS + 1):
         [sms_row, *_] = await rig.rows(incident_id)
         await rig.clock.set(max(rig.clock.now(), sms_row["not_before"]))
         assert await rig.sender.drain() == 1, attempt
 
     [sms_row, email_row] = await rig.rows(incident_id)
-    assert (sms_row["status"], sms_row["attempts"]) == ("failed", outbox.MAX_ATTEMPTS)
-    assert len(rig.double.requests) == FAST.attempts * outbox.MAX_ATTEMPTS and rig.double.messages == []
-    assert len(await rig.lines(incident_id, "page_retry")) == outbox.MAX_ATTEMPTS - 1
+    assert (sms_row["status"], sms_row["attempts"]) == ("failed", sender.MAX_ATTEMPTS)
+    assert len(rig.double.requests) == FAST.attempts * sender.MAX_ATTEMPTS and rig.double.messages == []
+    assert len(await rig.lines(incident_id, "page_retry")) == sender.MAX_ATTEMPTS - 1
     assert await rig.lines(incident_id, "page_fallback") == ["Falling back to email for Alice"]
     assert await rig.sender.drain() == 1
     assert len(rig.mailbox.received) == 1
@@ -448,22 +430,22 @@ async def test_a_page_that_keeps_failing_temporarily_gives_up_after_max_attempts
 async def test_a_page_leased_by_a_dead_sender_is_sent_once_after_the_lease_runs_out(rig):
     incident_id = await rig.open()
     await rig.engine.tick()
-    [claimed] = await rig.outbox.claim(rig.clock.now(), 10, outbox.LEASE)  # ... and the sender dies here
+    [claimed] = await rig.outbox.claim(rig.clock.now(), 10, sender.LEASE, urgent=True)  # ... and the sender dies here
     assert claimed.incident_id == incident_id and claimed.first_page
 
     assert await rig.sender.drain() == 0  # the lease is someone else's
-    await rig.clock.set(START + outbox.LEASE - TICK)
+    await rig.clock.set(START + sender.LEASE - TICK)
     assert await rig.sender.drain() == 0
     assert rig.double.requests == []
 
-    await rig.clock.set(START + outbox.LEASE)
+    await rig.clock.set(START + sender.LEASE)
     assert await rig.sender.drain() == 1
     [sms_] = rig.double.messages
     [row] = await rig.rows(incident_id)
     assert (row["status"], row["provider_id"], row["attempts"]) == ("sent", sms_.sid, 2)
     assert await rig.kinds(incident_id) == ["triggered", "escalated", "paged"]
 
-    await rig.clock.advance(10 * outbox.LEASE)
+    await rig.clock.advance(10 * sender.LEASE)
     assert await rig.sender.drain() == 0
     assert len(rig.double.requests) == 1  # exactly one message
 
@@ -471,10 +453,10 @@ async def test_a_page_leased_by_a_dead_sender_is_sent_once_after_the_lease_runs_
 async def test_a_dead_senders_page_of_an_incident_acknowledged_meanwhile_is_cancelled_not_sent(rig):
     incident_id = await rig.open()
     await rig.engine.tick()
-    await rig.outbox.claim(rig.clock.now(), 10, outbox.LEASE)
+    await rig.outbox.claim(rig.clock.now(), 10, sender.LEASE, urgent=True)
     assert await rig.store.acknowledge(incident_id, "alice", "api", rig.clock.now())
 
-    await rig.clock.advance(outbox.LEASE)
+    await rig.clock.advance(sender.LEASE)
     assert await rig.sender.drain() == 1
 
     assert rig.double.requests == []
@@ -502,14 +484,14 @@ async def test_concurrent_senders_send_each_page_once(rig):
 
 
 @contextlib.asynccontextmanager
-async def daemon(aiohttp_server, aiohttp_client, database_url: str, *, run_engine: bool = True):
+async def running_daemon(aiohttp_server, aiohttp_client, database_url: str, *, run_engine: bool = True):
     """The whole daemon listening where its public_url says, so Twilio's StatusCallback reaches it as is."""
     async with twilio_double.running() as double:
         with smtp_double.smtp_server() as (mailbox, smtp_port):
             port = test_utils.unused_port()
             fake = clock.ManualClock(START)
             settings = outbox_settings(double, smtp_port, public_url=f"http://127.0.0.1:{port}")
-            app = web_app.create_app(settings, database_url=database_url, clock=fake, run_engine=run_engine)
+            app = daemon.create_app(settings, database_url=database_url, clock=fake, run_engine=run_engine)
             server = await aiohttp_server(app, port=port)
             client = await aiohttp_client(server)
             try:
@@ -535,18 +517,18 @@ async def page_rows(pool: db.Pool, incident_id: int) -> list[dict[str, typing.An
 async def test_undelivered_callback_fails_the_page_and_falls_back_to_email(
     aiohttp_server, aiohttp_client, database_url, pool
 ):
-    async with daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
+    async with running_daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
         incident_id = await open_by_api(client)
-        [sms_] = await eventually(lambda: double.messages)
+        [sms_] = await wait.eventually(lambda: double.messages)
         assert sms_.status_callback == f"http://127.0.0.1:{client.port}/v1/twilio/status"
-        await eventually(lambda: recorded(pool, incident_id))
+        await wait.eventually(lambda: recorded(pool, incident_id))
 
         answer = await double.post_status(sms_.sid, "undelivered", error_code=30006)
         assert answer.status == 204
 
-        [(_, rcpt_tos, mail)] = await eventually(lambda: mailbox.received)
+        [(_, rcpt_tos, mail)] = await wait.eventually(lambda: mailbox.received)
         assert rcpt_tos == ["alice@example.com"] and f"(#{incident_id})" in mail["Subject"]
-        await eventually(lambda: recorded(pool, incident_id, 2))
+        await wait.eventually(lambda: recorded(pool, incident_id, 2))
         sms_row, email_row = await page_rows(pool, incident_id)
         assert (sms_row["channel"], sms_row["status"], sms_row["error"]) == ("sms", "failed", "Twilio error 30006")
         assert sms_row["delivered_at"] is None
@@ -561,10 +543,10 @@ async def test_undelivered_callback_fails_the_page_and_falls_back_to_email(
 
 
 async def test_delivered_callback_records_delivery(aiohttp_server, aiohttp_client, database_url, pool):
-    async with daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
+    async with running_daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
         incident_id = await open_by_api(client)
-        [sms_] = await eventually(lambda: double.messages)
-        await eventually(lambda: recorded(pool, incident_id))
+        [sms_] = await wait.eventually(lambda: double.messages)
+        await wait.eventually(lambda: recorded(pool, incident_id))
         await fake.advance(datetime.timedelta(seconds=7))
 
         assert (await double.post_status(sms_.sid, "sent")).status == 204  # not final: changes nothing
@@ -582,10 +564,10 @@ async def test_delivered_callback_records_delivery(aiohttp_server, aiohttp_clien
 async def test_forged_delivery_callback_is_refused_and_changes_nothing(
     aiohttp_server, aiohttp_client, database_url, pool
 ):
-    async with daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
+    async with running_daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
         incident_id = await open_by_api(client)
-        [sms_] = await eventually(lambda: double.messages)
-        await eventually(lambda: recorded(pool, incident_id))
+        [sms_] = await wait.eventually(lambda: double.messages)
+        await wait.eventually(lambda: recorded(pool, incident_id))
         before = (await page_rows(pool, incident_id), await timeline(pool, incident_id))
 
         forged = await double.post_status(sms_.sid, "undelivered", error_code=30006, signature="AAAAforged=")
@@ -686,7 +668,7 @@ async def test_a_delivered_report_that_overtakes_the_send_record_is_recorded(rig
 async def test_a_report_racing_the_send_record_waits_for_it_instead_of_missing_it(rig):
     incident_id = await rig.open()
     await rig.engine.tick()
-    [page] = await rig.outbox.claim(rig.clock.now(), 10, outbox.LEASE)
+    [page] = await rig.outbox.claim(rig.clock.now(), 10, sender.LEASE, urgent=True)
     async with rig.pool.acquire() as conn, conn.transaction():  # the first half of Outbox.sent
         await conn.execute(sql.QUERIES["lock_provider_ids"], ["SMrace"])
         await conn.execute(sql.QUERIES["mark_sent"], [page.id], rig.clock.now(), ["SMrace"])
@@ -769,13 +751,13 @@ async def test_acknowledging_cancels_pages_waiting_out_a_retry_or_a_throttle_hol
 
 
 async def test_notification_metrics_appear_in_metrics_after_sends(aiohttp_server, aiohttp_client, database_url, pool):
-    async with daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
+    async with running_daemon(aiohttp_server, aiohttp_client, database_url) as (client, double, mailbox, fake):
         before = await (await client.get("/metrics")).text()
         assert 'pager_notifications_total{channel="sms"' not in before
 
         incident_id = await open_by_api(client)
-        await eventually(lambda: double.messages)
-        await eventually(lambda: recorded(pool, incident_id))
+        await wait.eventually(lambda: double.messages)
+        await wait.eventually(lambda: recorded(pool, incident_id))
 
         resp = await client.get("/metrics")
         assert resp.status == 200

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
+import re
 
 import pytest
+from asyncpg import exceptions as asyncpg_errors
 
-from pager import cli
+from pager import cli, timeline
 from pager.store import db, embedded, migrate, sql
 from tests.support import pg
 
@@ -83,3 +85,19 @@ async def test_pager_migrate_brings_an_empty_database_up_to_date(pg_server_url, 
         assert {"incidents", "alerts", "alert_events", "incident_log", "notifications", "ack_tokens"} <= tables
     finally:
         await pg.admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_the_timeline_accepts_exactly_the_kinds_pager_timeline_names(pool):
+    """One list of kinds: the table's constraint and pager/timeline.py say the same, and a stray kind is refused."""
+    definition = await pool.fetchval(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'incident_log_kind_check'"
+    )
+    assert set(re.findall(r"'([a-z_]+)'", definition)) == {k.value for k in timeline.Kind}
+    inc = await pool.fetchval(
+        "INSERT INTO incidents (service, dedup_key, priority, summary, created_at, last_seen_at)"
+        " VALUES ('web', 'k', 0, 's', now(), now()) RETURNING id"
+    )
+    with pytest.raises(asyncpg_errors.CheckViolationError):
+        await pool.execute(
+            "INSERT INTO incident_log (incident_id, at, kind, message) VALUES ($1, now(), 'made_up', 'x')", inc
+        )

@@ -28,8 +28,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from pager import config
-from pager.web.app import create_app
+from pager import config, daemon
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
@@ -182,7 +181,7 @@ async def test_alertmanager_webhook_and_pagerduty_paths_open_and_resolve_inciden
     )
     assert not settings.warnings, settings.warnings
 
-    runner = web.AppRunner(create_app(settings, database_url=database_url))
+    runner = web.AppRunner(daemon.create_app(settings, database_url=database_url))
     await runner.setup()
     peer: Peer | None = None
     try:

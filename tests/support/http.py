@@ -39,8 +39,8 @@ async def open_incident(client: typing.Any, summary: str = "disk full on db-1", 
 async def paged(pool: typing.Any, incident_id: int, user: str = "alice", address: str = "+15551230001") -> None:
     """What the outbox leaves behind when it pages `user`: the precondition of acting on the incident."""
     await pool.execute(
-        "INSERT INTO notifications (incident_id, round, step, user_id, channel, address, created_at, not_before)"
-        " VALUES ($1, 0, 0, $2, 'sms', $3, now(), now())",
+        "INSERT INTO notifications (incident_id, round, step, user_id, channel, address, created_at, not_before,"
+        " priority) SELECT $1, 0, 0, $2, 'sms', $3, now(), now(), priority FROM incidents WHERE id = $1",
         incident_id,
         user,
         address,

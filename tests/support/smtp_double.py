@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import collections.abc
 import contextlib
@@ -9,9 +10,22 @@ import email
 import email.message
 import email.policy
 import socket
+import threading
 import typing
 
 from aiosmtpd import controller, smtp
+
+
+class Stalling:
+    """Holds every DATA until `release` is set (the server runs in its own thread and loop)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.stalled = threading.Event()
+
+    async def wait(self) -> None:
+        self.stalled.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
 
 
 class Mailbox:
@@ -21,6 +35,7 @@ class Mailbox:
         self.received: list[tuple[str, list[str], email.message.EmailMessage]] = []
         self.script: dict[str, collections.deque[str]] = {"RCPT": collections.deque(), "DATA": collections.deque()}
         self.attempts = 0
+        self.stall: Stalling | None = None
 
     def refuse(self, stage: str, reply: str, n: int = 1) -> None:
         self.script[stage].extend([reply] * n)
@@ -35,6 +50,8 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: smtp.SMTP, session: smtp.Session, envelope: smtp.Envelope) -> str:
+        if self.stall is not None:
+            await self.stall.wait()
         if self.script["DATA"]:
             return self.script["DATA"].popleft()
         mail = email.message_from_bytes(typing.cast(bytes, envelope.content), policy=email.policy.default)
@@ -49,9 +66,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def smtp_server(port: int | None = None, **options: typing.Any) -> collections.abc.Iterator[tuple[Mailbox, int]]:
+def smtp_server(
+    mailbox: Mailbox | None = None, port: int | None = None, **options: typing.Any
+) -> collections.abc.Iterator[tuple[Mailbox, int]]:
     """A server on `port` (default: a free one) for the block; `port` lets a test bring a dead server back."""
-    mailbox = Mailbox()
+    mailbox = mailbox or Mailbox()
     port = port or free_port()
     server = controller.Controller(mailbox, hostname="127.0.0.1", port=port, **options)
     server.start()

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 import yaml
 
-from pager import config, models
+from pager import config, models, values
 
 GOOD = """
 server:       {listen: "127.0.0.1:8080", public_url: "https://pager.example.com/"}
@@ -181,7 +181,7 @@ def test_unknown_references_are_errors() -> None:
     ],
 )
 def test_durations(value: str, expected: datetime.timedelta) -> None:
-    assert config.parse_duration(value) == expected
+    assert values.parse_duration(value) == expected
     cfg = load(
         f"users: [{{id: a}}]\nescalation_policies: [{{id: p, steps: [{{targets: [user:a], ack_timeout: {value}}}]}}]"
     )
@@ -348,7 +348,7 @@ def test_resolve_reads_every_secret_and_warns_about_missing_twilio() -> None:
     settings = config.resolve(load(GOOD), env)
     assert settings.secrets.database_url == "postgresql://db/pager"
     assert settings.secrets.api_tokens == ("api",)
-    assert not settings.sms_enabled
+    assert not settings.enabled("sms")
     assert "notifiers.sms: $TWILIO_AUTH_TOKEN not set; SMS disabled" in settings.warnings
     assert settings.enabled_channels() == ("email", "console")
 

@@ -161,7 +161,7 @@ def test_fields_alertmanager_adds_later_are_ignored() -> None:
         (body(groupKey=""), "$.groupKey: must not be empty"),
         (body(version=...), "$.version: required field is missing"),
         (body(version="3"), "$.version: unsupported webhook version '3': expected '4'"),
-        (body(version="1"), "Grafana"),
+        (body(version="1"), "unsupported webhook version '1': expected '4' (Alertmanager)"),
         (body(version=4), "$.version: expected a string, got a number"),
         (body(alerts={}), "$.alerts: expected an array, got an object"),
         (body([alert(), "x"]), "$.alerts[1]: expected an object, got a string"),

@@ -1,0 +1,150 @@
+"""The engine: claims due work, plans it with pure functions, writes each plan in the claim's transaction.
+
+Due work is escalations (the incident's own timer) and every other durable
+timer (the `timers` table, a handler per kind). No fixed polling cycle: each
+lane sleeps exactly until its earliest due item, wakes at once on LISTEN/NOTIFY
+or an in-process wake-up when an incident opens, and re-checks at a modest
+safety interval in case a notification was lost. Several engines may run
+against one database: claims are FOR UPDATE SKIP LOCKED and the outbox key
+makes a page unique.
+
+Two lanes run side by side: one claims P0/P1 work, the other P2/P3, each
+oldest first. However long a storm of P2/P3 work keeps the second busy, a P0
+is claimed by the first the moment it is due; and since the lanes never claim
+the same rows, neither waits on (or spins on) what the other holds. The P2/P3
+lane is never starved: it has its own connection and loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import typing
+
+from pager import clock as clock_mod
+from pager import config, effects, models, oncall, plan, wakeup
+from pager import metrics as metrics_mod
+from pager.engine import escalate as escalate_plan
+from pager.engine import handlers
+from pager.store import escalations
+
+SAFETY_INTERVAL = datetime.timedelta(seconds=30)
+BATCH = 200
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: config.Settings,
+        store: escalations.Escalations,
+        clock: clock_mod.Clock,
+        metrics: metrics_mod.Metrics,
+        *,
+        resolver: oncall.Resolver | None = None,
+        on_pages: typing.Callable[[], None] | None = None,
+        safety_interval: datetime.timedelta = SAFETY_INTERVAL,
+        batch: int = BATCH,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.metrics = metrics
+        self.resolver = resolver or oncall.Resolver(settings.config)
+        self._on_pages = on_pages
+        self._safety = safety_interval
+        self._batch = batch
+        self._wake = {lane: asyncio.Event() for lane in wakeup.LANES}
+        self._enabled = settings.enabled_channels()
+        self.context = escalate_plan.Context(settings.config, self.resolver.users_at, self.channels_for)
+
+    def wake(self, *_: object) -> None:
+        for event in self._wake.values():
+            event.set()
+
+    def channels_for(self, user_id: str) -> tuple[str, ...]:
+        user = self.settings.config.user(user_id)
+        if user is None:
+            return ()
+        return tuple(c for c in self._enabled if user.address(c))
+
+    def _plan(self, batch: escalations.Batch, now: datetime.datetime) -> plan.Plan:
+        timers = self.context.timers(now)
+        return plan.Plan.total(
+            [escalate_plan.plan_due(incident, self.context, now) for incident in batch.incidents]
+            + [handlers.on_due(timer, timers) for timer in batch.timers]
+        )
+
+    def _committed(self, p: plan.Plan, queued: int) -> None:
+        """After COMMIT: the plan's metrics and log lines, and the sender woken for new pages."""
+        effects.emit(p.effects, self.metrics)
+        if queued and self._on_pages:
+            self._on_pages()
+
+    async def _tick(self, urgent: bool) -> int:
+        moved = 0
+        while True:
+            now = self.clock.now()
+            async with self.store.claim_due(now, self._batch, urgent=urgent) as batch:
+                p = self._plan(batch, now)
+                await batch.record(p, now)
+            self._committed(p, batch.queued)
+            moved += len(batch)
+            if not batch.full(self._batch):
+                return moved
+
+    async def tick(self) -> int:
+        """Process everything due now, the P0/P1 lane first; returns how many incidents and timers moved."""
+        return await self._tick(urgent=True) + await self._tick(urgent=False)
+
+    async def _locked(self, incident_id: int, decide: typing.Callable[[models.Incident], plan.Plan | str]) -> str:
+        now = self.clock.now()
+        async with self.store.lock(incident_id) as batch:
+            if not batch.incidents:
+                return "not_found"
+            decided = decide(batch.incidents[0])
+            if isinstance(decided, str):
+                return decided
+            await batch.record(decided, now)
+        self._committed(decided, batch.queued)
+        return "ok"
+
+    async def escalate(self, incident_id: int, *, audit: typing.Mapping[str, str] | None = None) -> str:
+        """A manual escalation: page the next step now. Returns 'escalated', 'not_triggered', 'no_policy' or 'not_found'.
+
+        `audit` (who asked, e.g. the API token's name) goes into the details of every timeline entry it writes.
+        """
+        now = self.clock.now()
+
+        def decide(incident: models.Incident) -> plan.Plan | str:
+            if incident.status is not models.IncidentStatus.TRIGGERED:
+                return "not_triggered"
+            if not incident.escalation_policy or self.settings.config.policy(incident.escalation_policy) is None:
+                return "no_policy"
+            planned = escalate_plan.plan_due(incident, self.context, now, manual=True)
+            if not audit:
+                return planned
+            log = tuple(dataclasses.replace(line, details={**(line.details or {}), **audit}) for line in planned.log)
+            return dataclasses.replace(planned, log=log)
+
+        result = await self._locked(incident_id, decide)
+        return "escalated" if result == "ok" else result
+
+    async def notify_acknowledger(self, incident_id: int, priority: models.Priority, user_id: str, seq: int) -> None:
+        """A new alert joined an acknowledged incident: page whoever acknowledged it, so it cannot hide."""
+        cfg = self.settings.config
+        allowed = self.channels_for(user_id)
+        channels = [c for c in cfg.priority_policy(priority).channels if c in allowed] or list(allowed[:1])
+        user = cfg.user(user_id)
+        await self._locked(incident_id, lambda incident: escalate_plan.plan_notice(incident, user, channels, seq))
+
+    async def run(self) -> None:
+        """Forever, in each lane: process what is due, then sleep until the lane's next item or a wake-up."""
+        await wakeup.lanes(
+            "engine",
+            self._tick,
+            lambda urgent: self.store.next_due(urgent=urgent),
+            self.clock,
+            self._wake,
+            self._safety,
+        )

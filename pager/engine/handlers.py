@@ -1,0 +1,55 @@
+"""Timer kinds and their handlers: what happens when a durable timer comes due, as a pure plan.
+
+A handler is a function of (timer, context) → `plan.Plan`. The engine claims
+due timers (store/escalations.py), calls the handler of each one's kind, and
+writes the plans in the claim's transaction. A claimed timer is gone once
+handled unless its plan arms it again (a repeating reminder re-arms itself).
+
+When the engine first sees a new incident, every `ON_OPENED` hook may arm the
+incident's timers (its response targets, ...), so a new kind is a handler here,
+its arming hook, and nothing else: no loop, no column, no query.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import typing
+
+from pager import config, effects, escalation, models, plan
+from pager.engine import targets
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What a handler may consult: the config, the instant, who is on call, how users can be reached."""
+
+    config: config.Config
+    now: datetime.datetime
+    users_at: escalation.UsersAt
+    channels_for: escalation.ChannelsFor
+
+
+Handler = typing.Callable[[models.Timer, Context], plan.Plan]
+Opened = typing.Callable[[models.Incident, Context], plan.Plan]
+
+HANDLERS: dict[str, Handler] = {
+    targets.ACK: targets.on_due,
+    targets.RESOLVE: targets.on_due,
+}
+ON_OPENED: tuple[Opened, ...] = (targets.arm,)
+
+
+def on_due(timer: models.Timer, ctx: Context) -> plan.Plan:
+    """The plan for a due timer; a kind nobody handles (a timer left by a newer version) is dropped, loudly."""
+    handler = HANDLERS.get(timer.kind)
+    if handler is None:
+        return plan.Plan(
+            effects=(effects.warning("timer of an unknown kind dropped", kind=timer.kind, subject=timer.subject),)
+        )
+    return handler(timer, ctx)
+
+
+def on_opened(incident: models.Incident, ctx: Context) -> plan.Plan:
+    """Every kind's timers for an incident the engine sees for the first time."""
+    return plan.Plan.total(hook(incident, ctx) for hook in ON_OPENED)

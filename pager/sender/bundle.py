@@ -1,0 +1,84 @@
+"""Which claimed pages go out, and together: stale pages dropped, the rest bundled per contact.
+
+A page queued before its incident was acknowledged or resolved is stale and is
+never sent (a notice to whoever acknowledged, step < 0, always goes). Pages to
+one address on one channel become one message: the most urgent incident first,
+the others named after it ("+3 more: #12 #13 #14").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+from pager import ack, models
+from pager.notify import message
+from pager.store import outbox
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Bundle:
+    channel: str
+    address: str
+    rows: tuple[outbox.Claimed, ...]  # most urgent first, then by incident
+
+    @property
+    def ids(self) -> list[int]:
+        return [r.id for r in self.rows]
+
+    @property
+    def incidents(self) -> list[int]:
+        return sorted({r.incident_id for r in self.rows})
+
+    @property
+    def priority(self) -> models.Priority:
+        return self.rows[0].priority
+
+    @property
+    def first_page(self) -> bool:
+        """Whether it carries an incident's first page, which no throttle may hold."""
+        return any(r.first_page for r in self.rows)
+
+    @property
+    def user_id(self) -> str:
+        return self.rows[0].user_id
+
+
+def split(claimed: typing.Iterable[outbox.Claimed]) -> tuple[list[int], list[Bundle]]:
+    """(ids of stale pages, bundles to send), bundles in the order of their most urgent page."""
+    stale: list[int] = []
+    groups: dict[tuple[str, str], list[outbox.Claimed]] = {}
+    for c in claimed:
+        if c.incident_status is models.IncidentStatus.TRIGGERED or c.step < 0:
+            groups.setdefault((c.channel, c.address), []).append(c)
+        else:
+            stale.append(c.id)
+    bundles = [
+        Bundle(channel, address, tuple(sorted(rows, key=lambda r: (r.priority, r.incident_id))))
+        for (channel, address), rows in groups.items()
+    ]
+    return stale, sorted(bundles, key=lambda b: (b.priority, b.rows[0].id))
+
+
+def compose(b: Bundle, user_name: str, base_url: str, token: str) -> message.Message:
+    """The message for a bundle: its most urgent incident, with the others listed after it."""
+    first = b.rows[0]
+    others: dict[int, str] = {}
+    for r in b.rows[1:]:
+        if r.incident_id != first.incident_id:
+            others.setdefault(r.incident_id, r.summary)
+    runbook = first.annotations.get("runbook_url") if isinstance(first.annotations, dict) else None
+    return message.Message(
+        incident_id=first.incident_id,
+        number=first.incident_id,
+        priority=first.priority,
+        service=first.service,
+        summary=first.summary,
+        user_id=first.user_id,
+        user_name=user_name,
+        channel=first.channel,
+        address=first.address,
+        ack_url=ack.ack_url(base_url, token),
+        runbook_url=runbook if isinstance(runbook, str) else None,
+        more=tuple(others.items()),
+    )

@@ -1,0 +1,108 @@
+-- The engine's queries: claim due work (escalations and timers) per lane, write what was planned.
+
+-- name: claim_due
+-- The P2/P3 lane: due escalations of triggered incidents, oldest first; another engine's claims are
+-- skipped, not waited for. The P0/P1 lane (claim_due_urgent) runs beside it, so the two never meet.
+SELECT * FROM incidents
+ WHERE next_escalation_at <= $1 AND status = 'triggered' AND priority >= 2
+ ORDER BY priority, next_escalation_at
+ LIMIT $2
+   FOR UPDATE SKIP LOCKED;
+
+-- name: claim_due_urgent
+-- The P0/P1 lane: only what incidents_due_urgent holds, so a storm of P2/P3 work is never read.
+SELECT * FROM incidents
+ WHERE next_escalation_at <= $1 AND status = 'triggered' AND priority <= 1
+ ORDER BY priority, next_escalation_at
+ LIMIT $2
+   FOR UPDATE SKIP LOCKED;
+
+-- name: claim_timers
+-- Due P2/P3 timers of incidents, oldest first. The incident is locked in the same statement and
+-- skipped when another transaction holds it, so a claim never waits (and never deadlocks).
+SELECT t.kind AS timer_kind, t.subject AS timer_subject, t.due_at AS timer_due_at,
+       t.priority AS timer_priority, t.data AS timer_data, i.*
+  FROM timers t JOIN incidents i ON i.id = t.incident_id
+ WHERE t.due_at <= $1 AND t.priority >= 2
+ ORDER BY t.priority, t.due_at
+ LIMIT $2
+   FOR UPDATE OF t, i SKIP LOCKED;
+
+-- name: claim_timers_urgent
+SELECT t.kind AS timer_kind, t.subject AS timer_subject, t.due_at AS timer_due_at,
+       t.priority AS timer_priority, t.data AS timer_data, i.*
+  FROM timers t JOIN incidents i ON i.id = t.incident_id
+ WHERE t.due_at <= $1 AND t.priority <= 1
+ ORDER BY t.priority, t.due_at
+ LIMIT $2
+   FOR UPDATE OF t, i SKIP LOCKED;
+
+-- name: claim_free_timers
+-- Due timers that belong to no incident (a heartbeat, a maintenance window, a schedule), in the lane
+-- of their priority ($3: 0 for P0/P1, 2 for P2/P3).
+SELECT kind AS timer_kind, subject AS timer_subject, due_at AS timer_due_at, priority AS timer_priority,
+       data AS timer_data
+  FROM timers
+ WHERE due_at <= $1 AND incident_id IS NULL AND priority BETWEEN $3 AND $3 + 1
+ ORDER BY priority, due_at
+ LIMIT $2
+   FOR UPDATE SKIP LOCKED;
+
+-- name: next_due
+SELECT least((SELECT min(next_escalation_at) FROM incidents
+               WHERE next_escalation_at IS NOT NULL AND status = 'triggered' AND priority >= 2),
+             (SELECT min(due_at) FROM timers WHERE priority >= 2));
+
+-- name: next_due_urgent
+SELECT least((SELECT min(next_escalation_at) FROM incidents
+               WHERE next_escalation_at IS NOT NULL AND status = 'triggered' AND priority <= 1),
+             (SELECT min(due_at) FROM timers WHERE priority <= 1));
+
+-- name: next_due_any
+SELECT least((SELECT min(next_escalation_at) FROM incidents
+               WHERE next_escalation_at IS NOT NULL AND status = 'triggered'),
+             (SELECT min(due_at) FROM timers));
+
+-- name: save_escalations
+UPDATE incidents i
+   SET escalation_step = u.step, escalation_round = u.round, next_escalation_at = u.next_at
+  FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::timestamptz[]) AS u(id, step, round, next_at)
+ WHERE i.id = u.id;
+
+-- name: set_targets
+UPDATE incidents i SET ack_by = u.ack_by, resolve_by = u.resolve_by
+  FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS u(id, ack_by, resolve_by)
+ WHERE i.id = u.id;
+
+-- name: queue_pages
+-- A page carries its incident's priority, which orders the sender's claims.
+INSERT INTO notifications (incident_id, round, step, user_id, channel, address, created_at, not_before, priority)
+SELECT u.incident_id, u.round, u.step, u.user_id, u.channel, u.address, $7, $7, i.priority
+  FROM unnest($1::bigint[], $2::bigint[], $3::integer[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+       AS u(incident_id, round, step, user_id, channel, address, ord)
+  JOIN incidents i ON i.id = u.incident_id
+ ORDER BY u.ord
+    ON CONFLICT (incident_id, round, step, user_id, channel) DO NOTHING
+RETURNING id;
+
+-- name: append_log
+INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+SELECT u.incident_id, $1, u.kind, u.actor, u.message, u.details
+  FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::jsonb[])
+       AS u(incident_id, kind, actor, message, details);
+
+-- name: set_timers
+-- Arm timers; re-arming one that exists moves it (the newest setting wins).
+INSERT INTO timers (kind, subject, due_at, priority, incident_id, data)
+SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[], $5::bigint[], $6::jsonb[])
+    ON CONFLICT (kind, subject) DO UPDATE
+   SET due_at = EXCLUDED.due_at, priority = EXCLUDED.priority, incident_id = EXCLUDED.incident_id,
+       data = EXCLUDED.data;
+
+-- name: clear_timers
+DELETE FROM timers t
+ USING unnest($1::text[], $2::text[]) AS u(kind, subject)
+ WHERE t.kind = u.kind AND t.subject = u.subject;
+
+-- name: notify_outbox
+SELECT pg_notify('pager_outbox', '');

@@ -1,0 +1,249 @@
+-- Priority first, and one durable timer mechanism.
+--
+-- Pages carry their incident's priority, so the sender claims P0/P1 pages ahead of
+-- P2/P3 (and a lane of its own claims only P0/P1). The engine claims due incidents
+-- the same way; each lane has a partial index holding exactly what it claims.
+--
+-- `timers` holds every durable timer but escalation's (which is the incident row's
+-- own next_escalation_at: every incident has one and it is the hot path). A timer is
+-- keyed by (kind, subject), claimed FOR UPDATE SKIP LOCKED when due, and handled by
+-- the pure handler of its kind (pager/engine/handlers.py).
+--
+-- pager_ingest arms next_escalation_at for every new incident, with a policy or
+-- without: the engine's first claim of an incident is where its other timers are
+-- armed, and an incident on a service without a policy is then said so on its timeline.
+
+ALTER TABLE notifications ADD COLUMN priority smallint;
+UPDATE notifications n SET priority = i.priority FROM incidents i WHERE i.id = n.incident_id;
+ALTER TABLE notifications ALTER COLUMN priority SET NOT NULL;
+ALTER TABLE notifications ADD CONSTRAINT notifications_priority_check CHECK (priority BETWEEN 0 AND 3);
+CREATE INDEX notifications_ready_urgent ON notifications (not_before)
+    WHERE status IN ('pending', 'sending') AND priority <= 1;
+
+CREATE INDEX incidents_due_urgent ON incidents (next_escalation_at)
+    WHERE next_escalation_at IS NOT NULL AND status = 'triggered' AND priority <= 1;
+
+CREATE TABLE timers (
+    kind            text NOT NULL,
+    subject         text NOT NULL,
+    due_at          timestamptz NOT NULL,
+    priority        smallint NOT NULL DEFAULT 3 CHECK (priority BETWEEN 0 AND 3),
+    incident_id     bigint REFERENCES incidents (id) ON DELETE CASCADE,
+    data            jsonb NOT NULL DEFAULT '{}',
+    PRIMARY KEY (kind, subject)
+);
+CREATE INDEX timers_due ON timers (due_at);
+CREATE INDEX timers_due_urgent ON timers (due_at) WHERE priority <= 1;
+CREATE INDEX timers_incident ON timers (incident_id) WHERE incident_id IS NOT NULL;
+
+CREATE OR REPLACE FUNCTION pager_ingest(
+    p_now           timestamptz,
+    p_integration   text,
+    p_service       text,
+    p_dedup_key     text,
+    p_policy        text,
+    p_alerts        jsonb
+) RETURNS TABLE (incident_id bigint, created boolean, status text, deduplicated integer,
+                 priority smallint, created_at timestamptz, changed_to text,
+                 incident_service text, notify_user text, notice_seq bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_inc       incidents%ROWTYPE;
+    v_created   boolean := false;
+    v_top       integer;
+    v_actor     text := 'integration:' || p_integration;
+    v_dups      integer := 0;
+    v_firing    integer;
+    v_count     integer;
+    v_min       smallint;
+    v_status    text;
+    v_new       integer := 0;
+    v_notice    bigint;
+    p_fingerprints  text[];
+    p_actions       text[];
+    p_priorities    smallint[];
+    p_rules         text[];
+    p_summaries     text[];
+    p_labels        jsonb[];
+    p_annotations   jsonb[];
+    p_starts        timestamptz[];
+    p_ends          timestamptz[];
+BEGIN
+    SELECT array_agg(a.f ORDER BY a.ord), array_agg(a.a ORDER BY a.ord), array_agg(a.p ORDER BY a.ord),
+           array_agg(a.r ORDER BY a.ord), array_agg(a.s ORDER BY a.ord), array_agg(a.l ORDER BY a.ord),
+           array_agg(a.n ORDER BY a.ord), array_agg(a.b ORDER BY a.ord), array_agg(a.e ORDER BY a.ord)
+      INTO p_fingerprints, p_actions, p_priorities, p_rules, p_summaries, p_labels, p_annotations,
+           p_starts, p_ends
+      FROM ROWS FROM (jsonb_to_recordset(p_alerts)
+                      AS (f text, a text, p smallint, r text, s text, l jsonb, n jsonb, b timestamptz,
+                          e timestamptz))
+           WITH ORDINALITY AS a(f, a, p, r, s, l, n, b, e, ord);
+
+    SELECT i INTO v_top FROM generate_subscripts(p_actions, 1) AS i
+     WHERE p_actions[i] = 'trigger' ORDER BY p_priorities[i], i LIMIT 1;
+
+    -- Without a trigger nothing opens; acknowledge/resolve find the incident by the
+    -- key its integration gave it, whatever service the trigger was routed to.
+    IF v_top IS NULL THEN
+        SELECT * INTO v_inc FROM incidents
+         WHERE integration = p_integration AND dedup_key = p_dedup_key AND status <> 'resolved'
+         ORDER BY id LIMIT 1
+         FOR UPDATE;
+    END IF;
+
+    WHILE v_top IS NOT NULL LOOP
+        SELECT * INTO v_inc FROM incidents
+         WHERE service = p_service AND dedup_key = p_dedup_key AND status <> 'resolved'
+         FOR UPDATE;
+        EXIT WHEN FOUND;
+        INSERT INTO incidents (service, dedup_key, integration, priority, priority_rule, summary,
+                               labels, annotations, escalation_policy, next_escalation_at,
+                               created_at, last_seen_at, alert_count)
+        VALUES (p_service, p_dedup_key, p_integration, p_priorities[v_top], p_rules[v_top],
+                p_summaries[v_top], p_labels[v_top], p_annotations[v_top], p_policy,
+                p_now, p_now, p_now,
+                cardinality(p_fingerprints))
+        ON CONFLICT (service, dedup_key) WHERE status <> 'resolved' DO NOTHING
+        RETURNING * INTO v_inc;
+        IF FOUND THEN
+            v_created := true;
+            EXIT;
+        END IF;
+    END LOOP;
+
+    INSERT INTO alert_events (incident_id, integration, received_at, dedup_key, fingerprint,
+                              action, summary, labels, annotations)
+    SELECT v_inc.id, p_integration, p_now, p_dedup_key, f, a, s, l, an
+      FROM unnest(p_fingerprints, p_actions, p_summaries, p_labels, p_annotations) AS t(f, a, s, l, an);
+
+    IF v_inc.id IS NULL THEN
+        RETURN QUERY SELECT NULL::bigint, false, 'ignored'::text, 0, NULL::smallint, NULL::timestamptz, NULL::text, NULL::text,
+                            NULL::text, NULL::bigint;
+        RETURN;
+    END IF;
+
+    IF v_created THEN
+        INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+        VALUES (v_inc.id, p_now, 'triggered', v_actor,
+                format('Incident opened (%s) by %s: %s', 'P' || v_inc.priority, p_integration, v_inc.summary),
+                jsonb_build_object('priority', 'P' || v_inc.priority, 'rule', v_inc.priority_rule,
+                                   'alerts', cardinality(p_fingerprints)));
+        PERFORM pg_notify('pager_incidents', v_inc.id::text);
+
+        -- Fast path: every alert new, distinct and firing, so the row was inserted complete
+        -- (top priority, alert count) and there is nothing to compare, log per alert or update.
+        IF p_actions <@ ARRAY['trigger']
+           AND (cardinality(p_fingerprints) = 1
+                OR cardinality(p_fingerprints) = (SELECT count(DISTINCT f) FROM unnest(p_fingerprints) AS f)) THEN
+            INSERT INTO alerts (incident_id, fingerprint, status, priority, summary, labels, annotations,
+                                starts_at, ends_at, first_seen_at, last_seen_at)
+            SELECT v_inc.id, fp, 'firing', prio, summary, labels, annotations, starts, ends, p_now, p_now
+              FROM unnest(p_fingerprints, p_priorities, p_summaries, p_labels, p_annotations, p_starts, p_ends)
+                   AS t(fp, prio, summary, labels, annotations, starts, ends);
+            RETURN QUERY SELECT v_inc.id, true, 'triggered'::text, 0, v_inc.priority, v_inc.created_at,
+                                NULL::text, v_inc.service, NULL::text, NULL::bigint;
+            RETURN;
+        END IF;
+    END IF;
+
+    WITH input AS (
+        SELECT DISTINCT ON (fp) *
+          FROM unnest(p_fingerprints, p_actions, p_priorities, p_summaries, p_labels, p_annotations,
+                      p_starts, p_ends) WITH ORDINALITY
+               AS t(fp, action, prio, summary, labels, annotations, starts, ends, ord)
+         WHERE action <> 'acknowledge'
+         ORDER BY fp, ord DESC
+    ), old AS (
+        SELECT a.fingerprint, a.status FROM alerts a
+         WHERE a.incident_id = v_inc.id AND a.fingerprint IN (SELECT fp FROM input)
+    ), up AS (
+        INSERT INTO alerts AS a (incident_id, fingerprint, status, priority, summary, labels,
+                                 annotations, starts_at, ends_at, first_seen_at, last_seen_at)
+        SELECT v_inc.id, fp, CASE action WHEN 'trigger' THEN 'firing' ELSE 'resolved' END, prio,
+               summary, labels, annotations, starts, ends, p_now, p_now
+          FROM input
+        ON CONFLICT (incident_id, fingerprint) DO UPDATE
+           SET status = EXCLUDED.status, priority = EXCLUDED.priority, summary = EXCLUDED.summary,
+               labels = EXCLUDED.labels, annotations = EXCLUDED.annotations,
+               ends_at = EXCLUDED.ends_at, last_seen_at = EXCLUDED.last_seen_at
+        RETURNING a.fingerprint, a.status, a.summary, a.priority
+    ), changes AS (
+        SELECT up.*, old.status AS old_status FROM up LEFT JOIN old USING (fingerprint)
+    ), logged AS (
+        INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+        SELECT v_inc.id, p_now,
+               CASE WHEN old_status IS NULL THEN 'alert_added'
+                    WHEN status = 'firing' THEN 'alert_refired'
+                    ELSE 'alert_resolved' END,
+               v_actor,
+               CASE WHEN old_status IS NULL THEN format('New alert (P%s): %s', priority, summary)
+                    WHEN status = 'firing' THEN format('Alert firing again (P%s): %s', priority, summary)
+                    ELSE format('Alert resolved: %s', summary) END,
+               jsonb_build_object('fingerprint', fingerprint)
+          FROM changes
+         WHERE NOT v_created
+           AND old_status IS DISTINCT FROM status
+           AND NOT (old_status IS NULL AND status = 'resolved')
+        RETURNING 1
+    )
+    SELECT count(*) FILTER (WHERE old_status = status),
+           count(*) FILTER (WHERE status = 'firing' AND old_status IS DISTINCT FROM 'firing')
+      INTO v_dups, v_new FROM changes;
+
+    SELECT count(*) FILTER (WHERE a.status = 'firing'), min(a.priority) FILTER (WHERE a.status = 'firing'),
+           count(*)
+      INTO v_firing, v_min, v_count
+      FROM alerts a WHERE a.incident_id = v_inc.id;
+
+    v_status := v_inc.status;
+    IF NOT v_created AND v_min < v_inc.priority THEN
+        INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+        VALUES (v_inc.id, p_now, 'priority_raised', v_actor,
+                format('Priority raised from P%s to P%s', v_inc.priority, v_min),
+                jsonb_build_object('from', 'P' || v_inc.priority, 'to', 'P' || v_min));
+        v_inc.priority := v_min;
+        v_inc.priority_rule := p_rules[v_top];
+    END IF;
+
+    IF v_firing = 0 AND 'resolve' = ANY (p_actions) THEN
+        v_status := 'resolved';
+        INSERT INTO incident_log (incident_id, at, kind, actor, message)
+        VALUES (v_inc.id, p_now, 'resolved', v_actor,
+                format('Resolved by %s: no alert is firing', p_integration));
+    ELSIF v_status = 'triggered' AND 'acknowledge' = ANY (p_actions) THEN
+        v_status := 'acknowledged';
+        INSERT INTO incident_log (incident_id, at, kind, actor, message)
+        VALUES (v_inc.id, p_now, 'acknowledged', v_actor, format('Acknowledged by %s', p_integration));
+    END IF;
+
+    UPDATE incidents i
+       SET last_seen_at = p_now,
+           alert_count = v_count,
+           priority = v_inc.priority,
+           priority_rule = v_inc.priority_rule,
+           status = v_status,
+           acknowledged_at = CASE WHEN v_status = 'acknowledged' AND i.acknowledged_at IS NULL
+                                  THEN p_now ELSE i.acknowledged_at END,
+           acknowledged_by = CASE WHEN v_status = 'acknowledged' AND i.acknowledged_at IS NULL
+                                  THEN v_actor ELSE i.acknowledged_by END,
+           resolved_at = CASE WHEN v_status = 'resolved' THEN p_now END,
+           resolved_by = CASE WHEN v_status = 'resolved' THEN v_actor END,
+           next_escalation_at = CASE WHEN v_status = 'triggered' THEN i.next_escalation_at END
+     WHERE i.id = v_inc.id;
+
+    IF v_status <> v_inc.status AND v_status IN ('acknowledged', 'resolved') THEN
+        UPDATE notifications SET status = 'cancelled', lease_until = NULL
+         WHERE notifications.incident_id = v_inc.id AND notifications.status = 'pending';
+    END IF;
+
+    -- A new symptom must never hide behind an old ack: tell whoever acknowledged.
+    IF NOT v_created AND v_inc.status = 'acknowledged' AND v_status = 'acknowledged' AND v_new > 0 THEN
+        SELECT max(l.id) INTO v_notice FROM incident_log l WHERE l.incident_id = v_inc.id;
+    END IF;
+
+    RETURN QUERY SELECT v_inc.id, v_created, v_status, v_dups, v_inc.priority, v_inc.created_at,
+                        CASE WHEN v_status <> v_inc.status THEN v_status END, v_inc.service,
+                        v_inc.acknowledged_by, v_notice;
+END;
+$$;

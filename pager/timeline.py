@@ -1,0 +1,59 @@
+"""Every kind of timeline entry, in one place: the store writes them, the API returns them, the docs list them.
+
+An incident's timeline is its record: every state change, page, escalation and
+note, with who did it and when. Each entry has one of these kinds. The SQL that
+writes entries (`pager_ingest`, the transition query) writes these same words;
+tests/unit/test_timeline.py checks the SQL and the README against this list.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Kind(enum.StrEnum):
+    """A timeline entry's kind. The docstring of each member is what the README says of it."""
+
+    def __new__(cls, value: str, doc: str) -> Kind:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.doc = doc  # type: ignore[attr-defined]
+        return member
+
+    doc: str
+
+    # The incident itself
+    TRIGGERED = "triggered", "the incident opened (by an integration, or by hand)"
+    ALERT_ADDED = "alert_added", "a new alert joined the incident"
+    ALERT_REFIRED = "alert_refired", "a resolved alert of the incident fired again"
+    ALERT_RESOLVED = "alert_resolved", "one alert of the incident resolved"
+    PRIORITY_RAISED = "priority_raised", "a more severe alert raised the incident's priority"
+    ACKNOWLEDGED = "acknowledged", "someone (or an integration) acknowledged it"
+    RESOLVED = "resolved", "it resolved: by a person, or because no alert is firing"
+    NOTE = "note", "a note someone added"
+    TARGET_BREACHED = "target_breached", "the response target (ack_within, resolve_within) passed unmet"
+
+    # Escalation
+    ESCALATED = "escalated", "a step of the escalation policy was paged"
+    REPEATED = "repeated", "the walk went past the last step and started another round"
+    MANUAL_ESCALATION = "manual_escalation", "someone asked for the next step before its timer"
+    TARGET_EMPTY = "target_empty", "one target of a step had nobody on call; the others were paged"
+    NO_CHANNEL = "no_channel", "a user on call has no usable channel for this priority"
+    STEP_SKIPPED = "step_skipped", "a step reached nobody, so the next was paged at once"
+    EXHAUSTED = "exhausted", "past the last step of the last round; nobody acknowledged"
+    NOBODY_ON_CALL = "nobody_on_call", "no step of the policy reached anyone; escalation stopped"
+    NOT_ESCALATING = "not_escalating", "this priority does not escalate; the timer is off"
+    NO_POLICY = "no_policy", "the service's escalation policy is not configured; nobody is paged"
+    ACKNOWLEDGER_NOTIFIED = (
+        "acknowledger_notified",
+        "a new alert joined an acknowledged incident; whoever acknowledged was told",
+    )
+
+    # Pages (the outbox)
+    PAGED = "paged", "a page was handed to its channel's provider"
+    PAGE_HELD = "page_held", "a page was held by the per-contact limit; it goes out bundled later"
+    PAGE_RETRY = "page_retry", "a page failed for now; it is retried"
+    PAGE_FAILED = "page_failed", "a page failed for good on one channel"
+    PAGE_UNDELIVERED = "page_undelivered", "the provider reported a sent page undelivered"
+    PAGE_FALLBACK = "page_fallback", "a failed page went out on the person's other channels"
+    PAGE_UNDELIVERABLE = "page_undeliverable", "every channel failed: the person could not be reached"
