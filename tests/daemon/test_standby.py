@@ -11,8 +11,9 @@ import asyncio
 import re
 import urllib.parse
 
+from pager.store import db
 from tests import support
-from tests.support import http
+from tests.support import http, twilio_double
 
 
 def _read_write(url: str) -> str:
@@ -59,7 +60,13 @@ async def test_only_standbys_answer_503_then_recover_and_the_listener_comes_back
     assert resp.headers["Retry-After"].isdigit()
     ready = await client.get("/readyz")
     assert ready.status == 503 and ready.headers["Retry-After"].isdigit()
-    assert "TargetServerAttributeNotMatched" in (await ready.json())["detail"]
+
+    async def refused_by_every_host() -> bool:  # once the pooled connections the server ended are gone
+        ready = await client.get("/readyz")
+        assert ready.status == 503
+        return "TargetServerAttributeNotMatched" in (await ready.json())["detail"]
+
+    await _eventually(refused_by_every_host)
     events = await client.post("/v2/enqueue", json=support.event("trigger", "during-ev"))
     assert events.status == 503 and events.headers["Retry-After"].isdigit()
     assert (await client.get("/api/v1/incidents", headers=support.API)).status == 503
@@ -77,3 +84,33 @@ async def test_only_standbys_answer_503_then_recover_and_the_listener_comes_back
 
 async def _is_zero(client, name: str) -> bool:
     return await _metric(client, name) == 0
+
+
+async def test_a_p0_is_paged_at_once_while_listen_is_still_down(make_client, monkeypatch):
+    """The replica that commits an incident wakes its own engine: no NOTIFY, no 30 s safety re-check needed."""
+    connects = []
+
+    async def never_up(self) -> None:  # LISTEN still reconnecting, for the whole test
+        connects.append(self)
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(db.Listener, "_run", never_up)
+    async with twilio_double.running() as twilio:
+        env = {**support.ENV, "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token}
+        settings = support.settings(
+            f'notifiers: {{sms: {{from: "+15005550006", api_base: "{twilio.url}"}}, console: {{enabled: false}}}}\n'
+            "priorities: {P0: {channels: [sms]}}",
+            env,
+        )
+        client = await make_client(settings, run_engine=True)
+        await asyncio.sleep(0.5)  # the engine's first pass is over: it now sleeps until woken or the re-check
+        assert connects and await _is_zero(client, "pager_listener_connected")
+        resp = await client.post("/v2/enqueue", json=support.event("trigger", "p0-without-listen"))
+        assert resp.status == 202
+        # bounded well under the engine's 30 s safety re-check, which is all that is left without a wake-up
+        await _eventually(lambda: _now(len(twilio.messages) == 1), timeout=10)
+        assert twilio.messages[0].to in ("+15551230001", "+15551230002")  # whoever the rotation has on now
+
+
+async def _now(value):
+    return value
