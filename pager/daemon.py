@@ -25,7 +25,7 @@ from pager import sender as sender_mod
 from pager.store import acks, db, embedded, escalations, migrate, store
 from pager.store import outbox as outbox_store
 from pager.web import app as web_app
-from pager.web import keys
+from pager.web import keys, ui
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +74,13 @@ def create_app(
         app[keys.STORE] = store.Store(pool, on_transition=metrics.observe_transition, on_opened=engine.wake)
         app[keys.ACKS] = acks.Acks(pool)
         app[keys.ENGINE], app[keys.SENDER] = engine, sender
-        wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
+        live = ui.hub(app)  # the web UI's event streams hear of new incidents too
+
+        def incidents_changed() -> None:
+            engine.wake()
+            live.publish()
+
+        wake = {"pager_incidents": incidents_changed, "pager_outbox": sender.wake}
         listener = db.Listener(
             database_url, list(wake), lambda channel: wake[channel](), on_state=metrics.listener_state
         )

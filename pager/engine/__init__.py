@@ -109,10 +109,12 @@ class Engine:
         self._committed(decided, batch.queued)
         return "ok"
 
-    async def escalate(self, incident_id: int, *, audit: typing.Mapping[str, str] | None = None) -> str:
-        """A manual escalation: page the next step now. Returns 'escalated', 'not_triggered', 'no_policy' or 'not_found'.
+    async def escalate(
+        self, incident_id: int, actor: str = "api", *, audit: typing.Mapping[str, str] | None = None
+    ) -> str:
+        """`actor` asks for the next step now. Returns 'escalated', 'not_triggered', 'no_policy' or 'not_found'.
 
-        `audit` (who asked, e.g. the API token's name) goes into the details of every timeline entry it writes.
+        `audit` (which API token asked) goes into the details of every timeline entry it writes.
         """
         now = self.clock.now()
 
@@ -121,7 +123,7 @@ class Engine:
                 return "not_triggered"
             if not incident.escalation_policy or self.settings.config.policy(incident.escalation_policy) is None:
                 return "no_policy"
-            planned = escalate_plan.plan_due(incident, self.context, now, manual=True)
+            planned = escalate_plan.plan_due(incident, self.context, now, manual=True, actor=actor)
             if not audit:
                 return planned
             log = tuple(dataclasses.replace(line, details={**(line.details or {}), **audit}) for line in planned.log)

@@ -94,20 +94,28 @@ class SmtpEmail:
         self._tls = tls
         self._retry = retry
 
+    @property
+    def sender(self) -> str:
+        return self._sender
+
+    async def transmit(self, mail: email.message.EmailMessage) -> None:
+        """One SMTP session for one composed mail; raises what aiosmtplib raises (the web UI's sign-in mail uses it too)."""
+        await aiosmtplib.send(
+            mail,
+            hostname=self._host,
+            port=self._port,
+            username=self._username,
+            password=self._password,
+            use_tls=self._tls,
+            start_tls=self._starttls and not self._tls,
+            timeout=self._retry.attempt_timeout.total_seconds(),
+        )
+
     async def send(self, msg: message.Message) -> message.Outcome:
         mail = compose(msg, self._sender)
 
         async def once() -> str | None:
-            await aiosmtplib.send(
-                mail,
-                hostname=self._host,
-                port=self._port,
-                username=self._username,
-                password=self._password,
-                use_tls=self._tls,
-                start_tls=self._starttls and not self._tls,
-                timeout=self._retry.attempt_timeout.total_seconds(),
-            )
+            await self.transmit(mail)
             return mail["Message-ID"]
 
         outcome = await message.deliver(once, self._classify, self._retry, msg)

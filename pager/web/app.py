@@ -11,7 +11,7 @@ from pager import clock as clock_mod
 from pager import config
 from pager import metrics as metrics_mod
 from pager.store import db
-from pager.web import ackpage, api, health, ingest, jsonout, keys, openapi, twilio_sms
+from pager.web import ackpage, api, health, ingest, jsonout, keys, openapi, twilio_sms, ui
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +38,22 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return jsonout.error(500, "internal error; the event was not stored, retry later")
 
 
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@web.middleware
+async def readable_forms(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A form body that cannot be parsed (multipart without a boundary, ...) is the sender's 400, not our 500.
+
+    Parsed once here; aiohttp keeps the result, so handlers' own `request.post()` reads it again for free."""
+    if request.method in ("POST", "PUT", "PATCH") and request.content_type in _FORMS:
+        try:
+            await request.post()
+        except ValueError as exc:
+            return jsonout.error(400, f"the form body cannot be read: {exc}")
+    return await handler(request)
+
+
 def create_app(
     settings: config.Settings,
     *,
@@ -45,11 +61,12 @@ def create_app(
     metrics: metrics_mod.Metrics | None = None,
 ) -> web.Application:
     """Routes and middlewares; the store, engine and sender the handlers use are set on the app by the daemon."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[errors, api.require_token])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[errors, readable_forms, api.require_token])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or clock_mod.SystemClock()
     app[keys.METRICS] = metrics or metrics_mod.Metrics()
     app.add_routes(
         [*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes(), *openapi.routes()]
     )
+    ui.setup(app)
     return app

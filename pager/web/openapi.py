@@ -291,9 +291,48 @@ def _twilio(operation_id: str, summary: str, ok: Json) -> Json:
             "requestBody": {
                 "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}},
             },
-            "responses": {**ok, "403": {"description": "signature missing or wrong, or SMS not configured"}},
+            "responses": {
+                **ok,
+                "400": _error("a form body that cannot be read"),
+                "403": {"description": "signature missing or wrong, or SMS not configured"},
+            },
         }
     }
+
+
+_UI_ANSWERS = {
+    "200": _html("the page"),
+    "303": {"description": "done, or sign in first: see Location"},
+    "400": _html("a form that will never succeed as sent; the page says why"),
+    "401": _html("not signed in"),
+    "403": _html("not allowed: no CSRF token on a POST, or not signed in"),
+    "404": _html("no such incident or link"),
+    "409": _html("the incident's state forbids it"),
+    "410": _html("a sign-in link already used or expired"),
+    "413": _html("body too large"),
+    "503": UNAVAILABLE,
+}
+
+
+def _ui(operation_id: str, summary: str, *, form: bool = False, params: tuple[str, ...] = ()) -> Json:
+    """An operation of the web UI (pager/web/ui): HTML for people, signed in by session cookie."""
+    op: Json = {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": ["ui"],
+        "responses": copy.deepcopy(_UI_ANSWERS),
+    }
+    if params:
+        op["parameters"] = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in params]
+    if form:
+        op["requestBody"] = {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {"type": "object", "properties": {"csrf": {"type": "string"}}}
+                }
+            }
+        }
+    return op
 
 
 def _incident_action(
@@ -479,6 +518,54 @@ def _paths() -> Json:
         "/v1/twilio/status": _twilio(
             "twilioStatusCallback", "Twilio's delivery status callback", {"204": {"description": "recorded"}}
         ),
+        "/": {"get": _ui("uiIncidents", "Incidents, open first, with filters")},
+        "/incidents/{id}": {"get": _ui("uiIncident", "One incident: alerts, timeline, actions", params=("id",))},
+        "/incidents/{id}/{action}": {
+            "post": _ui(
+                "uiAct",
+                "Acknowledge, resolve, escalate or note, as the signed-in user",
+                form=True,
+                params=("id", "action"),
+            )
+        },
+        "/oncall": {"get": _ui("uiOncall", "Who is on call now and the next four weeks")},
+        "/events": {
+            "get": {
+                "operationId": "uiEvents",
+                "summary": "Server-sent events telling open pages that incidents changed",
+                "tags": ["ui"],
+                "responses": {
+                    "200": {"description": "an event stream", "content": {"text/event-stream": {"schema": {}}}},
+                    "401": _html("not signed in"),
+                    "403": _html("not allowed"),
+                },
+            }
+        },
+        "/signin": {
+            "get": _ui("uiSigninForm", "The sign-in form"),
+            "post": _ui("uiSigninAsk", "Send a one-time sign-in link by email or SMS", form=True),
+        },
+        "/signin/{token}": {
+            "get": _ui("uiSigninConfirm", "Confirm a one-time sign-in link", params=("token",)),
+            "post": _ui("uiSigninRedeem", "Use the link: start a session", form=True, params=("token",)),
+        },
+        "/signout": {"post": _ui("uiSignout", "Sign out here", form=True)},
+        "/signout/{where}": {
+            "post": _ui("uiSignoutWhere", "Sign out here or everywhere", form=True, params=("where",))
+        },
+        "/static/{path}": {
+            "get": {
+                "operationId": "uiStatic",
+                "summary": "The web UI's stylesheet and script",
+                "tags": ["ui"],
+                "parameters": [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "the file"},
+                    "403": {"description": "refused"},
+                    "404": {"description": "no such file"},
+                },
+            }
+        },
         "/api/v1/openapi.json": {
             "get": {
                 "operationId": "openapi",
