@@ -2,10 +2,14 @@
 
 First the single-event ingest capacity is measured as the `events` phase measures it (closed loop,
 `--events-concurrency` in flight, `--duration`), unless `--soak-rate` gives the rate. Then, for the
-soak's duration, Events v2 requests arrive on a fixed schedule at half that: every other one a
-trigger that opens (and pages) an incident, the others resolving the incident opened a minute
-before, so open incidents stay level as a real day's would. Five times a second an Alertmanager
-webhook opens an incident that pages a person of its own, for the alert → page latency. Every
+soak's duration, Events v2 requests arrive on a fixed schedule at half that, shaped like a day's
+alert stream: of every ten, one trigger opens (and pages) an incident, eight repeat the triggers of
+incidents still open (monitoring re-sends what keeps firing; a repeat changes nothing but
+last-seen) and one resolves the incident opened a minute before, so open incidents and pages stay
+level. (Opening and paging a new incident with every request at half capacity is a storm, whose
+pages to one person fall behind: the storm phase's to measure, not a day.) Five times a second an
+Alertmanager webhook opens an incident that pages a person of its own, for the alert → page
+latency. Every
 interval (a minute) the daemon's RSS and the p99 of both latencies are printed and kept: both must
 stay flat, so the summary gives the first and the last interval side by side.
 """
@@ -22,6 +26,7 @@ import typing
 from pager.bench import load, setup
 
 RESOLVE_AFTER = 60.0  # seconds each soak incident stays open before its resolve arrives
+CYCLE = 10  # of every ten events: one opens an incident, eight repeat open ones, one resolves
 PAGE_SAMPLES_PER_S = 5.0
 
 
@@ -100,7 +105,7 @@ async def run(bench: typing.Any) -> dict[str, typing.Any]:
     prefix = f"bench-soak-{bench.run_id}-"
     trigger = load.events_body(d.events_key, {"bench": "events"})
     resolve = _resolve_body(d.events_key)
-    hold = max(1, int(rate / 2 * RESOLVE_AFTER))
+    hold = max(1, int(rate / CYCLE * RESOLVE_AFTER))  # incidents opened per RESOLVE_AFTER
     current = _Interval(time.perf_counter())
     rows: list[dict[str, typing.Any]] = []
     t0 = time.perf_counter()
@@ -113,11 +118,13 @@ async def run(bench: typing.Any) -> dict[str, typing.Any]:
             current.errors[key] = current.errors.get(key, 0) + 1
 
     async def event(i: int) -> None:
-        n = i // 2
-        if i % 2 == 0:
+        n, step = divmod(i, CYCLE)
+        if step == 0:
             body = trigger(f"{prefix}{n}")
-        else:
+        elif step == CYCLE - 1:
             body = resolve(f"{prefix}{n - hold}" if n >= hold else f"{prefix}none-{n}")
+        else:  # a repeat of one still open: opened in the last RESOLVE_AFTER, not yet resolved
+            body = trigger(f"{prefix}{n - (i * 7919) % min(n + 1, hold)}")
         count(await load.post(bench.session, url, body, headers))
 
     waiting: dict[int, float] = {}
