@@ -43,9 +43,8 @@ async def wait_for_database(url: str) -> None:
             error=str(rs.outcome.exception()) if rs.outcome else None,
         ),
     ):
-        with attempt:
-            with db.translate_errors():
-                conn = await db.connect(url)
+        with attempt, db.translate_errors():  # a connection lost mid-migration is waited out too
+            conn = await db.connect(url)
             try:
                 await migrate.apply(conn)
             finally:
