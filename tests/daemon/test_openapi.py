@@ -113,7 +113,9 @@ def _schemathesis(url: str, token: str, *filters: str, report: pathlib.Path) -> 
         str(report),
         *filters,
     ]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(  # in the run's own directory: schemathesis keeps a cache where it runs
+        argv, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, cwd=report.parent
+    )
 
 
 async def test_schemathesis_finds_no_5xx_and_no_undocumented_status(database_url):
