@@ -10,7 +10,7 @@ import os
 import sys
 import typing
 
-from pager import clock, config, logs, oncall, values
+from pager import clock, config, logs, maintenance_cli, oncall, values
 
 DEFAULT_CONFIG = os.environ.get("PAGER_CONFIG", "pager.yaml")
 GAP_WINDOW = datetime.timedelta(days=28)
@@ -258,6 +258,8 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--json", action="store_true", help="print JSON shaped like GET /api/v1/oncall")
     who.set_defaults(func=cmd_oncall)
 
+    maintenance_cli.add(sub)
+
     ben = sub.add_parser(
         "bench",
         help="measure ingest rate, alert-to-page latency, escalation lateness and memory",
@@ -343,6 +345,10 @@ def parser() -> argparse.ArgumentParser:
         help="print the configuration the bench runs pager with, for a daemon to measure with --url",
     )
     ben.set_defaults(func=cmd_bench)
+
+    from pager import cli_learning
+
+    cli_learning.register(sub, DEFAULT_CONFIG)  # postmortem, drill, report
     return p
 
 

@@ -35,6 +35,12 @@ class Metrics:
             ["integration", "reason"],
             registry=r,
         )
+        self.alerts_suppressed = C(
+            "pager_alerts_suppressed_total",
+            "Firing alert events recorded while something kept them from paging (reason: maintenance).",
+            ["service", "reason"],
+            registry=r,
+        )
         self.incidents_created = C(
             "pager_incidents_created_total", "Incidents opened.", ["service", "priority"], registry=r
         )
@@ -107,6 +113,17 @@ class Metrics:
             registry=r,
         )
         self.response_times_at: datetime.datetime | None = None  # when mtta/mttr were last read
+        self.drills = C(
+            "pager_drills_total",
+            "Drills run to their end, by service and outcome (acknowledged | unacknowledged).",
+            ["service", "outcome"],
+            registry=r,
+        )
+        self.postmortems_overdue = G(
+            "pager_postmortems_overdue",
+            "Post-mortems past their due date and not yet saved, read from the database at scrape time.",
+            registry=r,
+        )
 
         self.listener_connected = G(
             "pager_listener_connected",
@@ -131,7 +148,9 @@ class Metrics:
                 self.mttr.labels(*labels).set(row.mttr)
 
     def observe_transition(self, t: typing.Any) -> None:
-        """MTTA and MTTR, observed once when an incident is acknowledged or resolved."""
+        """MTTA and MTTR, observed once when an incident is acknowledged or resolved; drills stay out."""
+        if getattr(t, "drill", False):
+            return
         seconds = max((t.at - t.created_at).total_seconds(), 0.0)
         histogram = self.time_to_acknowledge if t.status == "acknowledged" else self.time_to_resolve
         histogram.labels(t.service, t.priority.name).observe(seconds)

@@ -46,12 +46,53 @@ class QueuedPage:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Notice:
+    """Mail that is not a page (a reminder, a report digest), queued for the mailer in the plan's transaction.
+
+    `subject` and `body` None: the mailer renders it when it sends it (a digest, from `data`).
+    """
+
+    kind: str
+    recipients: tuple[str, ...]
+    subject: str | None = None
+    body: str | None = None
+    incident_id: int | None = None
+    data: typing.Mapping[str, typing.Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OpenDrill:
+    """Open a drill incident on `service`: the engine then walks its real escalation chain."""
+
+    service: str
+    policy: str | None
+    priority: models.Priority
+    summary: str
+    actor: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeartbeatMissed:
+    """A heartbeat's deadline passed: open its incident (once: the open incident's dedup key holds it)."""
+
+    heartbeat: str
+    service: str
+    policy: str | None
+    priority: models.Priority
+    summary: str
+    dedup_key: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Plan:
     """Everything one decision writes, and what to do once it is committed.
 
     `escalations` are new escalation states by incident; `targets` fix an
     incident's response deadlines (id, ack_by, resolve_by); `clear_timers` are
-    (kind, subject) keys to disarm. Plans add up with `+`.
+    (kind, subject) keys to disarm; `notices` are queued for the mailer,
+    `close_drills` resolves drills that are over, `drills` opens drill incidents.
+    Plans add up with `+`. Status changes (`ack_expired`) are written before
+    escalations and pages.
     """
 
     escalations: tuple[tuple[int, models.EscalationState], ...] = ()
@@ -60,7 +101,14 @@ class Plan:
     log: tuple[Line, ...] = ()
     set_timers: tuple[SetTimer, ...] = ()
     clear_timers: tuple[tuple[str, str], ...] = ()
+    notices: tuple[Notice, ...] = ()
+    close_drills: tuple[int, ...] = ()
+    drills: tuple[OpenDrill, ...] = ()
     effects: tuple[effects.Effect, ...] = ()
+    ack_expired: tuple[int, ...] = ()  # acknowledged incidents triggered again (their ack lapsed)
+    maintenance: tuple[tuple[int, int | None], ...] = ()  # (incident, window holding it, or None: released)
+    cancel_pages: tuple[int, ...] = ()  # incidents whose pending pages are withdrawn (a maintenance window)
+    heartbeats_missed: tuple[HeartbeatMissed, ...] = ()  # heartbeats whose silence opens an incident
 
     def __add__(self, other: Plan) -> Plan:
         return Plan.total((self, other))

@@ -32,6 +32,8 @@ class Kind(enum.StrEnum):
     RESOLVED = "resolved", "it resolved: by a person, or because no alert is firing"
     NOTE = "note", "a note someone added"
     TARGET_BREACHED = "target_breached", "the response target (ack_within, resolve_within) passed unmet"
+    MAINTENANCE = "maintenance", "a maintenance window holds the incident (nobody is paged), or has let it go"
+    ACK_EXPIRED = "ack_expired", "acknowledged but unresolved past ack_expires: triggered again, escalating from step 1"
 
     # Escalation
     ESCALATED = "escalated", "a step of the escalation policy was paged"
@@ -57,3 +59,11 @@ class Kind(enum.StrEnum):
     PAGE_UNDELIVERED = "page_undelivered", "the provider reported a sent page undelivered"
     PAGE_FALLBACK = "page_fallback", "a failed page went out on the person's other channels"
     PAGE_UNDELIVERABLE = "page_undeliverable", "every channel failed: the person could not be reached"
+
+    # Learning from incidents
+    POSTMORTEM_OVERDUE = (
+        "postmortem_overdue",
+        "the post-mortem is past its due date; the commander was reminded by email",
+    )
+    ACTION_OVERDUE = "action_overdue", "an action item is past its due date; its owner was reminded by email"
+    DRILL_ENDED = "drill_ended", "a drill finished: acknowledged or not, and how long it took"

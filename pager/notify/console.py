@@ -11,13 +11,17 @@ from pager.notify import message
 
 def render(msg: message.Message) -> str:
     lines = [
-        f"=== PAGE {msg.priority.name} for {msg.user_name} ({msg.user_id}) via {msg.channel} ===",
+        f"=== {msg.prefix}PAGE {msg.priority.name} for {msg.user_name} ({msg.user_id}) via {msg.channel} ===",
         f"#{msg.number} {msg.service}: {msg.summary}",
     ]
     if msg.ack_url:
         lines.append(f"  acknowledge or resolve: {msg.ack_url}")
     if msg.runbook_url:
         lines.append(f"  runbook: {msg.runbook_url}")
+    if msg.dashboard_url:
+        lines.append(f"  dashboard: {msg.dashboard_url}")
+    if msg.after_change:
+        lines.append(f"  after deploy: {msg.after_change}")
     if msg.more:
         lines.append(f"  +{len(msg.more)} more open for you:")
         lines.extend(f"    #{number} {summary}" for number, summary in msg.more)

@@ -27,13 +27,14 @@ def subject(msg: message.Message) -> str:
     summary = " ".join(msg.summary.split())
     if len(summary) > SUBJECT_SUMMARY_MAX:
         summary = summary[: SUBJECT_SUMMARY_MAX - 1].rstrip() + "…"
-    return f"[{msg.priority.name}] {msg.service}: {summary} (#{msg.number})"
+    return f"{msg.prefix}[{msg.priority.name}] {msg.service}: {summary} (#{msg.number})"
 
 
 def body(msg: message.Message) -> str:
     lines = [
-        f"{msg.priority.name} incident #{msg.number} on {msg.service} needs you, {msg.user_name}.",
+        f"{msg.prefix}{msg.priority.name} incident #{msg.number} on {msg.service} needs you, {msg.user_name}.",
         "",
+        *(["This is a drill: please acknowledge it as you would a real incident.", ""] if msg.drill else []),
         msg.summary.strip(),
         "",
     ]
@@ -41,6 +42,10 @@ def body(msg: message.Message) -> str:
         lines.append(f"Acknowledge or resolve: {msg.ack_url}")
     if msg.runbook_url:
         lines.append(f"Runbook: {msg.runbook_url}")
+    if msg.dashboard_url:
+        lines.append(f"Dashboard: {msg.dashboard_url}")
+    if msg.after_change:
+        lines.append(f"It opened after a change: {' '.join(msg.after_change.split())}")
     lines.append(f"By SMS: reply {msg.number} to acknowledge, res {msg.number} to resolve.")
     if msg.more:
         lines += ["", f"{len(msg.more)} more open incident{'s' if len(msg.more) > 1 else ''} for you:"]

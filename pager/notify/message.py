@@ -28,6 +28,7 @@ class Message:
 
     `ack_url` carries a secret token: render it, never log it.
     `more` lists other open incidents bundled into this page as (number, summary).
+    `drill`: the page is a drill's; every channel starts its text with `DRILL_PREFIX`.
     """
 
     incident_id: int
@@ -42,6 +43,17 @@ class Message:
     ack_url: str | None = None
     runbook_url: str | None = None
     more: tuple[tuple[int, str], ...] = ()
+    dashboard_url: str | None = None  # Grafana's dashboard of the alert
+    after_change: str | None = None  # the change (deploy) its service had in the 2 h before it opened
+    drill: bool = False
+
+    @property
+    def prefix(self) -> str:
+        """What every channel's text starts with: `[DRILL] ` for a drill's page, else nothing."""
+        return DRILL_PREFIX if self.drill else ""
+
+
+DRILL_PREFIX = "[DRILL] "
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

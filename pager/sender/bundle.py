@@ -47,15 +47,15 @@ class Bundle:
 def split(claimed: typing.Iterable[outbox.Claimed]) -> tuple[list[int], list[Bundle]]:
     """(ids of stale pages, bundles to send), bundles in the order of their most urgent page."""
     stale: list[int] = []
-    groups: dict[tuple[str, str], list[outbox.Claimed]] = {}
+    groups: dict[tuple[str, str, bool], list[outbox.Claimed]] = {}
     for c in claimed:
         if c.incident_status is models.IncidentStatus.TRIGGERED or c.step < 0:
-            groups.setdefault((c.channel, c.address), []).append(c)
+            groups.setdefault((c.channel, c.address, c.drill), []).append(c)  # a drill is never bundled with the real
         else:
             stale.append(c.id)
     bundles = [
         Bundle(channel, address, tuple(sorted(rows, key=lambda r: (r.priority, r.incident_id))))
-        for (channel, address), rows in groups.items()
+        for (channel, address, _), rows in groups.items()
     ]
     return stale, sorted(bundles, key=lambda b: (b.priority, b.rows[0].id))
 
@@ -67,7 +67,9 @@ def compose(b: Bundle, user_name: str, base_url: str, token: str) -> message.Mes
     for r in b.rows[1:]:
         if r.incident_id != first.incident_id:
             others.setdefault(r.incident_id, r.summary)
-    runbook = first.annotations.get("runbook_url") if isinstance(first.annotations, dict) else None
+    annotations = first.annotations if isinstance(first.annotations, dict) else {}
+    runbook = annotations.get("runbook_url")
+    dashboard = annotations.get("dashboardURL")  # Grafana's
     return message.Message(
         incident_id=first.incident_id,
         number=first.incident_id,
@@ -81,4 +83,9 @@ def compose(b: Bundle, user_name: str, base_url: str, token: str) -> message.Mes
         ack_url=ack.ack_url(base_url, token),
         runbook_url=runbook if isinstance(runbook, str) else None,
         more=tuple(others.items()),
+        drill=first.drill,
+        dashboard_url=dashboard
+        if isinstance(dashboard, str) and dashboard.startswith(("https://", "http://"))
+        else None,
+        after_change=first.recent_change,
     )

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import typing
+import uuid
 
 from pager import models, plan
-from pager.store import db, sql
+from pager.store import db, maintenance, sql
 
 Q = sql.QUERIES
 
@@ -34,11 +35,16 @@ class Batch:
     """Claimed work, locked until the transaction ends; `record` writes every plan with it."""
 
     def __init__(
-        self, conn: db.Connection, incidents: list[models.Incident], timers: list[models.Timer] | None = None
+        self,
+        conn: db.Connection,
+        incidents: list[models.Incident],
+        timers: list[models.Timer] | None = None,
+        maintenance: typing.Any = None,
     ) -> None:
         self._conn = conn
         self.incidents = incidents
         self.timers = timers or []
+        self.maintenance = maintenance  # store.maintenance.ClaimContext: active windows, a window's incidents
         self.queued = 0
 
     def __len__(self) -> int:
@@ -61,6 +67,23 @@ class Batch:
 async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> int:
     """Write a plan with `conn` (inside the caller's transaction); returns how many pages were queued."""
     queued = 0
+    if p.ack_expired:
+        await conn.execute(Q["expire_acks"], list(p.ack_expired))
+    if p.heartbeats_missed:
+        await conn.execute(
+            Q["open_missed_heartbeats"],
+            now,
+            [h.heartbeat for h in p.heartbeats_missed],
+            [h.service for h in p.heartbeats_missed],
+            [h.policy for h in p.heartbeats_missed],
+            [int(h.priority) for h in p.heartbeats_missed],
+            [h.summary for h in p.heartbeats_missed],
+            [h.dedup_key for h in p.heartbeats_missed],
+        )
+    if p.maintenance:
+        await conn.execute(Q["set_maintenance"], [i for i, _ in p.maintenance], [w for _, w in p.maintenance])
+    if p.cancel_pages:
+        await conn.execute(Q["cancel_pending_pages"], list(p.cancel_pages))
     if p.escalations:
         await conn.execute(
             Q["save_escalations"],
@@ -68,6 +91,7 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
             [s.step for _, s in p.escalations],
             [s.round for _, s in p.escalations],
             [s.next_at for _, s in p.escalations],
+            [s.first_round for _, s in p.escalations],
         )
     if p.targets:
         await conn.execute(
@@ -101,7 +125,45 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
             await conn.execute(Q["notify_outbox"])
     if p.log:
         await append_log(conn, p.log, now)
+    if p.close_drills:
+        await conn.execute(Q["close_drills"], now, list(p.close_drills))
+    if p.notices:
+        await queue_notices(conn, p.notices, now)
+    if p.drills:
+        await open_drills(conn, p.drills, now)
     return queued
+
+
+async def queue_notices(conn: db.Connection, mails: typing.Sequence[plan.Notice], now: datetime.datetime) -> None:
+    """Queue notices for the mailer (woken by NOTIFY once this transaction commits)."""
+    await conn.execute(
+        Q["queue_notices"],
+        now,
+        [m.kind for m in mails],
+        [m.incident_id for m in mails],
+        # a text[][] cannot be ragged, so each mail's recipients travel as one line-separated string
+        ["\n".join(m.recipients) for m in mails],
+        [m.subject for m in mails],
+        [m.body for m in mails],
+        [dict(m.data) for m in mails],
+    )
+
+
+async def open_drills(
+    conn: db.Connection, drills: typing.Sequence[plan.OpenDrill], now: datetime.datetime
+) -> list[int]:
+    """Open drill incidents (the engine's next claim walks their chains); returns their ids in order."""
+    rows = await conn.fetch(
+        Q["open_drills"],
+        now,
+        [d.service for d in drills],
+        [d.policy for d in drills],
+        [int(d.priority) for d in drills],
+        [d.summary for d in drills],
+        [d.actor for d in drills],
+        [f"drill-{uuid.uuid4().hex}" for _ in drills],
+    )
+    return [r["id"] for r in rows]
 
 
 async def append_log(conn: db.Connection | db.Pool, lines: typing.Sequence[plan.Line], now: datetime.datetime) -> None:
@@ -134,7 +196,9 @@ class Escalations:
                 rows = await conn.fetch(Q["claim_due_urgent" if urgent else "claim_due"], now, limit)
                 timers = await conn.fetch(Q["claim_timers_urgent" if urgent else "claim_timers"], now, limit)
                 timers += await conn.fetch(Q["claim_free_timers"], now, limit, 0 if urgent else 2)
-                yield Batch(conn, [models.Incident.from_row(r) for r in rows], [_timer(r) for r in timers])
+                claimed = [_timer(r) for r in timers]
+                held = await maintenance.for_claim(conn, claimed, len(rows), now)  # issue 14
+                yield Batch(conn, [models.Incident.from_row(r) for r in rows], claimed, held)
 
     @contextlib.asynccontextmanager
     async def lock(self, incident_id: int) -> typing.AsyncIterator[Batch]:

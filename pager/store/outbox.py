@@ -31,6 +31,8 @@ class Claimed:
     incident_status: models.IncidentStatus
     annotations: dict[str, typing.Any]
     first_page: bool
+    drill: bool = False
+    recent_change: str | None = None  # the latest change of its service in the 2 h before it opened
 
     @classmethod
     def from_row(cls, row: typing.Mapping[str, typing.Any]) -> Claimed:

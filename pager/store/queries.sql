@@ -53,7 +53,7 @@ WITH changed AS (
            resolved_by = CASE WHEN $6::text = 'resolved' THEN $3::text END,
            next_escalation_at = NULL
      WHERE id = $1 AND (status = 'triggered' OR ($6::text = 'resolved' AND status = 'acknowledged'))
- RETURNING id, service, priority, created_at
+ RETURNING id, service, priority, created_at, drill
 ), logged AS (
     INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
     SELECT id, $2, $6::text, $3, $4, $5 FROM changed
@@ -61,7 +61,7 @@ WITH changed AS (
     UPDATE notifications SET status = 'cancelled', lease_until = NULL
      WHERE incident_id IN (SELECT id FROM changed) AND status = 'pending'
 )
-SELECT service, priority, created_at FROM changed;
+SELECT service, priority, created_at, drill FROM changed;
 
 -- name: create_incident
 WITH created AS (
@@ -84,8 +84,9 @@ SELECT id, $2, 'note', $3, $4, $5::jsonb FROM incidents WHERE id = $1
 RETURNING id;
 
 -- name: open_counts
+-- Drills are left out: a dashboard alerting on open P0s must not fire for one.
 SELECT service, priority, status, count(*) AS n
-  FROM incidents WHERE status <> 'resolved'
+  FROM incidents WHERE status <> 'resolved' AND NOT drill
  GROUP BY service, priority, status;
 
 -- name: ping
@@ -96,6 +97,7 @@ SELECT * FROM incidents WHERE id = $1 FOR UPDATE;
 
 -- name: response_times
 -- Exact MTTA/MTTR per service, priority and window: incidents acknowledged (resolved) within the window.
+-- Drills are left out.
 SELECT i.service, i.priority, w.name AS window,
        avg(extract(epoch FROM i.acknowledged_at - i.created_at))
            FILTER (WHERE i.acknowledged_at >= $1::timestamptz - w.span) AS mtta,
@@ -105,5 +107,6 @@ SELECT i.service, i.priority, w.name AS window,
        count(*) FILTER (WHERE i.resolved_at >= $1::timestamptz - w.span) AS resolved
   FROM incidents i,
        (VALUES ('1d', interval '1 day'), ('7d', interval '7 days'), ('30d', interval '30 days')) AS w(name, span)
- WHERE i.acknowledged_at >= $1::timestamptz - interval '30 days' OR i.resolved_at >= $1::timestamptz - interval '30 days'
+ WHERE (i.acknowledged_at >= $1::timestamptz - interval '30 days' OR i.resolved_at >= $1::timestamptz - interval '30 days')
+   AND NOT i.drill
  GROUP BY i.service, i.priority, w.name;

@@ -4,6 +4,26 @@
 --
 -- Incidents, the alerts folded into them, every accepted event, the timeline, and the outbox of pages.
 
+-- Maintenance windows: planned quiet for some services (or for alerts matching some matchers).
+-- While one is active, matching incidents still open and update, but nobody is paged; the
+-- incident's maintenance_id names the window holding it. Starting and ending are durable timers
+-- (kinds maintenance_start and maintenance_end, pager/engine/maintenance.py).
+
+CREATE TABLE maintenance_windows (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    services        text[] NOT NULL DEFAULT '{}',
+    matchers        text[] NOT NULL DEFAULT '{}',  -- Alertmanager syntax, matched by pager/matchers.py
+    starts_at       timestamptz NOT NULL,
+    ends_at         timestamptz NOT NULL,
+    reason          text NOT NULL,
+    created_by      text NOT NULL,
+    created_at      timestamptz NOT NULL,
+    ended_by        text,  -- who ended it before its time, if anyone
+    CONSTRAINT maintenance_windows_span CHECK (ends_at >= starts_at),
+    CONSTRAINT maintenance_windows_scope CHECK (cardinality(services) > 0 OR cardinality(matchers) > 0)
+);
+CREATE INDEX maintenance_windows_ends_at ON maintenance_windows (ends_at);
+
 CREATE TABLE incidents (
     id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     service             text NOT NULL,
@@ -28,7 +48,10 @@ CREATE TABLE incidents (
     resolved_at         timestamptz,
     resolved_by         text,
     ack_by              timestamptz,  -- response targets, fixed when the engine first sees the incident
-    resolve_by          timestamptz
+    resolve_by          timestamptz,
+    maintenance_id      bigint REFERENCES maintenance_windows (id),  -- the maintenance window holding it (no pages)
+    escalation_first_round integer NOT NULL DEFAULT 0,  -- the round its walk last started over in (repeats count from it)
+    drill               boolean NOT NULL DEFAULT false  -- a drill: pages say [DRILL]; out of MTTA/MTTR and targets
 );
 
 -- One open incident per (service, dedup key), enforced here so concurrent
@@ -42,6 +65,9 @@ CREATE INDEX incidents_due_urgent ON incidents (next_escalation_at)
 CREATE INDEX incidents_status ON incidents (status, id DESC);
 CREATE INDEX incidents_acknowledged_at ON incidents (acknowledged_at) WHERE acknowledged_at IS NOT NULL;
 CREATE INDEX incidents_resolved_at ON incidents (resolved_at) WHERE resolved_at IS NOT NULL;
+-- Reports window incidents by when they opened.
+CREATE INDEX incidents_created_at ON incidents (created_at);
+CREATE INDEX incidents_maintenance ON incidents (maintenance_id) WHERE maintenance_id IS NOT NULL;
 
 CREATE TABLE alerts (
     incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
@@ -78,16 +104,19 @@ CREATE TABLE incident_log (
     at              timestamptz NOT NULL,
     kind            text NOT NULL CONSTRAINT incident_log_kind_check CHECK (kind IN (
     'triggered', 'alert_added', 'alert_refired', 'alert_resolved', 'priority_raised',
-    'acknowledged', 'resolved', 'note', 'target_breached', 'escalated', 'repeated',
-    'manual_escalation', 'target_empty', 'no_channel', 'step_skipped', 'exhausted',
-    'nobody_on_call', 'not_escalating', 'no_policy', 'acknowledger_notified', 'paged', 'page_held',
-    'page_retry', 'page_failed', 'page_undelivered', 'page_fallback', 'page_undeliverable'
+    'acknowledged', 'resolved', 'note', 'target_breached', 'maintenance', 'ack_expired',
+    'escalated', 'repeated', 'manual_escalation', 'target_empty', 'no_channel', 'step_skipped',
+    'exhausted', 'nobody_on_call', 'not_escalating', 'no_policy', 'acknowledger_notified', 'paged',
+    'page_held', 'page_retry', 'page_failed', 'page_undelivered', 'page_fallback',
+    'page_undeliverable', 'postmortem_overdue', 'action_overdue', 'drill_ended'
     )),  -- the kinds of pager/timeline.py
     actor           text,
     message         text NOT NULL,
     details         jsonb
 );
 CREATE INDEX incident_log_incident ON incident_log (incident_id, id);
+-- The incidents whose post-mortem went overdue (pager_postmortems_overdue).
+CREATE INDEX incident_log_postmortem_overdue ON incident_log (incident_id) WHERE kind = 'postmortem_overdue';
 
 -- The outbox: one row per page to one user on one channel. The unique key
 -- means a page is queued once, however many engines race for the step.
@@ -161,6 +190,35 @@ CREATE INDEX timers_due ON timers (due_at);
 CREATE INDEX timers_due_urgent ON timers (due_at) WHERE priority <= 1;
 CREATE INDEX timers_incident ON timers (incident_id) WHERE incident_id IS NOT NULL;
 
+-- Heartbeats (config `heartbeats:`): when each last beat, and the incident its silence opened.
+-- The deadline is a durable timer (kind heartbeat, subject the heartbeat's id).
+
+CREATE TABLE heartbeats (
+    id              text PRIMARY KEY,
+    registered_at   timestamptz NOT NULL,  -- when a daemon first saw it configured
+    last_beat_at    timestamptz,
+    missed_at       timestamptz,  -- when its deadline passed without a beat; NULL once it beats again
+    incident_id     bigint REFERENCES incidents (id) ON DELETE SET NULL
+);
+
+-- Change events (PagerDuty's POST /v2/change/enqueue): deploys and other changes, kept per
+-- service. An incident that opens within 2 h after a change of its service shows it.
+
+CREATE TABLE changes (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    service         text NOT NULL,
+    integration     text NOT NULL,
+    summary         text NOT NULL,
+    source          text,
+    at              timestamptz NOT NULL,  -- payload.timestamp, or when it was received
+    received_at     timestamptz NOT NULL,
+    custom_details  jsonb NOT NULL DEFAULT '{}',
+    links           jsonb NOT NULL DEFAULT '[]',
+    images          jsonb NOT NULL DEFAULT '[]'
+);
+CREATE INDEX changes_service_at ON changes (service, at DESC, id DESC);
+CREATE INDEX changes_at ON changes (at DESC, id DESC);
+
 -- The web UI's sign-in: one-time links sent by email or SMS, and the sessions they open.
 -- Both tokens are stored only as their SHA-256, so a leaked database holds no working link or cookie.
 
@@ -183,6 +241,54 @@ CREATE TABLE ui_sessions (
     expires_at      timestamptz NOT NULL
 );
 CREATE INDEX ui_sessions_user ON ui_sessions (user_id);
+
+-- Learning from incidents: an incident's edited post-mortem (GET returns the generated draft until
+-- one is saved), and its action items, each with an owner and a due date (its reminder is a timer).
+
+CREATE TABLE postmortems (
+    incident_id     bigint PRIMARY KEY REFERENCES incidents (id) ON DELETE CASCADE,
+    body            text NOT NULL,
+    created_at      timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL,
+    updated_by      text NOT NULL
+);
+
+CREATE TABLE action_items (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    title           text NOT NULL,
+    owner           text NOT NULL,
+    due             date NOT NULL,
+    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+    created_at      timestamptz NOT NULL,
+    created_by      text NOT NULL,
+    done_at         timestamptz,
+    done_by         text
+);
+CREATE INDEX action_items_incident ON action_items (incident_id, id);
+CREATE INDEX action_items_open ON action_items (due, id) WHERE status = 'open';
+
+-- Notices: mail that is not a page: reminders and the report digest. Queued in the transaction that decided
+-- it, sent after COMMIT by the mailer under a lease, retried with backoff; never throttled with
+-- pages. A digest is rendered when it is sent (subject and body NULL; `data` says which report).
+
+CREATE TABLE notices (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind            text NOT NULL,
+    incident_id     bigint REFERENCES incidents (id) ON DELETE SET NULL,
+    recipients      text[] NOT NULL,
+    subject         text,
+    body            text,
+    data            jsonb NOT NULL DEFAULT '{}',
+    status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    attempts        integer NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL,
+    not_before      timestamptz NOT NULL,
+    lease_until     timestamptz,
+    sent_at         timestamptz,
+    error           text
+);
+CREATE INDEX notices_ready ON notices (not_before) WHERE status IN ('pending', 'sending');
 
 -- pager_ingest folds one group of alert events for one (service, dedup key) into its incident in
 -- one statement: one round trip per webhook group, atomic, and safe against concurrent duplicates

@@ -84,6 +84,8 @@ async def _json_body(request: web.Request, *, optional: bool = False) -> dict[st
         data = json.loads(ingest.without_nul(raw))
     except json.JSONDecodeError as exc:
         raise BadRequest(f"request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except UnicodeDecodeError as exc:  # found by the schemathesis run: it was a 500
+        raise BadRequest(f"request body is not UTF-8: byte {exc.start} cannot be decoded") from None
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
     return data

@@ -55,6 +55,7 @@ def incident(inc: models.Incident, now: datetime.datetime) -> dict[str, typing.A
         "resolved_by": inc.resolved_by,
         "last_seen_at": timestamp(inc.last_seen_at),
         "integration": inc.integration,
+        "drill": inc.drill,
         "alert_count": inc.alert_count,
         "priority_rule": inc.priority_rule,
         "labels": inc.labels,
@@ -71,6 +72,24 @@ def incident(inc: models.Incident, now: datetime.datetime) -> dict[str, typing.A
             "ack_breached": inc.breached("ack", now),
             "resolve_breached": inc.breached("resolve", now),
         },
+        "maintenance": inc.maintenance_id,
+        "recent_changes": [change(c) for c in inc.recent_changes],
+    }
+
+
+def change(c: models.Change) -> dict[str, typing.Any]:
+    """A change event as /api/v1/changes and an incident's `recent_changes` show it."""
+    return {
+        "id": c.id,
+        "service": c.service,
+        "summary": c.summary,
+        "source": c.source,
+        "at": timestamp(c.at),
+        "received_at": timestamp(c.received_at),
+        "integration": c.integration,
+        "custom_details": c.custom_details,
+        "links": list(c.links),
+        "images": list(c.images),
     }
 
 

@@ -335,6 +335,40 @@ def _ui(operation_id: str, summary: str, *, form: bool = False, params: tuple[st
     return op
 
 
+def _op(
+    operation_id: str,
+    summary: str,
+    tag: str,
+    ok: str = "200",
+    *,
+    auth: list[Json] | None = None,
+    body: str | None = None,
+    params: tuple[str, ...] = (),
+    content: str = "application/json",
+) -> Json:
+    """An operation added by a later feature (issues 14, 15): its answers as the handlers give them."""
+    writes = body is not None
+    responses: Json = {
+        ok: {"description": "done", "content": {content: {"schema": {}}}},
+        "400": BAD_REQUEST,
+        "401": UNAUTHORIZED,
+        "404": NOT_FOUND,
+        "503": UNAVAILABLE,
+    }
+    if writes:
+        responses |= {"403": READ_ONLY, "409": _error("conflicts with the current state"), "413": TOO_LARGE}
+        responses["415"] = _error("a content type this path does not take")
+    op: Json = {"operationId": operation_id, "summary": summary, "tags": [tag], "responses": responses}
+    op["security"] = API_AUTH if auth is None else auth
+    if params:
+        op["parameters"] = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in params]
+    if body == "json":
+        op["requestBody"] = _body({"type": "object"}, required=False)
+    elif body is not None:
+        op["requestBody"] = {"content": {body: {"schema": {"type": "string"}}}}
+    return op
+
+
 def _incident_action(
     operation_id: str, summary: str, ok: str = "200", body: Json | None = None, conflict: bool = True
 ) -> Json:
@@ -563,6 +597,77 @@ def _paths() -> Json:
                     "200": {"description": "the file"},
                     "403": {"description": "refused"},
                     "404": {"description": "no such file"},
+                },
+            }
+        },
+        # issue 15: learning from incidents
+        "/api/v1/incidents/{id}/postmortem": {
+            "get": _op(
+                "getPostmortem",
+                "The post-mortem (pager's draft until one is saved)",
+                "learning",
+                params=("id",),
+                content="text/markdown",
+            ),
+            "put": _op(
+                "putPostmortem", "Save the post-mortem's Markdown", "learning", params=("id",), body="text/markdown"
+            ),
+        },
+        "/api/v1/incidents/{id}/actions": {
+            "get": _op("listIncidentActions", "The incident's action items", "learning", params=("id",)),
+            "post": _op("createAction", "Add an action item", "learning", "201", params=("id",), body="json"),
+        },
+        "/api/v1/actions": {"get": _op("listActions", "Action items across incidents", "learning")},
+        "/api/v1/actions/{id}/done": {
+            "post": _op("actionDone", "Mark an action item done", "learning", params=("id",), body="json")
+        },
+        "/api/v1/drills": {
+            "post": _op("startDrill", "Start a drill through the real chain", "learning", "201", body="json")
+        },
+        "/api/v1/drills/{id}": {"get": _op("getDrill", "A drill's report", "learning", params=("id",))},
+        "/api/v1/reports/incidents": {"get": _op("incidentReport", "Patterns across incidents", "learning")},
+        "/api/v1/reports/incidents.svg": {
+            "get": {
+                **_op("incidentReportPicture", "The report's picture", "learning", content="image/svg+xml"),
+                "responses": {
+                    **_op("y", "", "learning", content="image/svg+xml")["responses"],
+                    "501": _error("matplotlib (the reports extra) is not installed"),
+                },
+            }
+        },
+        # issue 14: more ways in, and alert hygiene
+        "/v1/webhooks/grafana": {
+            "post": _op(
+                "grafanaWebhook", "Grafana unified alerting's webhook", "ingest", auth=[{"bearer": []}, {}], body="json"
+            ),
+            "put": _op("grafanaWebhookPut", "The same, as PUT", "ingest", auth=[{"bearer": []}, {}], body="json"),
+        },
+        "/v1/webhooks/generic": {
+            "post": _op(
+                "genericWebhook", "Generic JSON mapped by JSONPath", "ingest", auth=[{"bearer": []}], body="json"
+            )
+        },
+        "/v2/change/enqueue": {
+            "post": _op("enqueueChange", "PagerDuty Events API v2 change events", "ingest", "202", auth=[], body="json")
+        },
+        "/api/v1/changes": {"get": _op("listChanges", "Change events per service", "hygiene")},
+        "/v1/heartbeats/{id}": {
+            "get": _op("heartbeatGet", "A heartbeat's beat", "hygiene", auth=[{"bearer": []}, {}], params=("id",)),
+            "post": _op(
+                "heartbeatPost", "A heartbeat's beat", "hygiene", auth=[{"bearer": []}, {}], params=("id",), body="json"
+            ),
+        },
+        "/api/v1/heartbeats": {"get": _op("listHeartbeats", "Each heartbeat's last beat and state", "hygiene")},
+        "/api/v1/maintenance": {
+            "get": _op("listMaintenance", "Active and upcoming maintenance windows", "hygiene"),
+            "post": _op("startMaintenance", "Start or schedule a maintenance window", "hygiene", "201", body="json"),
+        },
+        "/api/v1/maintenance/{id}": {
+            "delete": {
+                **_op("endMaintenance", "End a maintenance window now", "hygiene", params=("id",)),
+                "responses": {
+                    **_op("x", "", "hygiene", params=("id",), body="json")["responses"],
+                    "200": {"description": "ended"},
                 },
             }
         },

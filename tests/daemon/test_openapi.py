@@ -164,3 +164,13 @@ async def test_a_form_body_that_cannot_be_read_is_a_400(make_client, path):
     resp = await client.post(path, data=b"csrf=", headers={"Content-Type": "multipart/form-data"})
     assert resp.status == 400
     assert "boundary" in (await resp.json())["error"]
+
+
+async def test_an_api_body_that_is_not_utf8_is_a_400(make_client):
+    """Found by the schemathesis run: bytes that are not UTF-8 in a JSON body were a 500."""
+    client = await make_client()
+    resp = await client.post(
+        "/api/v1/incidents", data=b"Q\x04\x11\xff\xfe", headers={**support.API, "Content-Type": "application/json"}
+    )
+    assert resp.status == 400
+    assert "UTF-8" in (await resp.json())["error"]
