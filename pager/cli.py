@@ -10,7 +10,7 @@ import os
 import sys
 import typing
 
-from pager import clock, config, logs, maintenance_cli, oncall
+from pager import clock, config, logs, maintenance_cli, oncall, values
 
 DEFAULT_CONFIG = os.environ.get("PAGER_CONFIG", "pager.yaml")
 GAP_WINDOW = datetime.timedelta(days=28)
@@ -193,10 +193,19 @@ def _phases(text: str) -> tuple[str, ...]:
     from pager import bench
 
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in bench.PHASES]
+    unknown = [n for n in names if n not in bench.ALL_PHASES]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(bench.PHASES)}, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(bench.ALL_PHASES)}, got {text!r}"
+        )
     return names
+
+
+def _duration(text: str) -> datetime.timedelta:
+    try:
+        return values.parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -238,7 +247,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "incidents": args.incidents,
         "late_ack_timeout": args.late_ack_timeout,
         "only": args.only,
+        "soak": args.soak.total_seconds() if args.soak else None,
+        "soak_rate": args.soak_rate,
+        "soak_interval": args.soak_interval,
     }
+    if args.soak and args.only is None:
+        given["only"] = ("soak",)  # the soak is a measurement of its own
+    elif args.soak and "soak" not in args.only:
+        given["only"] = (*args.only, "soak")
     values.update({k: v for k, v in given.items() if v is not None})
     return bench.main(
         bench.Options(json=args.json, quick=args.quick, keep=args.keep, vacuum=not args.no_vacuum, **values)
@@ -340,7 +356,19 @@ def parser() -> argparse.ArgumentParser:
         "--only",
         type=_phases,
         metavar="LIST",
-        help="comma-separated phases to run: ingest,events,page,lateness,rss (default: all)",
+        help="comma-separated phases to run: ingest,events,page,lateness,rss (default: all of these), "
+        "and takeover (kill -9 of one of three replicas mid-escalation), run only when named",
+    )
+    ben.add_argument(
+        "--soak",
+        type=_duration,
+        metavar="DURATION",
+        help="soak for DURATION (30m, 2h) at half the measured single-event capacity, printing RSS and p99 "
+        "each interval; runs alone unless --only names other phases",
+    )
+    ben.add_argument("--soak-rate", type=float, metavar="N", help="events/s for --soak instead of half capacity")
+    ben.add_argument(
+        "--soak-interval", type=float, metavar="S", help="seconds between the soak's reports (default: 60)"
     )
     ben.add_argument("--quick", action="store_true", help="a smoke run: everything shrunk to finish in seconds")
     ben.add_argument(

@@ -340,6 +340,7 @@ class Config(values.Model):
     database: Database = Database()
     data_dir: pathlib.Path = pathlib.Path("./pager-data")
     api_tokens_env: list[values.EnvName] = []
+    api_read_tokens_env: list[values.EnvName] = []
     users: list[User] = []
     rotations: list[Rotation] = []
     schedules: list[Schedule] = []
@@ -407,6 +408,15 @@ def _index(items: typing.Sequence[typing.Any]) -> dict[str, typing.Any]:
 
 
 @dataclasses.dataclass(frozen=True)
+class ApiToken:
+    """A bearer token for /api/v1, named by the environment variable it came from (never by its value)."""
+
+    name: str
+    value: str
+    read_only: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class Secrets:
     """Values read from the environment at load time; never logged."""
 
@@ -419,6 +429,7 @@ class Secrets:
     """Per enabled webhook id, its (url, signing secret or None)."""
     signing_secrets: dict[str, str] = dataclasses.field(default_factory=dict)  # grafana integration id → secret
     heartbeat_tokens: dict[str, str] = dataclasses.field(default_factory=dict)  # heartbeat id → token
+    api_keys: tuple[ApiToken, ...] = ()  # every API token with its name and scope; `api_tokens` holds the writers'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -701,13 +712,14 @@ def resolve(cfg: Config, env: typing.Mapping[str, str], path: pathlib.Path | Non
             warnings.append(f"heartbeats[{i}] ({beat.id}): ${beat.token_env} is not set; only its alert beats it")
         elif beat.token_env:
             warnings.append(f"heartbeats[{i}] ({beat.id}): ${beat.token_env} is not set; heartbeat disabled")
-    api_tokens = []
-    for i, name in enumerate(cfg.api_tokens_env):
-        token = get(name)
-        if token is None:
-            warnings.append(f"api_tokens_env[{i}]: ${name} is not set; that API token is disabled")
-        else:
-            api_tokens.append(token)
+    api_keys = []
+    for key, read_only in (("api_tokens_env", False), ("api_read_tokens_env", True)):
+        for i, name in enumerate(getattr(cfg, key)):
+            token = get(name)
+            if token is None:
+                warnings.append(f"{key}[{i}]: ${name} is not set; that API token is disabled")
+            else:
+                api_keys.append(ApiToken(name, token, read_only))
     enabled: dict[str, dict[str, str]] = {}
     for name, spec in channels.REGISTRY.items():
         section = spec.section(cfg.notifiers)
@@ -743,12 +755,13 @@ def resolve(cfg: Config, env: typing.Mapping[str, str], path: pathlib.Path | Non
         hooks[hook.id] = (url, get(hook.secret_env))
     secrets = Secrets(
         database_url=cfg.database.url or get(cfg.database.url_env),
-        api_tokens=tuple(api_tokens),
+        api_tokens=tuple(k.value for k in api_keys if not k.read_only),
         integration_tokens=tokens,
         channels=enabled,
         webhooks=hooks,
         signing_secrets=signing,
         heartbeat_tokens=beat_tokens,
+        api_keys=tuple(api_keys),
     )
     return Settings(cfg, secrets, tuple(warnings), path)
 

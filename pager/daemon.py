@@ -62,9 +62,8 @@ async def wait_for_database(url: str) -> None:
             error=str(rs.outcome.exception()) if rs.outcome else None,
         ),
     ):
-        with attempt:
-            with db.translate_errors():
-                conn = await db.connect(url)
+        with attempt, db.translate_errors():  # a connection lost mid-migration is waited out too
+            conn = await db.connect(url)
             try:
                 await migrate.apply(conn)
             finally:
@@ -138,7 +137,9 @@ def create_app(
             "pager_notices": mail.wake,
             "pager_outbound": outbound.wake,
         }
-        listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
+        listener = db.Listener(
+            database_url, list(wake), lambda channel: wake[channel](), on_state=metrics.listener_state
+        )
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)
             stack.push_async_callback(outbound.aclose)

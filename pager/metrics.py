@@ -125,6 +125,18 @@ class Metrics:
             registry=r,
         )
 
+        self.listener_connected = G(
+            "pager_listener_connected",
+            "1 while the LISTEN/NOTIFY connection that wakes the engine and sender is up, else 0.",
+            registry=r,
+        )
+        self.listener_reconnects = C(
+            "pager_listener_reconnects_total",
+            "Times the LISTEN/NOTIFY connection came back after it was lost.",
+            registry=r,
+        )
+        self._listener_was_up = False
+
     def set_response_times(self, rows: typing.Iterable[typing.Any]) -> None:
         self.mtta.clear()
         self.mttr.clear()
@@ -142,6 +154,13 @@ class Metrics:
         seconds = max((t.at - t.created_at).total_seconds(), 0.0)
         histogram = self.time_to_acknowledge if t.status == "acknowledged" else self.time_to_resolve
         histogram.labels(t.service, t.priority.name).observe(seconds)
+
+    def listener_state(self, up: bool) -> None:
+        """The LISTEN connection went up or down (db.Listener's `on_state`)."""
+        if up and self._listener_was_up:
+            self.listener_reconnects.inc()
+        self._listener_was_up = self._listener_was_up or up
+        self.listener_connected.set(1 if up else 0)
 
     def exposition(self) -> bytes:
         return prometheus_client.generate_latest(self.registry)

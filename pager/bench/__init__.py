@@ -23,9 +23,12 @@ same as one JSON object (`schema` 1):
 with phases `ingest` (alerts_per_s, requests_per_s, p50_ms, p90_ms, p99_ms,
 max_ms, …), `events` (events_per_s, p50_ms, …), `page` (p50_ms, p99_ms,
 incidents, paged, …), `lateness` (p50_ms, p99_ms, fired, armed_max, …) and
-`rss` (rss_mb, peak_rss_mb, open_incidents, …).
+`rss` (rss_mb, peak_rss_mb, open_incidents, …). Run only when asked: `takeover` (`--only takeover`:
+kill -9 of one of three replicas mid-escalation; takeover_ms, after_kill_sent, …, pager/bench/takeover.py)
+and `soak` (`--soak 30m`: half capacity for that long; intervals of rss_mb and p99_ms, start, end,
+pager/bench/soak.py).
 """
 
-from pager.bench.runner import PHASES, TARGETS, Options, main, run
+from pager.bench.runner import ALL_PHASES, PHASES, TARGETS, Options, main, run
 
-__all__ = ["PHASES", "TARGETS", "Options", "main", "run"]
+__all__ = ["ALL_PHASES", "PHASES", "TARGETS", "Options", "main", "run"]

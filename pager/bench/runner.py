@@ -19,10 +19,12 @@ import typing
 
 import aiohttp
 
-from pager.bench import load, setup, twilio_sink
+from pager.bench import load, setup, soak, takeover, twilio_sink
 from pager.bench import voice as voice_phase
 
 PHASES = ("ingest", "events", "page", "lateness", "rss", "voice")
+OPTIONAL = ("takeover", "soak")  # run only when asked: --only takeover, --soak DURATION
+ALL_PHASES = PHASES + OPTIONAL
 SCHEMA = 1
 BUSY_MACHINE_PCT = 25.0
 """Above this share of a core used by other processes during a phase, the table warns that figures are disturbed."""
@@ -53,6 +55,7 @@ TARGETS = (
     Target("page", "p99_ms", "alert → Twilio request, p99", "<=", 100, "ms"),
     Target("lateness", "p99_ms", "escalation lateness (fired − due), p99", "<=", 250, "ms"),
     Target("rss", "rss_mb", "daemon RSS at open incidents", "<=", 200, "MB"),
+    Target("takeover", "takeover_ms", "takeover: steps due after kill -9 of a replica, worst page", "<=", 2000, "ms"),
 )
 
 
@@ -82,6 +85,9 @@ class Options:
     pool_max: int | None = None
     keep: bool = False
     vacuum: bool = True
+    soak: float | None = None  # seconds; the soak phase (pager/bench/soak.py)
+    soak_rate: float | None = None  # events/s; default half the measured capacity
+    soak_interval: float = 60.0
 
     @classmethod
     def quick_defaults(cls) -> dict[str, typing.Any]:
@@ -116,6 +122,7 @@ class Daemon:
     postgres_pid: int | None
     sink: twilio_sink.TwilioSink | None
     mode: str  # "embedded" or "url"
+    database_url: str | None = None
 
 
 def _proc_status(pid: int) -> dict[str, int]:
@@ -493,6 +500,12 @@ class Bench:
             "cpu": CpuMeter.share(a, b),
         }
 
+    async def takeover(self) -> dict[str, typing.Any]:
+        return await takeover.run(self)
+
+    async def soak(self) -> dict[str, typing.Any]:
+        return await soak.run(self)
+
     async def rss(self) -> dict[str, typing.Any]:
         """Open incidents until `incidents` are open (100 per webhook, one per service), then read the RSS."""
         if self.d.pid is None:
@@ -662,7 +675,9 @@ def table(summary: dict[str, typing.Any]) -> str:
             ("load average (1 min): ", f"{r['load_avg_1m'][0]} → {r['load_avg_1m'][1]} on {r['cpus']} CPUs", ""),
         ],
     )
-    for phase in PHASES:
+    add("takeover", "takeover of a replica's timers", takeover.rows)
+    add("soak", "soak at half capacity", soak.rows_for_table)
+    for phase in ALL_PHASES:
         r = phases.get(phase)
         if r and r.get("status") == "ok":
             bits = [_cpu(r.get("cpu"))]
@@ -726,14 +741,24 @@ async def _daemon(o: Options, sink: twilio_sink.TwilioSink | None) -> typing.Asy
             bdb = await store(own.database_url)
             try:
                 yield Daemon(
-                    own.url, setup.AM_TOKEN, setup.EVENTS_KEY, own.pid, bdb, own.postgres_pid, sink, "embedded"
+                    own.url,
+                    setup.AM_TOKEN,
+                    setup.EVENTS_KEY,
+                    own.pid,
+                    bdb,
+                    own.postgres_pid,
+                    sink,
+                    "embedded",
+                    own.database_url,
                 )
             finally:
                 await bdb.pool.close()
         return
     bdb = await store(o.database_url)
     try:
-        yield Daemon(o.url.rstrip("/"), o.am_token or "", o.events_key or "", o.pid, bdb, None, sink, "url")
+        yield Daemon(
+            o.url.rstrip("/"), o.am_token or "", o.events_key or "", o.pid, bdb, None, sink, "url", o.database_url
+        )
     finally:
         if bdb is not None:
             await bdb.pool.close()
@@ -754,7 +779,7 @@ async def run(o: Options) -> dict[str, typing.Any]:
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, force_close=False)
             async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
                 bench = Bench(o, d, session)
-                for name in PHASES:
+                for name in ALL_PHASES:
                     if name not in o.only:
                         continue
                     if o.vacuum and d.bench_db is not None and phases:
@@ -803,6 +828,7 @@ async def run(o: Options) -> dict[str, typing.Any]:
             "late_ack_timeout_s": o.late_ack_timeout,
             "incidents": o.incidents,
             "only": list(o.only),
+            "soak_s": o.soak,
             "vacuum": o.vacuum and d_has_db,
         },
         "phases": phases,

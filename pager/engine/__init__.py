@@ -18,6 +18,7 @@ lane is never starved: it has its own connection and loop.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import typing
 
@@ -113,8 +114,13 @@ class Engine:
         self._committed(decided, batch.queued)
         return "ok"
 
-    async def escalate(self, incident_id: int, actor: str = "api") -> str:
-        """`actor` asks for the next step now. Returns 'escalated', 'not_triggered', 'no_policy' or 'not_found'."""
+    async def escalate(
+        self, incident_id: int, actor: str = "api", *, audit: typing.Mapping[str, str] | None = None
+    ) -> str:
+        """`actor` asks for the next step now. Returns 'escalated', 'not_triggered', 'no_policy' or 'not_found'.
+
+        `audit` (which API token asked) goes into the details of every timeline entry it writes.
+        """
         now = self.clock.now()
 
         def decide(incident: models.Incident) -> plan.Plan | str:
@@ -122,7 +128,11 @@ class Engine:
                 return "not_triggered"
             if not incident.escalation_policy or self.settings.config.policy(incident.escalation_policy) is None:
                 return "no_policy"
-            return escalate_plan.plan_due(incident, self.context, now, manual=True, actor=actor)
+            planned = escalate_plan.plan_due(incident, self.context, now, manual=True, actor=actor)
+            if not audit:
+                return planned
+            log = tuple(dataclasses.replace(line, details={**(line.details or {}), **audit}) for line in planned.log)
+            return dataclasses.replace(planned, log=log)
 
         result = await self._locked(incident_id, decide)
         return "escalated" if result == "ok" else result

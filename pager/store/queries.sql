@@ -78,8 +78,9 @@ WITH created AS (
 SELECT id, (SELECT count(*) FROM notified) AS n FROM created;
 
 -- name: add_note
+-- $5: the entry's details (who wrote it through the API), or NULL.
 INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
-SELECT id, $2, 'note', $3, $4, NULL FROM incidents WHERE id = $1
+SELECT id, $2, 'note', $3, $4, $5::jsonb FROM incidents WHERE id = $1
 RETURNING id;
 
 -- name: open_counts

@@ -27,6 +27,8 @@ class Transition:
 
 
 OnTransition = typing.Callable[[Transition], None]
+Audit = typing.Mapping[str, str]
+"""Who made a write, merged into its timeline entry's details: {"token": <the API token's name>}."""
 OnAcknowledged = typing.Callable[[int, models.Priority, datetime.datetime], plan.Plan]
 """What an acknowledgement arms besides (its expiry timer), written in the acknowledgement's transaction."""
 
@@ -157,7 +159,13 @@ class Store:
         )
 
     async def _transition(
-        self, status: models.IncidentStatus, incident_id: int, actor: str, via: str, now: datetime.datetime
+        self,
+        status: models.IncidentStatus,
+        incident_id: int,
+        actor: str,
+        via: str,
+        now: datetime.datetime,
+        audit: Audit | None = None,
     ) -> Transition | None:
         message = f"{status.capitalize()} by {actor} via {via}"
         with db.translate_errors():
@@ -165,7 +173,9 @@ class Store:
                 # Lock first: the transition then runs in a snapshot taken after any engine tick
                 # holding the row committed, so it cancels the pages that tick queued too.
                 await conn.execute(Q["lock_incident"], incident_id)
-                row = await conn.fetchrow(Q["transition"], incident_id, now, actor, message, {"via": via}, str(status))
+                row = await conn.fetchrow(
+                    Q["transition"], incident_id, now, actor, message, {"via": via, **(audit or {})}, str(status)
+                )
                 if row is not None and status is models.IncidentStatus.ACKNOWLEDGED and not row["drill"]:
                     # a drill's acknowledgement is its answer: it never expires into a second walk
                     await self._acknowledged([(incident_id, models.Priority(row["priority"]))], now, conn)
@@ -173,12 +183,16 @@ class Store:
             return None
         return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], now, row["drill"])
 
-    async def acknowledge(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> Transition | None:
+    async def acknowledge(
+        self, incident_id: int, actor: str, via: str, now: datetime.datetime, audit: Audit | None = None
+    ) -> Transition | None:
         """The transition when this call acknowledged it; None when it was not triggered (acked, resolved, absent)."""
-        return await self._transition(models.IncidentStatus.ACKNOWLEDGED, incident_id, actor, via, now)
+        return await self._transition(models.IncidentStatus.ACKNOWLEDGED, incident_id, actor, via, now, audit)
 
-    async def resolve(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> Transition | None:
-        return await self._transition(models.IncidentStatus.RESOLVED, incident_id, actor, via, now)
+    async def resolve(
+        self, incident_id: int, actor: str, via: str, now: datetime.datetime, audit: Audit | None = None
+    ) -> Transition | None:
+        return await self._transition(models.IncidentStatus.RESOLVED, incident_id, actor, via, now, audit)
 
     async def create_incident(
         self,
@@ -192,10 +206,11 @@ class Store:
         actor: str,
         now: datetime.datetime,
         dedup_key: str | None = None,
+        audit: Audit | None = None,
     ) -> int:
         key = dedup_key or uuid.uuid4().hex
         message = f"Incident opened ({priority.name}) by {actor}: {summary}"
-        details = {"priority": priority.name, "rule": "manual", "via": "api"}
+        details = {"priority": priority.name, "rule": "manual", "via": "api", **(audit or {})}
         with db.translate_errors():
             row = await self.pool.fetchrow(
                 Q["create_incident"],
@@ -215,9 +230,11 @@ class Store:
             self._on_opened()
         return int(row["id"])
 
-    async def add_note(self, incident_id: int, actor: str, text: str, now: datetime.datetime) -> bool:
+    async def add_note(
+        self, incident_id: int, actor: str, text: str, now: datetime.datetime, audit: Audit | None = None
+    ) -> bool:
         with db.translate_errors():
-            row = await self.pool.fetchrow(Q["add_note"], incident_id, now, actor, text)
+            row = await self.pool.fetchrow(Q["add_note"], incident_id, now, actor, text, audit or None)
         return row is not None
 
     async def open_counts(self) -> list[tuple[str, models.Priority, models.IncidentStatus, int]]:

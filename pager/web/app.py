@@ -23,6 +23,7 @@ from pager.web import (
     keys,
     learning,
     maintenance,
+    openapi,
     slack_interactive,
     twilio_sms,
     twilio_voice,
@@ -55,6 +56,22 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return jsonout.error(500, "internal error; the event was not stored, retry later")
 
 
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@web.middleware
+async def readable_forms(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A form body that cannot be parsed (multipart without a boundary, ...) is the sender's 400, not our 500.
+
+    Parsed once here; aiohttp keeps the result, so handlers' own `request.post()` reads it again for free."""
+    if request.method in ("POST", "PUT", "PATCH") and request.content_type in _FORMS:
+        try:
+            await request.post()
+        except ValueError as exc:
+            return jsonout.error(400, f"the form body cannot be read: {exc}")
+    return await handler(request)
+
+
 def create_app(
     settings: config.Settings,
     *,
@@ -62,11 +79,13 @@ def create_app(
     metrics: metrics_mod.Metrics | None = None,
 ) -> web.Application:
     """Routes and middlewares; the store, engine and sender the handlers use are set on the app by the daemon."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[errors, api.require_token])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[errors, readable_forms, api.require_token])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or clock_mod.SystemClock()
     app[keys.METRICS] = metrics or metrics_mod.Metrics()
-    app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
+    app.add_routes(
+        [*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes(), *openapi.routes()]
+    )
     app.add_routes([*twilio_voice.routes(), *slack_interactive.routes(), *channel_status.routes()])  # issue 16
     app.add_routes(learning.routes())
     # issue 14: more ways in, and alert hygiene

@@ -94,7 +94,7 @@ async def test_acknowledge_then_resolve_by_api_with_timeline(make_client):
         ("acknowledged", "alice"),
         ("resolved", "api"),
     ]
-    assert timeline[1]["details"] == {"via": "api"}
+    assert timeline[1]["details"] == {"via": "api", "token": "PAGER_API_TOKEN"}  # the API token that did it
 
 
 async def test_open_an_incident_by_hand_and_add_a_note(make_client):

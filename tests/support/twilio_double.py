@@ -112,6 +112,8 @@ class _Script:
     code: int
     message: str | None = None
     delay: float = 0.0
+    retry_after: str | None = None
+    answer: bool = False  # after `delay`, answer as usual (a slow Twilio) instead of with the error
 
 
 class TwilioDouble:
@@ -129,9 +131,15 @@ class TwilioDouble:
 
     # -- steering -----------------------------------------------------------------
 
-    def fail_next(self, n: int = 1, status: int = 503) -> None:
-        """The next `n` sends answer `status` (429, 500, 503, ...) with Twilio's error body."""
-        self._script.extend(_Script(status, _STATUS_CODES.get(status, 20500)) for _ in range(n))
+    def fail_next(self, n: int = 1, status: int = 503, retry_after: str | None = None) -> None:
+        """The next `n` sends answer `status` (429, 500, 503, ...) with Twilio's error body (and `Retry-After`)."""
+        self._script.extend(
+            _Script(status, _STATUS_CODES.get(status, 20500), retry_after=retry_after) for _ in range(n)
+        )
+
+    def slow_next(self, n: int = 1, seconds: float = 1.0) -> None:
+        """The next `n` sends are accepted as usual, but only after `seconds`."""
+        self._script.extend(_Script(201, 0, delay=seconds, answer=True) for _ in range(n))
 
     def reject_next(self, code: int = 21211, n: int = 1, message: str | None = None) -> None:
         """The next `n` sends are refused with Twilio error `code` (21211, 21610, 21614, 30006, ...)."""
@@ -248,7 +256,11 @@ class TwilioDouble:
             step = self._script.popleft()
             if step.delay:
                 await asyncio.sleep(step.delay)
-            return _error(step.code, step.message, status=step.status)
+            if not step.answer:
+                response = _error(step.code, step.message, status=step.status)
+                if step.retry_after:
+                    response.headers["Retry-After"] = step.retry_after
+                return response
         to = form.get("To", "")
         if not to:
             return _error(21604)

@@ -353,6 +353,17 @@ def test_resolve_reads_every_secret_and_warns_about_missing_twilio() -> None:
     assert settings.enabled_channels() == ("email", "console")
 
 
+def test_api_tokens_are_named_by_their_variable_and_read_tokens_are_read_only() -> None:
+    cfg = config.parse({"api_tokens_env": ["PAGER_API_TOKEN"], "api_read_tokens_env": ["GRAFANA_TOKEN", "UNSET"]})
+    settings = config.resolve(cfg, {"PAGER_API_TOKEN": "w", "GRAFANA_TOKEN": "r"})
+    assert [(k.name, k.value, k.read_only) for k in settings.secrets.api_keys] == [
+        ("PAGER_API_TOKEN", "w", False),
+        ("GRAFANA_TOKEN", "r", True),
+    ]
+    assert settings.secrets.api_tokens == ("w",)
+    assert "api_read_tokens_env[1]: $UNSET is not set; that API token is disabled" in settings.warnings
+
+
 def test_schema_and_reference_errors_are_reported_together() -> None:
     errors = errors_of(
         """
