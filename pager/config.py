@@ -165,6 +165,8 @@ class EscalationPolicy(values.Model):
 class Rule(values.Model):
     matchers: list[values.Matcher] = []
     priority: values.PriorityKey
+    min_firing: int | None = pydantic.Field(default=None, ge=1, le=100_000)
+    """Blast radius: the rule ranks an incident once this many of its firing alerts match it (one alert alone: never)."""
 
 
 class PriorityPolicy(values.Model):
@@ -172,6 +174,8 @@ class PriorityPolicy(values.Model):
     escalate: bool = True
     ack_within: values.Duration | None = None  # response targets: a breach is on the timeline and counted
     resolve_within: values.Duration | None = None
+    update_every: values.Duration | None = None  # status-update cadence: overdue → the commander is reminded
+    stable_for: values.Duration | None = None  # alerts cleared → stabilizing this long before it resolves
 
 
 DEFAULT_CLASSIFICATION = (
@@ -193,6 +197,25 @@ class Service(values.Model):
     name: str | None = None
     escalation_policy: values.Ident | None = None
     matchers: list[values.Matcher] = []
+
+
+class Stakeholder(values.Model):
+    """People told about incidents by email, never paged: declared, every status update, the all clear."""
+
+    id: values.Ident
+    emails: list[values.Email] = pydantic.Field(min_length=1)
+    priorities: list[values.PriorityKey] = list(models.Priority)
+    services: list[values.Ident] = []  # none: every service
+
+    def wants(self, service: str, priority: models.Priority) -> bool:
+        return priority in self.priorities and (not self.services or service in self.services)
+
+
+class StatusPage(values.Model):
+    """The public page at /status: these services, with the open incidents' status updates and nothing else."""
+
+    title: str = "Status"
+    services: list[values.Ident] = []
 
 
 class Integration(values.Model):
@@ -224,6 +247,8 @@ class Config(values.Model):
     services: list[Service] = []
     integrations: list[Integration] = []
     notifiers: Notifiers = Notifiers()
+    stakeholders: list[Stakeholder] = []
+    status_page: StatusPage = StatusPage()
 
     def priority_policy(self, priority: models.Priority) -> PriorityPolicy:
         return self.priorities.get(priority) or DEFAULT_PRIORITIES[priority]
@@ -371,9 +396,17 @@ def _cross_reference(data: dict[str, typing.Any]) -> list[_Error]:
     string) is skipped: the schema errors already name it.
     """
     errors: list[_Error] = []
-    users, rotations, schedules, policies, services, _ = (
+    users, rotations, schedules, policies, services, _, _ = (
         _declared(data, name, errors)
-        for name in ("users", "rotations", "schedules", "escalation_policies", "services", "integrations")
+        for name in (
+            "users",
+            "rotations",
+            "schedules",
+            "escalation_policies",
+            "services",
+            "integrations",
+            "stakeholders",
+        )
     )
 
     def need(kind: str, ident: object, table: dict[str, int] | None, loc: _Loc) -> None:
@@ -400,6 +433,12 @@ def _cross_reference(data: dict[str, typing.Any]) -> list[_Error]:
         need("escalation policy", svc.get("escalation_policy"), policies, ("services", i, "escalation_policy"))
     for i, integ in _mappings(data, "integrations"):
         need("service", integ.get("service"), services, ("integrations", i, "service"))
+    for i, holder in _mappings(data, "stakeholders"):
+        for j, svc in _items(holder, "services"):
+            need("service", svc, services, ("stakeholders", i, "services", j))
+    page = data.get("status_page")
+    for j, svc in _items(page, "services"):
+        need("service", svc, services, ("status_page", "services", j))
     return errors
 
 

@@ -22,7 +22,8 @@ from pager import config, notify, wakeup
 from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
-from pager.store import acks, db, embedded, escalations, migrate, store
+from pager.sender import mail as mail_sender
+from pager.store import acks, db, embedded, escalations, mail, migrate, store
 from pager.store import outbox as outbox_store
 from pager.web import app as web_app
 from pager.web import keys
@@ -68,13 +69,19 @@ def create_app(
         await wait_for_database(database_url)
         cfg = settings.config
         pool = await db.create_pool(database_url, min_size=cfg.database.pool_min, max_size=cfg.database.pool_max)
-        sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notify.build(settings))
-        engine = engine_mod.Engine(settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake)
+        notifiers = notify.build(settings)
+        sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notifiers)
+        mailer = mail_sender.Mailer(settings, mail.Mail(pool), clock, metrics, notifiers)
+        engine = engine_mod.Engine(
+            settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake, on_mail=mailer.wake
+        )
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
-        app[keys.STORE] = store.Store(pool, on_transition=metrics.observe_transition, on_opened=engine.wake)
+        app[keys.STORE] = store.Store(
+            pool, on_transition=metrics.observe_transition, on_opened=engine.wake, names=_person(cfg)
+        )
         app[keys.ACKS] = acks.Acks(pool)
-        app[keys.ENGINE], app[keys.SENDER] = engine, sender
-        wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
+        app[keys.ENGINE], app[keys.SENDER], app[keys.MAILER] = engine, sender, mailer
+        wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake, "pager_mail": mailer.wake}
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)
@@ -83,11 +90,22 @@ def create_app(
                 stack.push_async_callback(listener.stop)
                 await stack.enter_async_context(wakeup.running(engine.run(), "pager-engine"))
                 await stack.enter_async_context(wakeup.running(sender.run(), "pager-sender"))
+                await stack.enter_async_context(wakeup.running(mailer.run(), "pager-mail"))
             yield
         await pool.close()
 
     app.cleanup_ctx.append(parts)
     return app
+
+
+def _person(cfg: config.Config) -> typing.Callable[[str], str | None]:
+    """user id → their name; None for whatever is not a configured user ('api', an integration)."""
+
+    def name(user_id: str) -> str | None:
+        user = cfg.user(user_id)
+        return user.display_name if user else None
+
+    return name
 
 
 @contextlib.contextmanager

@@ -64,14 +64,18 @@ def start(
     now: datetime.datetime,
     users_at: UsersAt,
     channels_for: ChannelsFor,
+    *,
+    round_: int = 0,
 ) -> Decision:
     """Page the first step of a new incident and arm its timer at `now + ack_timeout`.
 
     A first step with nobody on call is skipped for the next one, even when the
-    priority does not escalate: someone must hear about the incident.
+    priority does not escalate: someone must hear about the incident. `round_` is
+    above 0 for an incident that relapsed: it walks from step 1 again in a round of
+    its own, so the outbox key does not take its pages for the first walk's.
     """
     walker = _Walker(incident_id, policy, priority_policy, now, users_at, channels_for)
-    return walker.walk(models.EscalationState(), anchor=now, forced=False)
+    return walker.walk(models.EscalationState(round=round_), anchor=now, forced=False)
 
 
 def is_due(state: models.EscalationState, now: datetime.datetime) -> bool:

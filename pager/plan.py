@@ -46,16 +46,63 @@ class QueuedPage:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Update:
+    """A status update to store (the timeline line that shows it is a `Line` of its own)."""
+
+    incident_id: int
+    by: str
+    status: str
+    known: str | None = None
+    doing: str | None = None
+    unknown: str | None = None
+    next_update_at: datetime.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Mail:
+    """A stakeholder email for the mail outbox: composed now, sent by the mail sender; never a page.
+
+    `event` is 'declared', 'update' or 'all_clear'; an incident is declared and cleared once per stakeholder.
+    """
+
+    incident_id: int
+    stakeholder: str
+    event: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resolve:
+    """An incident that resolves without a person: its stability window passed (a `Line` says so)."""
+
+    incident_id: int
+    actor: str = "pager"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Plan:
     """Everything one decision writes, and what to do once it is committed.
 
     `escalations` are new escalation states by incident; `targets` fix an
     incident's response deadlines (id, ack_by, resolve_by); `clear_timers` are
-    (kind, subject) keys to disarm. Plans add up with `+`.
+    (kind, subject) keys to disarm. Running the incident: `resolves` (stable
+    window passed), `roles` (id, role, user or None), `updates`, `update_due`
+    (id, when the next status update is due), `stable_for` (id, its priority's
+    stable_for), `told` (id, stakeholder told of it) and `mail` for stakeholders.
+    Plans add up with `+`.
     """
 
     escalations: tuple[tuple[int, models.EscalationState], ...] = ()
     targets: tuple[tuple[int, datetime.datetime | None, datetime.datetime | None], ...] = ()
+    resolves: tuple[Resolve, ...] = ()
+    roles: tuple[tuple[int, str, str | None], ...] = ()
+    updates: tuple[Update, ...] = ()
+    update_due: tuple[tuple[int, datetime.datetime | None], ...] = ()
+    stable_for: tuple[tuple[int, datetime.timedelta | None], ...] = ()
+    told: tuple[tuple[int, str], ...] = ()
+    mail: tuple[Mail, ...] = ()
     pages: tuple[QueuedPage, ...] = ()
     log: tuple[Line, ...] = ()
     set_timers: tuple[SetTimer, ...] = ()

@@ -93,7 +93,7 @@ def plan_due(incident: models.Incident, ctx: Context, now: datetime.datetime, *,
     elif opening:
         if state.next_at is not None:
             lateness.append((now - state.next_at).total_seconds())
-        decision = escalation.start(incident.id, *args)
+        decision = escalation.start(incident.id, *args, round_=state.round)  # round > 0: a relapse
     else:
         decision = escalation.Decision(state)
     pages, entries, state = list(decision.pages), list(decision.log), decision.state

@@ -17,7 +17,7 @@ import datetime
 import typing
 
 from pager import config, effects, escalation, models, plan
-from pager.engine import targets
+from pager.engine import cadence, stability, stakeholders, targets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,11 +33,30 @@ class Context:
 Handler = typing.Callable[[models.Timer, Context], plan.Plan]
 Opened = typing.Callable[[models.Incident, Context], plan.Plan]
 
+REASSESS = "reassess"
+"""Timer kind armed by pager_ingest when it raises an incident's priority: `ON_RAISED` runs at the new one."""
+
+# Each hook arms only what is not armed yet, so a relapse (which walks the policy from step 1
+# again, and so passes through the opening again) and a raise change nothing twice.
+ON_OPENED: tuple[Opened, ...] = (targets.arm, stability.note, cadence.arm, stakeholders.declare)
+ON_RAISED: tuple[Opened, ...] = (stability.note, cadence.arm, stakeholders.declare_raised)
+
+
+def reassess(timer: models.Timer, ctx: Context) -> plan.Plan:
+    incident = timer.incident
+    if incident is None or not incident.status.open:
+        return plan.Plan()
+    return plan.Plan.total(hook(incident, ctx) for hook in ON_RAISED)
+
+
 HANDLERS: dict[str, Handler] = {
     targets.ACK: targets.on_due,
     targets.RESOLVE: targets.on_due,
+    cadence.KIND: cadence.on_due,
+    stability.KIND: stability.on_due,
+    stakeholders.ALL_CLEAR: stakeholders.on_all_clear,
+    REASSESS: reassess,
 }
-ON_OPENED: tuple[Opened, ...] = (targets.arm,)
 
 
 def on_due(timer: models.Timer, ctx: Context) -> plan.Plan:

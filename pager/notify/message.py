@@ -26,8 +26,10 @@ log = structlog.get_logger(__name__)
 class Message:
     """One page to one person on one channel, with everything the text shows.
 
-    `ack_url` carries a secret token: render it, never log it.
-    `more` lists other open incidents bundled into this page as (number, summary).
+       `ack_url` carries a secret token: render it, never log it.
+       `more` lists other open incidents bundled into this page as (number, summary).
+       A status-update reminder (`reminder`) carries `update_url` (the update page, a secret token too)
+    instead of an ack link: the incident needs a status update, not an acknowledgement.
     """
 
     incident_id: int
@@ -42,6 +44,8 @@ class Message:
     ack_url: str | None = None
     runbook_url: str | None = None
     more: tuple[tuple[int, str], ...] = ()
+    reminder: bool = False
+    update_url: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

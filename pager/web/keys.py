@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from pager import clock, config, engine, metrics, sender
+from pager.sender import mail
 from pager.store import acks, store
 
 SETTINGS = web.AppKey("settings", config.Settings)
@@ -14,3 +15,4 @@ METRICS = web.AppKey("metrics", metrics.Metrics)
 ENGINE = web.AppKey("engine", engine.Engine)
 ACKS = web.AppKey("acks", acks.Acks)
 SENDER = web.AppKey("sender", sender.Sender)
+MAILER = web.AppKey("mailer", mail.Mailer)

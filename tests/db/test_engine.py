@@ -285,6 +285,7 @@ async def _ack_while_a_tick_holds_the_row(pool: db.Pool, verb: str) -> int:
     gated.gate.set()
     await eng.tick()
     gated.gate.clear()
+    gated.claimed.clear()  # set by the first tick's claim; wait below for the second's
 
     await fake.set(START + 5 * MIN)
     tick = asyncio.create_task(eng.tick())
