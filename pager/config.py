@@ -37,6 +37,8 @@ class ConfigError(Exception):
 class Server(values.Model):
     listen: str = "127.0.0.1:8080"
     public_url: str | None = None
+    # The web UI behind an authenticating proxy: the header that names the user (id or email).
+    trusted_user_header: str | None = pydantic.Field(default=None, pattern=r"^[A-Za-z0-9-]+$")
 
     @pydantic.field_validator("listen")
     @classmethod

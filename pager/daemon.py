@@ -26,7 +26,7 @@ from pager.sender import mail as mail_sender
 from pager.store import acks, db, embedded, escalations, mail, migrate, store
 from pager.store import outbox as outbox_store
 from pager.web import app as web_app
-from pager.web import keys
+from pager.web import keys, ui
 
 log = structlog.get_logger(__name__)
 
@@ -81,7 +81,13 @@ def create_app(
         )
         app[keys.ACKS] = acks.Acks(pool)
         app[keys.ENGINE], app[keys.SENDER], app[keys.MAILER] = engine, sender, mailer
-        wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake, "pager_mail": mailer.wake}
+        live = ui.hub(app)  # the web UI's event streams hear of new incidents too
+
+        def incidents_changed() -> None:
+            engine.wake()
+            live.publish()
+
+        wake = {"pager_incidents": incidents_changed, "pager_outbox": sender.wake, "pager_mail": mailer.wake}
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)

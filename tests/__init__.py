@@ -5,6 +5,8 @@
 - `db/`: store, engine and sender against a real PostgreSQL (the shared fixture), driven by a fake clock.
 - `daemon/`: the real app over HTTP (and `pager bench` as a process).
 - `peers/`: outside programs (Alertmanager, promtool); each skips with its reason when absent.
+- `browser/`: the web UI in Debian's Chromium driven by Playwright, with axe-core; screenshots land in
+  build/screenshots/ and are listed at the end of the run. Skips when Chromium is absent.
 
 Shared helpers live in `support/`, never in another test file.
 """

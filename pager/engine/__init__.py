@@ -110,8 +110,8 @@ class Engine:
         self._committed(decided, batch.queued)
         return "ok"
 
-    async def escalate(self, incident_id: int) -> str:
-        """A manual escalation: page the next step now. Returns 'escalated', 'not_triggered', 'no_policy' or 'not_found'."""
+    async def escalate(self, incident_id: int, actor: str = "api") -> str:
+        """`actor` asks for the next step now. Returns 'escalated', 'not_triggered', 'no_policy' or 'not_found'."""
         now = self.clock.now()
 
         def decide(incident: models.Incident) -> plan.Plan | str:
@@ -119,7 +119,7 @@ class Engine:
                 return "not_triggered"
             if not incident.escalation_policy or self.settings.config.policy(incident.escalation_policy) is None:
                 return "no_policy"
-            return escalate_plan.plan_due(incident, self.context, now, manual=True)
+            return escalate_plan.plan_due(incident, self.context, now, manual=True, actor=actor)
 
         result = await self._locked(incident_id, decide)
         return "escalated" if result == "ok" else result

@@ -66,10 +66,12 @@ def _decided(
     )
 
 
-def plan_due(incident: models.Incident, ctx: Context, now: datetime.datetime, *, manual: bool = False) -> plan.Plan:
+def plan_due(
+    incident: models.Incident, ctx: Context, now: datetime.datetime, *, manual: bool = False, actor: str = "pager"
+) -> plan.Plan:
     """Everything due for one incident: its opening (first page, other timers armed), or every overdue step.
 
-    `manual` is a person asking for the next step now, whatever its timer.
+    `manual` is `actor` asking for the next step now, whatever its timer; the timeline says who asked.
     """
     cfg = ctx.config
     state = incident.escalation
@@ -104,7 +106,13 @@ def plan_due(incident: models.Incident, ctx: Context, now: datetime.datetime, *,
         pages += step.pages
         entries += step.log
         state = step.state
-    return opened + _decided(incident, escalation.Decision(state, tuple(pages), tuple(entries)), lateness, ctx)
+    decided = _decided(incident, escalation.Decision(state, tuple(pages), tuple(entries)), lateness, ctx)
+    if manual:
+        log = tuple(
+            dataclasses.replace(x, actor=actor) if x.kind == timeline.Kind.MANUAL_ESCALATION else x for x in decided.log
+        )
+        decided = dataclasses.replace(decided, log=log)
+    return opened + decided
 
 
 def plan_notice(

@@ -118,19 +118,20 @@ class SmtpEmail:
     def sender(self) -> str:
         return self._sender
 
-    async def _smtp(self, mail: email.message.EmailMessage, **kwargs: typing.Any) -> str | None:
-        await aiosmtplib.send(
-            kwargs.pop("raw", mail),
-            **kwargs,
-            hostname=self._host,
-            port=self._port,
-            username=self._username,
-            password=self._password,
-            use_tls=self._tls,
-            start_tls=self._starttls and not self._tls,
-            timeout=self._retry.attempt_timeout.total_seconds(),
-        )
-        return mail["Message-ID"]
+    def _session(self) -> dict[str, typing.Any]:
+        return {
+            "hostname": self._host,
+            "port": self._port,
+            "username": self._username,
+            "password": self._password,
+            "use_tls": self._tls,
+            "start_tls": self._starttls and not self._tls,
+            "timeout": self._retry.attempt_timeout.total_seconds(),
+        }
+
+    async def transmit(self, mail: email.message.EmailMessage) -> None:
+        """One SMTP session for one composed mail; raises what aiosmtplib raises (the web UI's sign-in mail uses it too)."""
+        await aiosmtplib.send(mail, **self._session())
 
     async def send_mail(self, mail: email.message.EmailMessage) -> message.Outcome:
         """A message composed elsewhere (stakeholder mail), in one attempt: the caller's outbox retries it.
@@ -141,18 +142,20 @@ class SmtpEmail:
         raw = mail.as_bytes(policy=mail.policy.clone(linesep="\r\n"))
         recipients = [address for _, address in email.utils.getaddresses(mail.get_all("To", []))]
         try:
-            return message.Outcome.sent(await self._smtp(mail, raw=raw, sender=mail["From"], recipients=recipients))
+            await aiosmtplib.send(raw, sender=mail["From"], recipients=recipients, **self._session())
         except Exception as exc:
             failure = self._classify(exc)
             if failure is None:
                 raise
             return message.Outcome.failed(failure.error, permanent=not failure.temporary)
+        return message.Outcome.sent(mail["Message-ID"])
 
     async def send(self, msg: message.Message) -> message.Outcome:
         mail = compose(msg, self._sender)
 
         async def once() -> str | None:
-            return await self._smtp(mail)
+            await self.transmit(mail)
+            return mail["Message-ID"]
 
         outcome = await message.deliver(once, self._classify, self._retry, msg)
         log.info(

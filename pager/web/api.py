@@ -223,7 +223,11 @@ async def create_incident(request: web.Request) -> web.Response:
 async def escalate(request: web.Request) -> web.Response:
     """Page the next step now, whatever its timer says."""
     incident_id = _incident_id(request)
-    result = await request.app[keys.ENGINE].escalate(incident_id)
+    try:
+        actor = _actor(request, await _json_body(request, optional=True))
+    except BadRequest as exc:
+        return jsonout.error(400, exc.message)
+    result = await request.app[keys.ENGINE].escalate(incident_id, actor)
     if result == "not_found":
         return jsonout.error(404, f"no incident {incident_id}")
     row = await request.app[keys.STORE].get_incident(incident_id)

@@ -285,7 +285,7 @@ async def _ack_while_a_tick_holds_the_row(pool: db.Pool, verb: str) -> int:
     gated.gate.set()
     await eng.tick()
     gated.gate.clear()
-    gated.claimed.clear()  # set by the first tick's claim; wait below for the second's
+    gated.claimed.clear()  # the next claim is the one the acknowledgement must wait for
 
     await fake.set(START + 5 * MIN)
     tick = asyncio.create_task(eng.tick())
@@ -585,7 +585,7 @@ async def test_manual_escalation_through_the_api_pages_the_next_step_at_once(mak
     assert [(p.step, p.user_id) for p in await pages(pool)] == [(0, "alice")]
 
     await fake.set(START + 2 * MIN)  # step 1's 5m has not run out
-    resp = await client.post(f"/api/v1/incidents/{inc}/escalate", headers=support.API)
+    resp = await client.post(f"/api/v1/incidents/{inc}/escalate", json={"user": "carol"}, headers=support.API)
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["status"] == "triggered"
     assert [(p.round, p.step, p.user_id, p.created_at) for p in await pages(pool)] == [
@@ -598,6 +598,10 @@ async def test_manual_escalation_through_the_api_pages_the_next_step_at_once(mak
         ("manual_escalation", "manual escalation from step 1"),
         ("escalated", "step 2: paging bob (console); escalates in 10m unless acknowledged"),
     ]
+    asked = await pool.fetchval(
+        "SELECT actor FROM incident_log WHERE incident_id = $1 AND kind = 'manual_escalation'", inc
+    )
+    assert asked == "carol"  # the timeline says who asked
     assert await eng.tick() == 0  # the old 5m timer is gone: bob is not paged twice, carol not early
 
     await fake.set(START + 12 * MIN)

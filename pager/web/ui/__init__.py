@@ -1,0 +1,59 @@
+"""The web UI for responders: server-rendered pages that work without JavaScript, phone first.
+
+`setup(app)` is the whole hook into the app: templates, static files, routes, and what runs at
+start and stop. The daemon's LISTEN on `pager_incidents` calls `hub(app).publish`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.resources
+import pathlib
+
+from aiohttp import web
+
+from pager.store import sessions
+from pager.web import keys
+from pager.web.ui import hub as hub_mod
+from pager.web.ui import live, pages, render, signin, uikeys
+
+
+def routes() -> list[web.AbstractRouteDef]:
+    return [
+        web.get("/", pages.incidents),
+        web.get("/events", live.stream),
+        web.get("/incidents/{id}", pages.incident),
+        web.post("/incidents/{id}/{action:acknowledge|resolve|escalate|note}", pages.act),
+        web.get("/oncall", pages.oncall),
+        web.get("/signin", signin.form),
+        web.post("/signin", signin.ask),
+        web.get("/signin/{token}", signin.confirm),
+        web.post("/signin/{token}", signin.redeem),
+        web.post("/signout", signin.sign_out),
+        web.post("/signout/{where:everywhere}", signin.sign_out),
+    ]
+
+
+def hub(app: web.Application) -> hub_mod.Hub:
+    return app[uikeys.HUB]
+
+
+def setup(app: web.Application) -> None:
+    app[uikeys.HUB] = hub_mod.Hub()
+    app[uikeys.TASKS] = set()
+    static = pathlib.Path(str(importlib.resources.files("pager.web.ui") / "static"))
+    app.router.add_static("/static", static, name=render.STATIC_ROUTE, append_version=True)
+    render.setup(app)
+    app.add_routes(routes())
+
+    async def start(app: web.Application) -> None:
+        app[uikeys.SESSIONS] = sessions.Sessions(app[keys.STORE].pool)
+
+    async def stop(app: web.Application) -> None:
+        app[uikeys.HUB].close()
+        tasks = app[uikeys.TASKS]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+
+    app.on_startup.append(start)
+    app.on_shutdown.append(stop)

@@ -1,0 +1,49 @@
+"""The in-process hook live pages hang on: woken when incidents change anywhere.
+
+The daemon LISTENs on `pager_incidents` (every replica's new incidents NOTIFY it) and calls
+`publish`; every open event stream then looks for what is new. `publish` also runs after the
+listener reconnects, since notifications sent meanwhile are lost, so streams catch up then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import typing
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._waiters: set[asyncio.Event] = set()
+        self._closed = False
+
+    def publish(self, *_: object) -> None:
+        for event in self._waiters:
+            event.set()
+
+    def close(self) -> None:
+        """At shutdown: every stream ends, so the server need not wait them out."""
+        self._closed = True
+        self.publish()
+
+    @property
+    def listeners(self) -> int:
+        return len(self._waiters)
+
+    async def changes(self, heartbeat: float, settle: float = 0.2) -> typing.AsyncIterator[bool]:
+        """True after each change (a burst within `settle` seconds counts once), False every `heartbeat` quiet seconds."""
+        event = asyncio.Event()
+        self._waiters.add(event)
+        try:
+            while not self._closed:
+                try:
+                    await asyncio.wait_for(event.wait(), heartbeat)
+                except TimeoutError:
+                    yield False
+                    continue
+                await asyncio.sleep(settle)
+                event.clear()
+                if self._closed:
+                    return
+                yield True
+        finally:
+            self._waiters.discard(event)
