@@ -75,9 +75,10 @@ class Mail:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Resolve:
-    """An incident that resolves without a person: its stability window passed (a `Line` says so)."""
+    """An incident that resolves without a person: its stability window passed at `at` (a `Line` says so)."""
 
     incident_id: int
+    at: datetime.datetime
     actor: str = "pager"
 
 

@@ -103,6 +103,7 @@ def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
     policy = cfg.priority_policy(incident.priority)
     pages: list[plan.QueuedPage] = []
     reached: list[str] = []
+    unreachable: list[str] = []
     for user_id in reminded(incident, ctx):
         user = cfg.user(user_id)
         assert user is not None
@@ -113,12 +114,20 @@ def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
             pages.append(plan.QueuedPage(page, user.address(c) or ""))
         if channels:
             reached.append(f"{user.display_name} ({', '.join(channels)})")
-    late = values.format_duration(max(ctx.now - incident.next_update_due, datetime.timedelta(seconds=1)))
-    who = f"reminding {', '.join(reached)}" if reached else "nobody to remind (no commander, nobody on call)"
+        else:
+            unreachable.append(user.display_name)
+    late = ctx.now - incident.next_update_due
+    ago = f", {values.format_duration(late)} ago" if late >= datetime.timedelta(minutes=1) else ""
+    if reached:
+        who = f"reminding {', '.join(reached)}"
+    elif unreachable:
+        who = f"cannot remind {', '.join(unreachable)}: no usable channel"
+    else:
+        who = "nobody to remind (no commander, nobody on call)"
     line = plan.Line(
         incident.id,
         timeline.Kind.UPDATE_OVERDUE,
-        f"Status update overdue: due {incident.next_update_due:%H:%M} UTC, {late} ago; {who}",
+        f"Status update overdue: due {incident.next_update_due:%H:%M} UTC{ago}; {who}",
         details={"due": incident.next_update_due.isoformat(), "reminded": [p.page.user for p in pages]},
     )
     fx: list[effects.Effect] = [effects.Count("status_updates_overdue", (incident.service, incident.priority.name))]

@@ -48,8 +48,8 @@ def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
     )
     mttr = max((recovered - incident.created_at).total_seconds(), 0.0)
     done = plan.Plan(
-        resolves=(plan.Resolve(incident.id),),
+        resolves=(plan.Resolve(incident.id, until),),  # at the window's end, even if this engine is late
         log=(line,),
         effects=(effects.Observe("time_to_resolve", mttr, (incident.service, incident.priority.name)),),
     )
-    return done + stakeholders.all_clear(stakeholders.resolved(incident, ctx.now), ctx)
+    return done + stakeholders.all_clear(stakeholders.resolved(incident, until), ctx)

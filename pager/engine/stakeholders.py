@@ -67,8 +67,10 @@ def _declare(incident: models.Incident, ctx: handlers.Context, *, raised: bool) 
         "",
         f"Commander: {_name(cfg, incident.roles.commander)}",
     ]
-    if incident.next_update_due:
-        lines.append(f"Next status update by {_when(incident.next_update_due)}.")
+    every = cfg.priority_policy(incident.priority).update_every
+    due = incident.next_update_due or (incident.created_at + every if every else None)  # armed in this same plan
+    if due:
+        lines.append(f"First status update by {_when(due)}." if not raised else f"Next status update by {_when(due)}.")
     lines.append("Status updates and the all clear will follow by email.")
     mails = tuple(
         _mail(

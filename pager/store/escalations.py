@@ -81,7 +81,10 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
         )
     if p.resolves:
         await conn.execute(
-            Q["resolve_quietly"], [r.incident_id for r in p.resolves], now, [r.actor for r in p.resolves]
+            Q["resolve_quietly"],
+            [r.incident_id for r in p.resolves],
+            [r.at for r in p.resolves],
+            [r.actor for r in p.resolves],
         )
     if p.roles:
         await _set_roles(conn, p.roles)

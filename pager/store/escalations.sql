@@ -113,8 +113,8 @@ SELECT pg_notify('pager_outbox', '');
 -- A stabilizing incident whose window passed resolves; pending pages go with it.
 WITH done AS (
     UPDATE incidents i
-       SET status = 'resolved', resolved_at = $2, resolved_by = u.actor, next_escalation_at = NULL
-      FROM unnest($1::bigint[], $3::text[]) AS u(id, actor)
+       SET status = 'resolved', resolved_at = u.at, resolved_by = u.actor, next_escalation_at = NULL
+      FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS u(id, at, actor)
      WHERE i.id = u.id AND i.status = 'stabilizing'
  RETURNING i.id
 ), cancelled AS (

@@ -15,6 +15,7 @@ import urllib.parse
 import pytest
 
 from pager import clock
+from pager.web import keys
 from tests import support
 from tests.support import http, replies, smtp_double, twilio_double, wait
 
@@ -422,11 +423,18 @@ def warnings(*fingerprints: str, status: str = "firing", group: str = "g1") -> b
 
 
 async def test_a_spreading_group_raises_its_priority_once_enough_alerts_fire(make_client):
-    client = await make_client(support.settings(BLAST))
+    client = await make_client(
+        support.settings(BLAST + "stakeholders: [{id: leadership, emails: [cto@example.com], priorities: [P0, P1]}]")
+    )
+    engine = client.app[keys.ENGINE]
     body = await (await http.post_am(client, warnings("a", "b"))).json()
     n = body["incidents"][0]["id"]
     assert (await http.detail(client, n))["priority"] == "P2"  # one alert alone never matches a blast rule
+    await engine.tick()
     await http.post_am(client, warnings("a", "b", "c"))
+    await engine.tick()  # the raise armed a reassessment: stakeholders of P1 hear of it now
+    [(event, subject)] = await client.app[keys.STORE].pool.fetch("SELECT event, subject FROM stakeholder_mail")
+    assert (event, subject) == ("declared", f"[P1] Now P1: incident #{n} on web - summary of a")
     inc = await http.detail(client, n)
     assert (inc["priority"], inc["priority_rule"]) == ("P1", "classification[0]")
     [raised] = [e for e in inc["timeline"] if e["kind"] == "priority_raised"]
@@ -440,3 +448,37 @@ async def test_a_spreading_group_raises_its_priority_once_enough_alerts_fire(mak
     wide = await http.detail(client, body["incidents"][0]["id"])
     assert wide["priority"] == "P1"
     assert [e["kind"] for e in wide["timeline"]] == ["triggered", "priority_raised"]
+
+
+async def test_an_events_v2_resolve_stabilizes_and_a_trigger_inside_the_window_relapses(make_client):
+    fake = clock.ManualClock(START)
+    client = await make_client(support.settings("priorities: {P0: {channels: [console], stable_for: 10m}}"), clock=fake)
+    engine = client.app[keys.ENGINE]
+    assert (await http.enqueue(client, support.event("trigger", "disk-1"))).status == 202
+    await engine.tick()  # the engine's first look keeps stable_for on the incident
+    [inc] = await http.incidents(client)
+    await fake.set(START + 3 * MIN)
+    await http.enqueue(client, support.event("resolve", "disk-1"))
+    assert (await http.detail(client, inc["id"]))["status"] == "stabilizing"
+    await fake.set(START + 12 * MIN)
+    await http.enqueue(client, support.event("trigger", "disk-1"))
+    again = await http.detail(client, inc["id"])
+    assert again["status"] == "triggered" and again["escalation"]["step"] == -1  # from step 1 at the next tick
+    await engine.tick()
+    again = await http.detail(client, inc["id"])
+    assert (again["escalation"]["step"], again["escalation"]["round"]) == (0, 1)
+    await http.enqueue(client, support.event("resolve", "disk-1"))
+    await fake.set(START + 30 * MIN)
+    await engine.tick()
+    done = await http.detail(client, inc["id"])
+    assert (done["status"], done["resolved_at"], done["recovered_at"]) == (
+        "resolved",
+        "2026-11-23T12:22:00Z",
+        "2026-11-23T12:12:00Z",
+    )
+    assert [e["kind"] for e in done["timeline"] if e["kind"] in ("stabilizing", "relapsed", "resolved")] == [
+        "stabilizing",
+        "relapsed",
+        "stabilizing",
+        "resolved",
+    ]
