@@ -194,7 +194,9 @@ async def _show(
     if latest:
         u = latest[0]
         head += f"<p>Last update ({u.at:%H:%M} UTC): {html.escape(u.status)}</p>\n"
-    if inc.next_update_due:
+    if inc.next_update_due and inc.next_update_due <= request.app[keys.CLOCK].now():
+        head += f"<p><strong>The next update was due at {inc.next_update_due:%H:%M} UTC.</strong></p>\n"
+    elif inc.next_update_due:
         head += f"<p>Next update due by {inc.next_update_due:%H:%M} UTC.</p>\n"
     if inc.status is models.IncidentStatus.RESOLVED:
         return _page(status, f"#{inc.id} update", head + '<p class="notice">This incident is resolved.</p>')
@@ -203,7 +205,15 @@ async def _show(
         for k in updates.PARTS
     )
     fields += _field("next_update_in", "Next update in", form.get("next_update_in", ""), area=False)
-    main = head + f'<form method="post">{fields}<button class="post">Post update</button></form>'
+    cfg = request.app[keys.SETTINGS].config
+    audience = "the incident's stakeholders by email"
+    if inc.service in cfg.status_page.services:
+        audience += " and everyone on the public status page: write it for customers"
+    main = (
+        head
+        + f'<form method="post">{fields}<p class="muted">An update goes to {audience}.</p>'
+        + '<button class="post">Post update</button></form>'
+    )
     return _page(status, f"#{inc.id} status update", main)
 
 
