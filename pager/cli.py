@@ -315,6 +315,10 @@ def parser() -> argparse.ArgumentParser:
         help="print the configuration the bench runs pager with, for a daemon to measure with --url",
     )
     ben.set_defaults(func=cmd_bench)
+
+    from pager import cli_learning
+
+    cli_learning.register(sub, DEFAULT_CONFIG)  # postmortem, drill, report
     return p
 
 

@@ -199,6 +199,7 @@ class Service(values.Model):
     name: str | None = None
     escalation_policy: values.Ident | None = None
     matchers: list[values.Matcher] = []
+    time_zone: values.TimeZone | None = None  # reports and post-mortems show local time here too (else UTC)
 
 
 class Stakeholder(values.Model):
@@ -227,6 +228,44 @@ class Integration(values.Model):
     service: values.Ident
 
 
+# Learning from incidents: post-mortems and action items, scheduled drills, the report digest.
+
+
+class Postmortems(values.Model):
+    """A post-mortem of these priorities is due `due_after` its incident resolves; reminders repeat while overdue."""
+
+    due_after: values.Duration = datetime.timedelta(hours=48)
+    priorities: list[values.PriorityKey] = [models.Priority.P0, models.Priority.P1]
+    remind_every: values.Duration | None = datetime.timedelta(days=1)  # null: remind once
+    action_remind_every: values.Duration | None = datetime.timedelta(days=7)
+
+
+class DrillSchedule(values.Model):
+    """A drill of `service` at `priority` every `every`; the first at `first` (local, the service's zone) or
+    `every` after the daemon first arms it."""
+
+    service: values.Ident
+    priority: values.PriorityKey = models.Priority.P1
+    every: values.Duration
+    first: values.LocalTime | None = None
+    summary: str = pydantic.Field(default="Scheduled drill", min_length=1, max_length=200)
+
+
+class Digest(values.Model):
+    """The incident report mailed every `every` (covering the `since` before it, default `every`)."""
+
+    every: values.Duration = datetime.timedelta(days=30)
+    since: values.Duration | None = None
+    emails: list[typing.Annotated[str, pydantic.StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]] = pydantic.Field(
+        min_length=1
+    )
+    service: values.Ident | None = None
+
+
+class Reports(values.Model):
+    digest: Digest | None = None
+
+
 Notifiers = pydantic.create_model(
     "Notifiers",
     __base__=values.Model,
@@ -251,6 +290,9 @@ class Config(values.Model):
     notifiers: Notifiers = Notifiers()
     stakeholders: list[Stakeholder] = []
     status_page: StatusPage = StatusPage()
+    postmortems: Postmortems = Postmortems()
+    drills: list[DrillSchedule] = []
+    reports: Reports = Reports()
 
     def priority_policy(self, priority: models.Priority) -> PriorityPolicy:
         return self.priorities.get(priority) or DEFAULT_PRIORITIES[priority]
@@ -441,6 +483,12 @@ def _cross_reference(data: dict[str, typing.Any]) -> list[_Error]:
     page = data.get("status_page")
     for j, svc in _items(page, "services"):
         need("service", svc, services, ("status_page", "services", j))
+    for i, drill in _mappings(data, "drills"):
+        need("service", drill.get("service"), services, ("drills", i, "service"))
+    reports = data.get("reports")
+    digest = reports.get("digest") if isinstance(reports, dict) else None
+    if isinstance(digest, dict):
+        need("service", digest.get("service"), services, ("reports", "digest", "service"))
     return errors
 
 

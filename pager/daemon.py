@@ -18,13 +18,18 @@ import tenacity
 from aiohttp import web
 
 from pager import clock as clock_mod
-from pager import config, notify, wakeup
+from pager import config, digest, mailer, notify, wakeup
 from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
-from pager.sender import mail as mail_sender
-from pager.store import acks, db, embedded, escalations, mail, migrate, store
+from pager.sender import stakeholder_mail as stakeholder_sender
+from pager.store import acks, db, embedded, escalations, migrate, stakeholder_mail, store
+from pager.store import actions as actions_store
+from pager.store import drills as drills_store
+from pager.store import notices as notices_store
 from pager.store import outbox as outbox_store
+from pager.store import postmortems as postmortems_store
+from pager.store import reports as reports_store
 from pager.web import app as web_app
 from pager.web import keys, ui
 
@@ -71,32 +76,53 @@ def create_app(
         pool = await db.create_pool(database_url, min_size=cfg.database.pool_min, max_size=cfg.database.pool_max)
         notifiers = notify.build(settings)
         sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notifiers)
-        mailer = mail_sender.Mailer(settings, mail.Mail(pool), clock, metrics, notifiers)
+        told = stakeholder_sender.StakeholderMail(settings, stakeholder_mail.Queue(pool), clock, metrics, notifiers)
         engine = engine_mod.Engine(
-            settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake, on_mail=mailer.wake
+            settings,
+            escalations.Escalations(pool),
+            clock,
+            metrics,
+            on_pages=sender.wake,
+            on_stakeholder_mail=told.wake,
         )
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
         app[keys.STORE] = store.Store(
             pool, on_transition=metrics.observe_transition, on_opened=engine.wake, names=_person(cfg)
         )
         app[keys.ACKS] = acks.Acks(pool)
-        app[keys.ENGINE], app[keys.SENDER], app[keys.MAILER] = engine, sender, mailer
+        app[keys.ENGINE], app[keys.SENDER], app[keys.STAKEHOLDER_MAIL] = engine, sender, told
+        # learning from incidents: post-mortems, action items, drills, reports, and the mail that is not a page
+        app[keys.POSTMORTEMS], app[keys.ACTIONS] = postmortems_store.Postmortems(pool), actions_store.Actions(pool)
+        app[keys.DRILLS] = drills_store.Drills(pool, on_opened=engine.wake)
+        app[keys.REPORTS] = reports_store.Reports(pool)
+        mail = mailer.Mailer(
+            settings, notices_store.Notices(pool), clock, {"digest": digest.renderer(app[keys.REPORTS], settings)}
+        )
+        app[keys.MAILER] = mail
+        await app[keys.DRILLS].arm_missing(engine.kept_timers(clock.now()))
         live = ui.hub(app)  # the web UI's event streams hear of new incidents too
 
         def incidents_changed() -> None:
             engine.wake()
             live.publish()
 
-        wake = {"pager_incidents": incidents_changed, "pager_outbox": sender.wake, "pager_mail": mailer.wake}
+        wake = {
+            "pager_incidents": incidents_changed,
+            "pager_outbox": sender.wake,
+            "pager_notices": mail.wake,
+            "pager_stakeholder_mail": told.wake,
+        }
         listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)
+            stack.push_async_callback(mail.aclose)
             if run_engine:
                 listener.start()
                 stack.push_async_callback(listener.stop)
                 await stack.enter_async_context(wakeup.running(engine.run(), "pager-engine"))
                 await stack.enter_async_context(wakeup.running(sender.run(), "pager-sender"))
-                await stack.enter_async_context(wakeup.running(mailer.run(), "pager-mail"))
+                await stack.enter_async_context(wakeup.running(mail.run(), "pager-mailer"))
+                await stack.enter_async_context(wakeup.running(told.run(), "pager-stakeholder-mail"))
             yield
         await pool.close()
 

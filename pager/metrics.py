@@ -119,6 +119,17 @@ class Metrics:
             registry=r,
         )
         self.response_times_at: datetime.datetime | None = None  # when mtta/mttr were last read
+        self.drills = C(
+            "pager_drills_total",
+            "Drills run to their end, by service and outcome (acknowledged | unacknowledged).",
+            ["service", "outcome"],
+            registry=r,
+        )
+        self.postmortems_overdue = G(
+            "pager_postmortems_overdue",
+            "Post-mortems past their due date and not yet saved, read from the database at scrape time.",
+            registry=r,
+        )
 
     def set_response_times(self, rows: typing.Iterable[typing.Any]) -> None:
         self.mtta.clear()
@@ -131,7 +142,9 @@ class Metrics:
                 self.mttr.labels(*labels).set(row.mttr)
 
     def observe_transition(self, t: typing.Any) -> None:
-        """MTTA and MTTR, observed once when an incident is acknowledged or resolved."""
+        """MTTA and MTTR, observed once when an incident is acknowledged or resolved; drills stay out."""
+        if getattr(t, "drill", False):
+            return
         seconds = max((t.at - t.created_at).total_seconds(), 0.0)
         histogram = self.time_to_acknowledge if t.status == "acknowledged" else self.time_to_resolve
         histogram.labels(t.service, t.priority.name).observe(seconds)

@@ -135,6 +135,7 @@ class Incident:
     resolved_by: str | None = None
     ack_by: datetime.datetime | None = None  # response targets (priorities.*.ack_within, resolve_within)
     resolve_by: datetime.datetime | None = None
+    drill: bool = False  # a drill: walks the real chain, every page says [DRILL], left out of MTTA/MTTR
     roles: Roles = Roles()
     next_update_due: datetime.datetime | None = None  # status-update cadence (priorities.*.update_every)
     recovered_at: datetime.datetime | None = None  # when its last firing alert cleared (stable_for)
@@ -195,6 +196,7 @@ class Incident:
             resolved_by=row["resolved_by"],
             ack_by=row["ack_by"],
             resolve_by=row["resolve_by"],
+            drill=row["drill"],
             roles=Roles(row["commander"], row["comms"], row["tech_lead"], row["scribe"]),
             next_update_due=row["next_update_due"],
             recovered_at=row["recovered_at"],
@@ -298,3 +300,23 @@ class Page:
     channel: str
     round: int
     step: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PageRecord:
+    """A page of an incident as the outbox holds it: to whom, how, and what became of it."""
+
+    user_id: str
+    channel: str
+    round: int
+    step: int
+    status: str  # pending, sending, sent, delivered, failed, cancelled
+    created_at: datetime.datetime
+    sent_at: datetime.datetime | None
+    delivered_at: datetime.datetime | None
+    error: str | None
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: collections.abc.Mapping[str, typing.Any]) -> PageRecord:
+        return cls(**row)

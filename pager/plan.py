@@ -46,6 +46,32 @@ class QueuedPage:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Notice:
+    """Mail that is not a page (a reminder, a report digest), queued for the mailer in the plan's transaction.
+
+    `subject` and `body` None: the mailer renders it when it sends it (a digest, from `data`).
+    """
+
+    kind: str
+    recipients: tuple[str, ...]
+    subject: str | None = None
+    body: str | None = None
+    incident_id: int | None = None
+    data: typing.Mapping[str, typing.Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OpenDrill:
+    """Open a drill incident on `service`: the engine then walks its real escalation chain."""
+
+    service: str
+    policy: str | None
+    priority: models.Priority
+    summary: str
+    actor: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Update:
     """A status update to store (the timeline line that shows it is a `Line` of its own)."""
 
@@ -88,10 +114,12 @@ class Plan:
 
     `escalations` are new escalation states by incident; `targets` fix an
     incident's response deadlines (id, ack_by, resolve_by); `clear_timers` are
-    (kind, subject) keys to disarm. Running the incident: `resolves` (stable
-    window passed), `roles` (id, role, user or None), `updates`, `update_due`
-    (id, when the next status update is due), `stable_for` (id, its priority's
-    stable_for), `told` (id, stakeholder told of it) and `mail` for stakeholders.
+    (kind, subject) keys to disarm; `notices` are queued for the mailer,
+    `close_drills` resolves drills that are over, `drills` opens drill incidents.
+    Running the incident: `resolves` (stable window passed), `roles` (id, role,
+    user or None), `updates`, `update_due` (id, when the next status update is
+    due), `stable_for` (id, its priority's stable_for), `told` (id, stakeholder
+    told of it) and `mail` for stakeholders (their own outbox, not notices).
     Plans add up with `+`.
     """
 
@@ -108,6 +136,9 @@ class Plan:
     log: tuple[Line, ...] = ()
     set_timers: tuple[SetTimer, ...] = ()
     clear_timers: tuple[tuple[str, str], ...] = ()
+    notices: tuple[Notice, ...] = ()
+    close_drills: tuple[int, ...] = ()
+    drills: tuple[OpenDrill, ...] = ()
     effects: tuple[effects.Effect, ...] = ()
 
     def __add__(self, other: Plan) -> Plan:

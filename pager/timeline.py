@@ -71,3 +71,11 @@ class Kind(enum.StrEnum):
     PAGE_UNDELIVERED = "page_undelivered", "the provider reported a sent page undelivered"
     PAGE_FALLBACK = "page_fallback", "a failed page went out on the person's other channels"
     PAGE_UNDELIVERABLE = "page_undeliverable", "every channel failed: the person could not be reached"
+
+    # Learning from incidents
+    POSTMORTEM_OVERDUE = (
+        "postmortem_overdue",
+        "the post-mortem is past its due date; the commander was reminded by email",
+    )
+    ACTION_OVERDUE = "action_overdue", "an action item is past its due date; its owner was reminded by email"
+    DRILL_ENDED = "drill_ended", "a drill finished: acknowledged or not, and how long it took"

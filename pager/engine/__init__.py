@@ -42,7 +42,7 @@ class Engine:
         *,
         resolver: oncall.Resolver | None = None,
         on_pages: typing.Callable[[], None] | None = None,
-        on_mail: typing.Callable[[], None] | None = None,
+        on_stakeholder_mail: typing.Callable[[], None] | None = None,
         safety_interval: datetime.timedelta = SAFETY_INTERVAL,
         batch: int = BATCH,
     ) -> None:
@@ -52,7 +52,7 @@ class Engine:
         self.metrics = metrics
         self.resolver = resolver or oncall.Resolver(settings.config)
         self._on_pages = on_pages
-        self._wakes = {"mail": on_mail} if on_mail else {}
+        self._wakes = {"stakeholder_mail": on_stakeholder_mail} if on_stakeholder_mail else {}
         self._safety = safety_interval
         self._batch = batch
         self._wake = {lane: asyncio.Event() for lane in wakeup.LANES}
@@ -62,6 +62,10 @@ class Engine:
     def wake(self, *_: object) -> None:
         for event in self._wake.values():
             event.set()
+
+    def kept_timers(self, now: datetime.datetime) -> list[plan.SetTimer]:
+        """Timers of no incident that the config asks for (drill schedules, the report digest), armed at start."""
+        return handlers.kept_timers(self.settings.config, now)
 
     def channels_for(self, user_id: str) -> tuple[str, ...]:
         user = self.settings.config.user(user_id)

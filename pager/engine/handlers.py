@@ -17,7 +17,7 @@ import datetime
 import typing
 
 from pager import config, effects, escalation, models, plan
-from pager.engine import cadence, stability, stakeholders, targets
+from pager.engine import actions, cadence, digest, drills, postmortems, stability, stakeholders, targets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,13 +38,15 @@ REASSESS = "reassess"
 
 # Each hook arms only what is not armed yet, so a relapse (which walks the policy from step 1
 # again, and so passes through the opening again) and a raise change nothing twice.
-ON_OPENED: tuple[Opened, ...] = (targets.arm, stability.note, cadence.arm, stakeholders.declare)
+ON_OPENED: tuple[Opened, ...] = (targets.arm, postmortems.arm, stability.note, cadence.arm, stakeholders.declare)
 ON_RAISED: tuple[Opened, ...] = (stability.note, cadence.arm, stakeholders.declare_raised)
+ON_DRILL_OPENED: tuple[Opened, ...] = (drills.arm,)
+"""A drill arms only these: no response target, post-mortem or anything else that counts in SLOs."""
 
 
 def reassess(timer: models.Timer, ctx: Context) -> plan.Plan:
     incident = timer.incident
-    if incident is None or not incident.status.open:
+    if incident is None or not incident.status.open or incident.drill:
         return plan.Plan()
     return plan.Plan.total(hook(incident, ctx) for hook in ON_RAISED)
 
@@ -52,11 +54,21 @@ def reassess(timer: models.Timer, ctx: Context) -> plan.Plan:
 HANDLERS: dict[str, Handler] = {
     targets.ACK: targets.on_due,
     targets.RESOLVE: targets.on_due,
+    postmortems.KIND: postmortems.on_due,
+    actions.KIND: actions.on_due,
+    drills.END: drills.on_end,
+    drills.SCHEDULE: drills.on_schedule,
+    digest.KIND: digest.on_due,
     cadence.KIND: cadence.on_due,
     stability.KIND: stability.on_due,
     stakeholders.ALL_CLEAR: stakeholders.on_all_clear,
     REASSESS: reassess,
 }
+
+
+def kept_timers(cfg: config.Config, now: datetime.datetime) -> list[plan.SetTimer]:
+    """The config's own timers (no incident): armed when the daemon starts unless already armed."""
+    return [*drills.schedule_timers(cfg, now), *digest.timers(cfg, now)]
 
 
 def on_due(timer: models.Timer, ctx: Context) -> plan.Plan:
@@ -71,4 +83,4 @@ def on_due(timer: models.Timer, ctx: Context) -> plan.Plan:
 
 def on_opened(incident: models.Incident, ctx: Context) -> plan.Plan:
     """Every kind's timers for an incident the engine sees for the first time."""
-    return plan.Plan.total(hook(incident, ctx) for hook in ON_OPENED)
+    return plan.Plan.total(hook(incident, ctx) for hook in (ON_DRILL_OPENED if incident.drill else ON_OPENED))

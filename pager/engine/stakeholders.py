@@ -55,7 +55,7 @@ def _declare(incident: models.Incident, ctx: handlers.Context, *, raised: bool) 
     cfg = ctx.config
     new = [h for h in cfg.stakeholders if h.wants(incident.service, incident.priority)]
     new = [h for h in new if h.id not in incident.stakeholders]
-    if not new or not incident.status.open:
+    if not new or not incident.status.open or incident.drill:
         return plan.Plan()
     what = f"Now {incident.priority.name}" if raised else "Declared"
     lines = [
@@ -82,7 +82,7 @@ def _declare(incident: models.Incident, ctx: handlers.Context, *, raised: bool) 
         )
         for h in new
     )
-    return _told(incident, new) + plan.Plan(mail=mails, effects=(effects.Wake("mail"),))
+    return _told(incident, new) + plan.Plan(mail=mails, effects=(effects.Wake("stakeholder_mail"),))
 
 
 def declare(incident: models.Incident, ctx: handlers.Context) -> plan.Plan:
@@ -101,7 +101,7 @@ def on_update(incident: models.Incident, update: plan.Update, ctx: handlers.Cont
     holders = [
         h for h in cfg.stakeholders if h.id in incident.stakeholders or h.wants(incident.service, incident.priority)
     ]
-    if not holders:
+    if not holders or incident.drill:  # a drill's updates are practice: nobody outside its chain hears them
         return plan.Plan()
     lines = [f"{updates.LABELS['status']}: {update.status}"]
     lines += [f"{updates.LABELS[k]}: {v}" for k in updates.PARTS[1:] if (v := getattr(update, k))]
@@ -115,7 +115,7 @@ def on_update(incident: models.Incident, update: plan.Update, ctx: handlers.Cont
     ]
     subject = _subject(incident, "Update") + f" - {_one_line(update.status)}"
     mails = tuple(_mail(incident, h, "update", subject, "\n".join(lines)) for h in holders)
-    return _told(incident, holders) + plan.Plan(mail=mails, effects=(effects.Wake("mail"),))
+    return _told(incident, holders) + plan.Plan(mail=mails, effects=(effects.Wake("stakeholder_mail"),))
 
 
 def all_clear(incident: models.Incident, ctx: handlers.Context) -> plan.Plan:
@@ -139,7 +139,7 @@ def all_clear(incident: models.Incident, ctx: handlers.Context) -> plan.Plan:
     lines.append(f"Commander: {_name(cfg, incident.roles.commander)}")
     subject = _subject(incident, "All clear") + " resolved"
     mails = tuple(_mail(incident, h, "all_clear", subject, "\n".join(lines)) for h in holders)
-    return plan.Plan(mail=mails, effects=(effects.Wake("mail"),))
+    return plan.Plan(mail=mails, effects=(effects.Wake("stakeholder_mail"),))
 
 
 def on_all_clear(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:

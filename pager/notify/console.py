@@ -16,7 +16,7 @@ def render(msg: message.Message) -> str:
             f"#{msg.number} {msg.service}: {msg.summary}\n  post one: {msg.update_url}\n"
         )
     lines = [
-        f"=== PAGE {msg.priority.name} for {msg.user_name} ({msg.user_id}) via {msg.channel} ===",
+        f"=== {msg.prefix}PAGE {msg.priority.name} for {msg.user_name} ({msg.user_id}) via {msg.channel} ===",
         f"#{msg.number} {msg.service}: {msg.summary}",
     ]
     if msg.ack_url:

@@ -29,7 +29,7 @@ def subject(msg: message.Message) -> str:
     summary = " ".join(msg.summary.split())
     if len(summary) > SUBJECT_SUMMARY_MAX:
         summary = summary[: SUBJECT_SUMMARY_MAX - 1].rstrip() + "…"
-    return f"[{msg.priority.name}] {msg.service}: {summary} (#{msg.number})"
+    return f"{msg.prefix}[{msg.priority.name}] {msg.service}: {summary} (#{msg.number})"
 
 
 def _reminder_body(msg: message.Message) -> str:
@@ -52,8 +52,9 @@ def body(msg: message.Message) -> str:
     if msg.reminder:
         return _reminder_body(msg)
     lines = [
-        f"{msg.priority.name} incident #{msg.number} on {msg.service} needs you, {msg.user_name}.",
+        f"{msg.prefix}{msg.priority.name} incident #{msg.number} on {msg.service} needs you, {msg.user_name}.",
         "",
+        *(["This is a drill: please acknowledge it as you would a real incident.", ""] if msg.drill else []),
         msg.summary.strip(),
         "",
     ]

@@ -26,9 +26,10 @@ log = structlog.get_logger(__name__)
 class Message:
     """One page to one person on one channel, with everything the text shows.
 
-       `ack_url` carries a secret token: render it, never log it.
-       `more` lists other open incidents bundled into this page as (number, summary).
-       A status-update reminder (`reminder`) carries `update_url` (the update page, a secret token too)
+    `ack_url` carries a secret token: render it, never log it.
+    `more` lists other open incidents bundled into this page as (number, summary).
+    `drill`: the page is a drill's; every channel starts its text with `DRILL_PREFIX`.
+    A status-update reminder (`reminder`) carries `update_url` (the update page, a secret token too)
     instead of an ack link: the incident needs a status update, not an acknowledgement.
     """
 
@@ -44,8 +45,17 @@ class Message:
     ack_url: str | None = None
     runbook_url: str | None = None
     more: tuple[tuple[int, str], ...] = ()
+    drill: bool = False
     reminder: bool = False
     update_url: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """What every channel's text starts with: `[DRILL] ` for a drill's page, else nothing."""
+        return DRILL_PREFIX if self.drill else ""
+
+
+DRILL_PREFIX = "[DRILL] "
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -145,7 +145,7 @@ def _bundle(more: tuple[tuple[int, str], ...], room: int, gsm7: bool) -> str:
 def _reminder(msg: message.Message) -> str:
     """`[P0] checkout #1234: status update overdue. Post one: https://…/u/Xk3… or reply: update 1234 <status>`."""
     tail = f" #{msg.number}: status update overdue. Post one: {msg.update_url} or reply: update {msg.number} <status>"
-    head = f"[{msg.priority.name}] "
+    head = f"{msg.prefix}[{msg.priority.name}] "
     service = to_gsm7(msg.service)
     return head + _truncate(service, max(GSM7_SINGLE - _units(head + tail, True), 4), True) + tail
 
@@ -154,7 +154,7 @@ def render(msg: message.Message) -> str:
     """`[P0] checkout: 5xx above 5% #1234 ack: https://pager.example.com/a/Xk3… or reply 1234`."""
     if msg.reminder:
         return _reminder(msg)
-    head = f"[{msg.priority.name}] {msg.service}:"
+    head = f"{msg.prefix}[{msg.priority.name}] {msg.service}:"
     if msg.ack_url:
         tail = f" #{msg.number} ack: {msg.ack_url} or reply {msg.number}"
     else:

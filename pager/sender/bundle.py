@@ -62,16 +62,17 @@ def _live(c: outbox.Claimed) -> bool:
 def split(claimed: typing.Iterable[outbox.Claimed]) -> tuple[list[int], list[Bundle]]:
     """(ids of stale pages, bundles to send), bundles in the order of their most urgent page."""
     stale: list[int] = []
-    groups: dict[tuple[str, str, int], list[outbox.Claimed]] = {}
+    groups: dict[tuple[str, str, bool, int], list[outbox.Claimed]] = {}
     for c in claimed:
         if _live(c):
             alone = c.incident_id if c.step == models.REMINDER_STEP else 0  # a reminder: one per incident
-            groups.setdefault((c.channel, c.address, alone), []).append(c)
+            # a drill is never bundled with the real
+            groups.setdefault((c.channel, c.address, c.drill, alone), []).append(c)
         else:
             stale.append(c.id)
     bundles = [
         Bundle(channel, address, tuple(sorted(rows, key=lambda r: (r.priority, r.incident_id))))
-        for (channel, address, _), rows in groups.items()
+        for (channel, address, *_), rows in groups.items()
     ]
     return stale, sorted(bundles, key=lambda b: (b.priority, b.rows[0].id))
 
@@ -97,6 +98,7 @@ def compose(b: Bundle, user_name: str, base_url: str, token: str) -> message.Mes
             address=first.address,
             reminder=True,
             update_url=updates.update_url(base_url, token),
+            drill=first.drill,
         )
     return message.Message(
         incident_id=first.incident_id,
@@ -111,4 +113,5 @@ def compose(b: Bundle, user_name: str, base_url: str, token: str) -> message.Mes
         ack_url=ack.ack_url(base_url, token),
         runbook_url=runbook if isinstance(runbook, str) else None,
         more=tuple(others.items()),
+        drill=first.drill,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import typing
+import uuid
 
 from pager import models, plan
 from pager.store import db, sql
@@ -110,7 +111,7 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
     if p.mail:
         m = p.mail
         queued_mail = await conn.fetchval(
-            Q["queue_mail"],
+            Q["queue_stakeholder_mail"],
             now,
             [x.incident_id for x in m],
             [x.stakeholder for x in m],
@@ -120,7 +121,7 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
             [x.body for x in m],
         )
         if queued_mail:
-            await conn.execute(Q["notify_mail"])
+            await conn.execute(Q["notify_stakeholder_mail"])
     if p.clear_timers:
         await conn.execute(Q["clear_timers"], [k for k, _ in p.clear_timers], [s for _, s in p.clear_timers])
     if p.set_timers:
@@ -149,6 +150,12 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
             await conn.execute(Q["notify_outbox"])
     if p.log:
         await append_log(conn, p.log, now)
+    if p.close_drills:
+        await conn.execute(Q["close_drills"], now, list(p.close_drills))
+    if p.notices:
+        await queue_notices(conn, p.notices, now)
+    if p.drills:
+        await open_drills(conn, p.drills, now)
     return queued
 
 
@@ -163,6 +170,38 @@ async def _set_roles(conn: db.Connection, roles: typing.Sequence[tuple[int, str,
         columns.append([role in wanted[i] for i in ids])
         columns.append([wanted[i].get(role) for i in ids])
     await conn.execute(Q["set_roles"], ids, *columns)
+
+
+async def queue_notices(conn: db.Connection, mails: typing.Sequence[plan.Notice], now: datetime.datetime) -> None:
+    """Queue notices for the mailer (woken by NOTIFY once this transaction commits)."""
+    await conn.execute(
+        Q["queue_notices"],
+        now,
+        [m.kind for m in mails],
+        [m.incident_id for m in mails],
+        # a text[][] cannot be ragged, so each mail's recipients travel as one line-separated string
+        ["\n".join(m.recipients) for m in mails],
+        [m.subject for m in mails],
+        [m.body for m in mails],
+        [dict(m.data) for m in mails],
+    )
+
+
+async def open_drills(
+    conn: db.Connection, drills: typing.Sequence[plan.OpenDrill], now: datetime.datetime
+) -> list[int]:
+    """Open drill incidents (the engine's next claim walks their chains); returns their ids in order."""
+    rows = await conn.fetch(
+        Q["open_drills"],
+        now,
+        [d.service for d in drills],
+        [d.policy for d in drills],
+        [int(d.priority) for d in drills],
+        [d.summary for d in drills],
+        [d.actor for d in drills],
+        [f"drill-{uuid.uuid4().hex}" for _ in drills],
+    )
+    return [r["id"] for r in rows]
 
 
 async def append_log(conn: db.Connection | db.Pool, lines: typing.Sequence[plan.Line], now: datetime.datetime) -> None:

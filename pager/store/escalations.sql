@@ -107,6 +107,55 @@ DELETE FROM timers t
 -- name: notify_outbox
 SELECT pg_notify('pager_outbox', '');
 
+-- name: close_drills
+-- Plan.close_drills: drills that are over resolve (by pager), their pending pages cancelled, the timeline told.
+WITH changed AS (
+    UPDATE incidents i
+       SET status = 'resolved', resolved_at = $1, resolved_by = 'pager', next_escalation_at = NULL
+     WHERE i.id = ANY($2::bigint[]) AND i.drill AND i.status <> 'resolved'
+ RETURNING i.id
+), logged AS (
+    INSERT INTO incident_log (incident_id, at, kind, actor, message)
+    SELECT id, $1, 'resolved', 'pager', 'Drill over: resolved by pager' FROM changed
+), cancelled AS (
+    UPDATE notifications SET status = 'cancelled', lease_until = NULL
+     WHERE incident_id IN (SELECT id FROM changed) AND status = 'pending'
+)
+SELECT id FROM changed;
+
+-- name: queue_notices
+-- Plan.notices: mail that is not a page, for the mailer; $4 holds each notice's recipients, one a line.
+WITH queued AS (
+    INSERT INTO notices (kind, incident_id, recipients, subject, body, data, created_at, not_before)
+    SELECT u.kind, u.incident_id, string_to_array(u.recipients, E'\n'), u.subject, u.body,
+           u.data, $1, $1
+      FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+           AS u(kind, incident_id, recipients, subject, body, data)
+    RETURNING id
+)
+SELECT pg_notify('pager_notices', '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued;
+
+-- name: open_drills
+-- Plan.drills (and POST /api/v1/drills): drill incidents, escalating from now like any new incident.
+WITH u AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::smallint[], $5::text[], $6::text[], $7::text[])
+                  WITH ORDINALITY AS u(service, policy, priority, summary, actor, dedup_key, ord)
+), created AS (
+    INSERT INTO incidents (service, dedup_key, priority, priority_rule, summary, escalation_policy,
+                           next_escalation_at, created_at, last_seen_at, drill)
+    SELECT service, dedup_key, priority, 'drill', summary, policy, $1, $1, $1, true FROM u ORDER BY ord
+    RETURNING id, dedup_key
+), logged AS (
+    INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+    SELECT c.id, $1, 'triggered', u.actor,
+           format('Drill opened (P%s) by %s: %s', u.priority, u.actor, u.summary),
+           jsonb_build_object('priority', 'P' || u.priority, 'rule', 'drill', 'drill', true)
+      FROM created c JOIN u USING (dedup_key)
+), notified AS (
+    SELECT pg_notify('pager_incidents', id::text) FROM created
+)
+SELECT c.id, (SELECT count(*) FROM notified) AS n FROM created c JOIN u USING (dedup_key) ORDER BY u.ord;
+
 -- Running the incident (issue 12): what its plans write.
 
 -- name: resolve_quietly
@@ -158,7 +207,7 @@ UPDATE incidents i
           FROM unnest($1::bigint[], $2::text[]) AS t(id, name) GROUP BY t.id) AS u
  WHERE i.id = u.id;
 
--- name: queue_mail
+-- name: queue_stakeholder_mail
 -- Stakeholder mail for the mail outbox ($5: recipients, one per line); a declaration or all clear already
 -- queued stays as it was.
 WITH queued AS (
@@ -173,8 +222,8 @@ WITH queued AS (
 )
 SELECT count(*) FROM queued;
 
--- name: notify_mail
-SELECT pg_notify('pager_mail', '');
+-- name: notify_stakeholder_mail
+SELECT pg_notify('pager_stakeholder_mail', '');
 
 -- name: latest_update
 SELECT id, incident_id, at, by, status, known, doing, unknown, next_update_at

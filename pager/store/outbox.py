@@ -31,6 +31,7 @@ class Claimed:
     incident_status: models.IncidentStatus
     annotations: dict[str, typing.Any]
     first_page: bool
+    drill: bool = False
 
     @classmethod
     def from_row(cls, row: typing.Mapping[str, typing.Any]) -> Claimed:

@@ -17,7 +17,7 @@ WITH ready AS (
  RETURNING n.*
 )
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
-       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations,
+       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations, i.drill,
        NOT EXISTS (SELECT 1 FROM notifications o
                     WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page
   FROM claimed c JOIN incidents i ON i.id = c.incident_id
@@ -39,7 +39,7 @@ WITH ready AS (
  RETURNING n.*
 )
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
-       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations,
+       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations, i.drill,
        NOT EXISTS (SELECT 1 FROM notifications o
                     WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page
   FROM claimed c JOIN incidents i ON i.id = c.incident_id

@@ -61,7 +61,7 @@ WITH old AS (
            stable_until = CASE WHEN $6::text = 'resolved' THEN NULL ELSE stable_until END
      WHERE id = $1
        AND (status = 'triggered' OR ($6::text = 'resolved' AND status IN ('acknowledged', 'stabilizing')))
- RETURNING id, service, priority, created_at, recovered_at, stakeholders
+ RETURNING id, service, priority, created_at, recovered_at, stakeholders, drill
 ), logged AS (
     INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
     SELECT e.id, $2, e.kind, $3, e.message, e.details
@@ -84,7 +84,7 @@ WITH old AS (
 ), notified AS (
     SELECT pg_notify('pager_incidents', incident_id::text) FROM all_clear
 )
-SELECT service, priority, created_at, recovered_at, (SELECT count(*) FROM notified) AS all_clear
+SELECT service, priority, created_at, recovered_at, drill, (SELECT count(*) FROM notified) AS all_clear
   FROM changed;
 
 -- name: create_incident
@@ -112,9 +112,9 @@ SELECT id, incident_id, at, by, status, known, doing, unknown, next_update_at
   FROM status_updates WHERE incident_id = $1 ORDER BY id;
 
 -- name: status_page_incidents
--- The open incidents that the public status page shows: its services', P0 to P2.
+-- The open incidents that the public status page shows: its services', P0 to P2, never a drill.
 SELECT * FROM incidents
- WHERE status <> 'resolved' AND service = ANY($1::text[]) AND priority <= 2
+ WHERE status <> 'resolved' AND service = ANY($1::text[]) AND priority <= 2 AND NOT drill
  ORDER BY priority, id;
 
 -- name: updates_of
@@ -122,8 +122,9 @@ SELECT id, incident_id, at, by, status, known, doing, unknown, next_update_at
   FROM status_updates WHERE incident_id = ANY($1::bigint[]) ORDER BY incident_id, id;
 
 -- name: open_counts
+-- Drills are left out: a dashboard alerting on open P0s must not fire for one.
 SELECT service, priority, status, count(*) AS n
-  FROM incidents WHERE status <> 'resolved'
+  FROM incidents WHERE status <> 'resolved' AND NOT drill
  GROUP BY service, priority, status;
 
 -- name: ping
@@ -135,6 +136,7 @@ SELECT * FROM incidents WHERE id = $1 FOR UPDATE;
 -- name: response_times
 -- Exact MTTA/MTTR per service, priority and window: incidents acknowledged (resolved) within the window.
 -- MTTR counts to recovery: when the alerts cleared (recovered_at), for an incident that stabilized first.
+-- Drills are left out.
 SELECT i.service, i.priority, w.name AS window,
        avg(extract(epoch FROM i.acknowledged_at - i.created_at))
            FILTER (WHERE i.acknowledged_at >= $1::timestamptz - w.span) AS mtta,
@@ -144,5 +146,6 @@ SELECT i.service, i.priority, w.name AS window,
        count(*) FILTER (WHERE i.resolved_at >= $1::timestamptz - w.span) AS resolved
   FROM incidents i,
        (VALUES ('1d', interval '1 day'), ('7d', interval '7 days'), ('30d', interval '30 days')) AS w(name, span)
- WHERE i.acknowledged_at >= $1::timestamptz - interval '30 days' OR i.resolved_at >= $1::timestamptz - interval '30 days'
+ WHERE (i.acknowledged_at >= $1::timestamptz - interval '30 days' OR i.resolved_at >= $1::timestamptz - interval '30 days')
+   AND NOT i.drill
  GROUP BY i.service, i.priority, w.name;

@@ -37,7 +37,8 @@ CREATE TABLE incidents (
     recovered_at        timestamptz,  -- the stability window: the last firing alert cleared then,
     stable_until        timestamptz,  -- and it resolves then unless an alert fires again
     stable_for          interval,     -- its priority's stable_for, set by the engine, read by pager_ingest
-    stakeholders        text[] NOT NULL DEFAULT '{}'  -- stakeholder groups told of it
+    stakeholders        text[] NOT NULL DEFAULT '{}',  -- stakeholder groups told of it
+    drill               boolean NOT NULL DEFAULT false  -- a drill: pages say [DRILL]; out of MTTA/MTTR and targets
 );
 
 -- One open incident per (service, dedup key), enforced here so concurrent
@@ -51,6 +52,8 @@ CREATE INDEX incidents_due_urgent ON incidents (next_escalation_at)
 CREATE INDEX incidents_status ON incidents (status, id DESC);
 CREATE INDEX incidents_acknowledged_at ON incidents (acknowledged_at) WHERE acknowledged_at IS NOT NULL;
 CREATE INDEX incidents_resolved_at ON incidents (resolved_at) WHERE resolved_at IS NOT NULL;
+-- Reports window incidents by when they opened.
+CREATE INDEX incidents_created_at ON incidents (created_at);
 
 CREATE TABLE alerts (
     incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
@@ -88,17 +91,20 @@ CREATE TABLE incident_log (
     at              timestamptz NOT NULL,
     kind            text NOT NULL CONSTRAINT incident_log_kind_check CHECK (kind IN (
     'triggered', 'alert_added', 'alert_refired', 'alert_resolved', 'priority_raised',
-    'acknowledged', 'resolved', 'note', 'target_breached', 'stabilizing', 'relapsed',
-    'role_changed', 'status_update', 'update_overdue', 'stakeholders_notified', 'escalated',
-    'repeated', 'manual_escalation', 'target_empty', 'no_channel', 'step_skipped', 'exhausted',
+    'acknowledged', 'resolved', 'note', 'target_breached', 'escalated', 'repeated',
+    'manual_escalation', 'target_empty', 'no_channel', 'step_skipped', 'exhausted',
     'nobody_on_call', 'not_escalating', 'no_policy', 'acknowledger_notified', 'paged', 'page_held',
-    'page_retry', 'page_failed', 'page_undelivered', 'page_fallback', 'page_undeliverable'
+    'page_retry', 'page_failed', 'page_undelivered', 'page_fallback', 'page_undeliverable',
+    'postmortem_overdue', 'action_overdue', 'drill_ended', 'stabilizing', 'relapsed',
+    'role_changed', 'status_update', 'update_overdue', 'stakeholders_notified'
     )),  -- the kinds of pager/timeline.py
     actor           text,
     message         text NOT NULL,
     details         jsonb
 );
 CREATE INDEX incident_log_incident ON incident_log (incident_id, id);
+-- The incidents whose post-mortem went overdue (pager_postmortems_overdue).
+CREATE INDEX incident_log_postmortem_overdue ON incident_log (incident_id) WHERE kind = 'postmortem_overdue';
 
 -- The outbox: one row per page to one user on one channel. The unique key
 -- means a page is queued once, however many engines race for the step.
@@ -231,6 +237,54 @@ CREATE TABLE ui_sessions (
     expires_at      timestamptz NOT NULL
 );
 CREATE INDEX ui_sessions_user ON ui_sessions (user_id);
+
+-- Learning from incidents: an incident's edited post-mortem (GET returns the generated draft until
+-- one is saved), and its action items, each with an owner and a due date (its reminder is a timer).
+
+CREATE TABLE postmortems (
+    incident_id     bigint PRIMARY KEY REFERENCES incidents (id) ON DELETE CASCADE,
+    body            text NOT NULL,
+    created_at      timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL,
+    updated_by      text NOT NULL
+);
+
+CREATE TABLE action_items (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    title           text NOT NULL,
+    owner           text NOT NULL,
+    due             date NOT NULL,
+    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+    created_at      timestamptz NOT NULL,
+    created_by      text NOT NULL,
+    done_at         timestamptz,
+    done_by         text
+);
+CREATE INDEX action_items_incident ON action_items (incident_id, id);
+CREATE INDEX action_items_open ON action_items (due, id) WHERE status = 'open';
+
+-- Notices: mail that is not a page: reminders and the report digest. Queued in the transaction that decided
+-- it, sent after COMMIT by the mailer under a lease, retried with backoff; never throttled with
+-- pages. A digest is rendered when it is sent (subject and body NULL; `data` says which report).
+
+CREATE TABLE notices (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind            text NOT NULL,
+    incident_id     bigint REFERENCES incidents (id) ON DELETE SET NULL,
+    recipients      text[] NOT NULL,
+    subject         text,
+    body            text,
+    data            jsonb NOT NULL DEFAULT '{}',
+    status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    attempts        integer NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL,
+    not_before      timestamptz NOT NULL,
+    lease_until     timestamptz,
+    sent_at         timestamptz,
+    error           text
+);
+CREATE INDEX notices_ready ON notices (not_before) WHERE status IN ('pending', 'sending');
 
 -- pager_ingest folds one group of alert events for one (service, dedup key) into its incident in
 -- one statement: one round trip per webhook group, atomic, and safe against concurrent duplicates

@@ -23,6 +23,7 @@ class Transition:
     status: models.IncidentStatus  # acknowledged or resolved
     created_at: datetime.datetime
     at: datetime.datetime
+    drill: bool = False  # a drill's response stays out of MTTA/MTTR
 
 
 OnTransition = typing.Callable[[Transition], None]
@@ -79,8 +80,11 @@ class Store:
         status: str,
         created_at: datetime.datetime,
         at: datetime.datetime,
+        drill: bool = False,
     ) -> Transition:
-        t = Transition(incident_id, service, models.Priority(priority), models.IncidentStatus(status), created_at, at)
+        t = Transition(
+            incident_id, service, models.Priority(priority), models.IncidentStatus(status), created_at, at, drill
+        )
         if self._on_transition is not None:
             self._on_transition(t)
         return t
@@ -152,7 +156,7 @@ class Store:
             self._on_opened()
         # MTTR counts to recovery: an incident resolved while stabilizing recovered when its alerts cleared.
         at = row["recovered_at"] if status is models.IncidentStatus.RESOLVED and row["recovered_at"] else now
-        return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], at)
+        return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], at, row["drill"])
 
     async def acknowledge(self, incident_id: int, actor: str, via: str, now: datetime.datetime) -> Transition | None:
         """The transition when this call acknowledged it; None when it was not triggered (acked, resolved, absent)."""

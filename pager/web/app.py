@@ -11,7 +11,7 @@ from pager import clock as clock_mod
 from pager import config
 from pager import metrics as metrics_mod
 from pager.store import db
-from pager.web import ackpage, api, health, ingest, jsonout, keys, practice, statuspage, twilio_sms, ui
+from pager.web import ackpage, api, health, ingest, jsonout, keys, learning, practice, statuspage, twilio_sms, ui
 
 log = structlog.get_logger(__name__)
 
@@ -51,5 +51,6 @@ def create_app(
     app[keys.METRICS] = metrics or metrics_mod.Metrics()
     app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
     app.add_routes([*practice.routes(), *statuspage.routes()])  # issue 12: running the incident
+    app.add_routes(learning.routes())
     ui.setup(app)
     return app

@@ -55,6 +55,7 @@ def incident(inc: models.Incident, now: datetime.datetime) -> dict[str, typing.A
         "resolved_by": inc.resolved_by,
         "last_seen_at": timestamp(inc.last_seen_at),
         "integration": inc.integration,
+        "drill": inc.drill,
         "alert_count": inc.alert_count,
         "priority_rule": inc.priority_rule,
         "labels": inc.labels,

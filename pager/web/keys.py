@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pager import clock, config, engine, metrics, sender
-from pager.sender import mail
+from pager import clock, config, engine, mailer, metrics, sender
+from pager.sender import stakeholder_mail
 from pager.store import acks, store
+from pager.store import actions as actions_store
+from pager.store import drills as drills_store
+from pager.store import postmortems as postmortems_store
+from pager.store import reports as reports_store
 
 SETTINGS = web.AppKey("settings", config.Settings)
 STORE = web.AppKey("store", store.Store)
@@ -15,4 +19,10 @@ METRICS = web.AppKey("metrics", metrics.Metrics)
 ENGINE = web.AppKey("engine", engine.Engine)
 ACKS = web.AppKey("acks", acks.Acks)
 SENDER = web.AppKey("sender", sender.Sender)
-MAILER = web.AppKey("mailer", mail.Mailer)
+STAKEHOLDER_MAIL = web.AppKey("stakeholder_mail", stakeholder_mail.StakeholderMail)
+# learning from incidents
+POSTMORTEMS = web.AppKey("postmortems", postmortems_store.Postmortems)
+ACTIONS = web.AppKey("actions", actions_store.Actions)
+DRILLS = web.AppKey("drills", drills_store.Drills)
+REPORTS = web.AppKey("reports", reports_store.Reports)
+MAILER = web.AppKey("mailer", mailer.Mailer)

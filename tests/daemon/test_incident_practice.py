@@ -482,3 +482,21 @@ async def test_an_events_v2_resolve_stabilizes_and_a_trigger_inside_the_window_r
         "stabilizing",
         "resolved",
     ]
+
+
+async def test_a_drill_is_never_on_the_status_page_nor_told_to_stakeholders(make_client, twilio, smtp):
+    mailbox, port = smtp
+    fake = clock.ManualClock(START)
+    client = await make_client(practice_settings(twilio, port), clock=fake)
+    resp = await client.post(
+        "/api/v1/drills", json={"service": "web", "priority": "P0", "summary": "practice"}, headers=support.API
+    )
+    assert resp.status == 201
+    n = (await resp.json())["id"]
+    await client.app[keys.ENGINE].tick()
+    update = {"status": "drill: failing over", "by": "alice"}
+    assert (await client.post(f"/api/v1/incidents/{n}/updates", json=update, headers=support.API)).status == 201
+    await client.app[keys.STAKEHOLDER_MAIL].drain()
+    assert mailbox.received == []
+    page = await (await client.get("/status.json")).json()
+    assert page["services"][0] == {"id": "web", "status": "operational", "incidents": []}

@@ -9,8 +9,8 @@ import datetime
 import typing
 
 from pager import clock, engine, metrics, models, notify
-from pager.sender import mail as mail_sender
-from pager.store import escalations, mail, store
+from pager.sender import stakeholder_mail as mail_sender
+from pager.store import escalations, stakeholder_mail, store
 from tests import support
 from tests.support import smtp_double
 
@@ -54,7 +54,7 @@ async def test_a_relay_failing_for_now_is_retried_and_the_mail_goes_once(pool):
         m = metrics.Metrics()
         inc = await declared(pool, cfg, fake, m)
         mailbox.refuse("RCPT", "451 4.3.0 try again later", n=2)  # both recipients
-        mailer = mail_sender.Mailer(cfg, mail.Mail(pool), fake, m, notify.build(cfg))
+        mailer = mail_sender.StakeholderMail(cfg, stakeholder_mail.Queue(pool), fake, m, notify.build(cfg))
         assert await mailer.drain() == 1
         row = await pool.fetchrow("SELECT status, not_before, error FROM stakeholder_mail")
         assert (row["status"], row["not_before"]) == ("pending", START + datetime.timedelta(seconds=5))
@@ -83,7 +83,7 @@ async def test_a_refused_mail_fails_for_good_and_pages_carry_on(pool):
         m = metrics.Metrics()
         await declared(pool, cfg, fake, m)
         mailbox.refuse("RCPT", "550 5.1.1 no such mailbox", n=2)
-        mailer = mail_sender.Mailer(cfg, mail.Mail(pool), fake, m, notify.build(cfg))
+        mailer = mail_sender.StakeholderMail(cfg, stakeholder_mail.Queue(pool), fake, m, notify.build(cfg))
         await mailer.drain()
         row = await pool.fetchrow("SELECT status, error FROM stakeholder_mail")
         assert row["status"] == "failed" and "550" in row["error"]
@@ -99,7 +99,7 @@ notifiers: {console: {enabled: false}}
     )
     fake = clock.ManualClock(START)
     await declared(pool, cfg, fake, metrics.Metrics())
-    mailer = mail_sender.Mailer(cfg, mail.Mail(pool), fake, metrics.Metrics(), notify.build(cfg))
+    mailer = mail_sender.StakeholderMail(cfg, stakeholder_mail.Queue(pool), fake, metrics.Metrics(), notify.build(cfg))
     await mailer.drain()
     row = await pool.fetchrow("SELECT status, error FROM stakeholder_mail")
     assert (row["status"], row["error"]) == ("failed", "no email channel is configured (notifiers.email)")

@@ -61,17 +61,6 @@ CREATE TABLE stakeholder_mail (
 CREATE UNIQUE INDEX stakeholder_mail_once ON stakeholder_mail (incident_id, stakeholder, event) WHERE event <> 'update';
 CREATE INDEX stakeholder_mail_ready ON stakeholder_mail (not_before) WHERE status IN ('pending', 'sending');
 
--- The new timeline kinds (pager/timeline.py): the full list, as 0010 started it.
-ALTER TABLE incident_log DROP CONSTRAINT incident_log_kind_check;
-ALTER TABLE incident_log ADD CONSTRAINT incident_log_kind_check CHECK (kind IN (
-    'triggered', 'alert_added', 'alert_refired', 'alert_resolved', 'priority_raised',
-    'acknowledged', 'resolved', 'note', 'target_breached', 'stabilizing', 'relapsed',
-    'role_changed', 'status_update', 'update_overdue', 'stakeholders_notified', 'escalated',
-    'repeated', 'manual_escalation', 'target_empty', 'no_channel', 'step_skipped', 'exhausted',
-    'nobody_on_call', 'not_escalating', 'no_policy', 'acknowledger_notified', 'paged', 'page_held',
-    'page_retry', 'page_failed', 'page_undelivered', 'page_fallback', 'page_undeliverable'
-));
-
 -- pager_ingest, as 0008 left it, with issue 12's changes (each marked "issue 12"):
 --  * blast radius: an alert's blast-radius rules ("m") are kept on its row; once N firing alerts of the
 --    incident carry a rule with min_firing N, it ranks the incident (priority_raised says why);

@@ -38,14 +38,14 @@ class Outcomes:
     log: tuple[plan.Line, ...] = ()
 
 
-class Mail:
+class Queue:
     def __init__(self, pool: db.Pool) -> None:
         self.pool = pool
 
     async def claim(self, now: datetime.datetime, limit: int, lease: datetime.timedelta) -> list[Queued]:
         """Lease up to `limit` due emails; the lease commits now, before anything is sent."""
         with db.translate_errors():
-            rows = await self.pool.fetch(Q["claim_mail"], now, limit, lease)
+            rows = await self.pool.fetch(Q["claim_stakeholder_mail"], now, limit, lease)
         return [Queued.from_row(r) for r in rows]
 
     async def record(self, o: Outcomes, now: datetime.datetime) -> None:
@@ -54,19 +54,19 @@ class Mail:
         with db.translate_errors():
             async with self.pool.acquire() as conn, conn.transaction():
                 if o.sent:
-                    await conn.execute(Q["mark_mail_sent"], [i for i, _ in o.sent], now, [m for _, m in o.sent])
+                    await conn.execute(Q["stakeholder_mail_sent"], [i for i, _ in o.sent], now, [m for _, m in o.sent])
                 if o.retry:
                     await conn.execute(
-                        Q["mark_mail_retry"],
+                        Q["stakeholder_mail_retry"],
                         [i for i, _, _ in o.retry],
                         [e for _, e, _ in o.retry],
                         [t for _, _, t in o.retry],
                     )
                 if o.failed:
-                    await conn.execute(Q["mark_mail_failed"], [i for i, _ in o.failed], [e for _, e in o.failed])
+                    await conn.execute(Q["stakeholder_mail_failed"], [i for i, _ in o.failed], [e for _, e in o.failed])
                 if o.log:
                     await escalations.append_log(conn, o.log, now)
 
     async def next_due(self) -> datetime.datetime | None:
         with db.translate_errors():
-            return await self.pool.fetchval(Q["next_mail_due"])
+            return await self.pool.fetchval(Q["next_stakeholder_mail_due"])

@@ -25,7 +25,7 @@ from pager import config, effects, plan, timeline, wakeup
 from pager import metrics as metrics_mod
 from pager.notify import message
 from pager.sender import settle
-from pager.store import mail as mail_store
+from pager.store import stakeholder_mail as mail_store
 
 log = structlog.get_logger(__name__)
 
@@ -112,11 +112,11 @@ def outcomes(
     return mail_store.Outcomes(tuple(sent), tuple(retry), tuple(failed), tuple(lines)), fx
 
 
-class Mailer:
+class StakeholderMail:
     def __init__(
         self,
         settings: config.Settings,
-        outbox: mail_store.Mail,
+        outbox: mail_store.Queue,
         clock: clock_mod.Clock,
         metrics: metrics_mod.Metrics,
         notifiers: typing.Mapping[str, typing.Any],
@@ -159,4 +159,4 @@ class Mailer:
                 return total
 
     async def run(self) -> None:
-        await wakeup.forever("mail", self.drain, self.outbox.next_due, self.clock, self._wake, self._safety)
+        await wakeup.forever("stakeholder-mail", self.drain, self.outbox.next_due, self.clock, self._wake, self._safety)
