@@ -10,7 +10,7 @@ import os
 import sys
 import typing
 
-from pager import clock, config, logs, oncall
+from pager import clock, config, logs, maintenance_cli, oncall
 
 DEFAULT_CONFIG = os.environ.get("PAGER_CONFIG", "pager.yaml")
 GAP_WINDOW = datetime.timedelta(days=28)
@@ -241,6 +241,8 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--rotation", metavar="ID", help="only this rotation or schedule")
     who.add_argument("--json", action="store_true", help="print JSON shaped like GET /api/v1/oncall")
     who.set_defaults(func=cmd_oncall)
+
+    maintenance_cli.add(sub)
 
     ben = sub.add_parser(
         "bench",

@@ -22,7 +22,8 @@ import yaml
 
 from pager import channels, matchers, models, values
 
-INGEST_TYPES = ("alertmanager", "events_v2")
+INGEST_TYPES = ("alertmanager", "events_v2", "grafana", "generic")
+GRAFANA_SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 ChannelName = channels.Name
 
 
@@ -178,6 +179,7 @@ class PriorityPolicy(values.Model):
     resolve_within: values.Duration | None = None
     update_every: values.Duration | None = None  # status-update cadence: overdue → the commander is reminded
     stable_for: values.Duration | None = None  # alerts cleared → stabilizing this long before it resolves
+    ack_expires: values.Duration | None = None  # acknowledged and unresolved this long -> triggered again
 
 
 DEFAULT_CLASSIFICATION = (
@@ -221,11 +223,72 @@ class StatusPage(values.Model):
     services: list[values.Ident] = []
 
 
+class GenericFields(values.Model):
+    """Where a generic integration finds each field in the body, in JSONPath; `summary` is required."""
+
+    summary: values.JSONPath
+    dedup_key: values.JSONPath | None = None
+    severity: values.JSONPath | None = None
+    status: values.JSONPath | None = None
+    resolved_when: list[str] = []  # values of `status` that mean resolved (compared without case)
+
+    @pydantic.field_validator("resolved_when", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: object) -> object:
+        return [v] if isinstance(v, (str, int, float, bool)) else v
+
+    @pydantic.field_validator("resolved_when", mode="after")
+    @classmethod
+    def _as_text(cls, v: list[str]) -> list[str]:
+        return [str(item) for item in v]
+
+    @pydantic.model_validator(mode="after")
+    def _status_needs_values(self) -> GenericFields:
+        if (self.status is None) != (not self.resolved_when):
+            raise ValueError("status and resolved_when go together: which values of status mean resolved")
+        return self
+
+
 class Integration(values.Model):
+    """`token_env` is the Bearer token (and the Events v2 routing key); a grafana integration may instead
+    (or also) verify Grafana's HMAC-SHA256 body signature with the secret in `signing_secret_env`."""
+
     id: values.Ident
     type: typing.Literal[INGEST_TYPES]  # type: ignore[valid-type]
-    token_env: values.EnvName
+    token_env: values.EnvName | None = None
     service: values.Ident
+    signing_secret_env: values.EnvName | None = None
+    signature_header: str = GRAFANA_SIGNATURE_HEADER
+    signature_timestamp_header: str | None = None
+    fields: GenericFields | None = None
+
+    @pydantic.field_validator("signature_header", "signature_timestamp_header")
+    @classmethod
+    def _header(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", v):
+            raise ValueError(f"expected an HTTP header name such as {GRAFANA_SIGNATURE_HEADER}, got {v!r}")
+        return v
+
+
+class Heartbeat(values.Model):
+    """Silence is not health: no beat for `interval + grace` opens an incident on `service`.
+
+    Beats come over HTTP (`POST|GET /v1/heartbeats/{id}` with the token of `token_env`) or from an
+    alert that always fires, such as Alertmanager's Watchdog (`alert` matchers).
+    """
+
+    id: values.Ident
+    service: values.Ident
+    interval: values.Seconds
+    grace: values.Seconds | None = None
+    priority: values.PriorityKey = models.Priority.P1
+    token_env: values.EnvName | None = None
+    alert: list[values.Matcher] = []
+
+    @property
+    def allowed(self) -> datetime.timedelta:
+        """How long after a beat the next one must come."""
+        return self.interval + (self.grace or datetime.timedelta())
 
 
 # Learning from incidents: post-mortems and action items, scheduled drills, the report digest.
@@ -287,6 +350,7 @@ class Config(values.Model):
     priorities: dict[values.PriorityKey, PriorityPolicy] = {}
     services: list[Service] = []
     integrations: list[Integration] = []
+    heartbeats: list[Heartbeat] = []
     notifiers: Notifiers = Notifiers()
     stakeholders: list[Stakeholder] = []
     status_page: StatusPage = StatusPage()
@@ -311,6 +375,13 @@ class Config(values.Model):
 
     def schedule(self, schedule_id: str) -> Schedule | None:
         return self._schedules.get(schedule_id)
+
+    def heartbeat(self, heartbeat_id: str) -> Heartbeat | None:
+        return self._heartbeats.get(heartbeat_id)
+
+    @functools.cached_property
+    def _heartbeats(self) -> dict[str, Heartbeat]:
+        return _index(self.heartbeats)
 
     @functools.cached_property
     def _users(self) -> dict[str, User]:
@@ -347,6 +418,8 @@ class Secrets:
     integration_tokens: dict[str, str]  # integration id → token
     channels: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
     """Per enabled channel, its `*_env` secrets that are set, keyed by the field less `_env` (sms: account_sid, ...)."""
+    signing_secrets: dict[str, str] = dataclasses.field(default_factory=dict)  # grafana integration id → secret
+    heartbeat_tokens: dict[str, str] = dataclasses.field(default_factory=dict)  # heartbeat id → token
 
 
 @dataclasses.dataclass(frozen=True)
@@ -366,6 +439,16 @@ class Settings:
         tokens = self.secrets.integration_tokens
         enabled = [(i, tokens[i.id]) for i in self.config.integrations if i.id in tokens]
         return {kind: tuple(p for p in enabled if p[0].type == kind) for kind in INGEST_TYPES}
+
+    def signed_integrations(self, kind: str) -> tuple[tuple[Integration, str], ...]:
+        """The integrations of type `kind` with a signing secret, each with its secret, in config order."""
+        secrets = self.secrets.signing_secrets
+        return tuple((i, secrets[i.id]) for i in self.config.integrations if i.type == kind and i.id in secrets)
+
+    def heartbeats(self) -> tuple[Heartbeat, ...]:
+        """The heartbeats that can beat: with their token set, or fed by an alert."""
+        tokens = self.secrets.heartbeat_tokens
+        return tuple(h for h in self.config.heartbeats if h.id in tokens or h.alert)
 
     def enabled_channels(self) -> tuple[str, ...]:
         """Channels configured with every secret they need, in the registry's order."""
@@ -440,7 +523,7 @@ def _cross_reference(data: dict[str, typing.Any]) -> list[_Error]:
     string) is skipped: the schema errors already name it.
     """
     errors: list[_Error] = []
-    users, rotations, schedules, policies, services, _, _ = (
+    users, rotations, schedules, policies, services, _, _, _ = (
         _declared(data, name, errors)
         for name in (
             "users",
@@ -450,6 +533,7 @@ def _cross_reference(data: dict[str, typing.Any]) -> list[_Error]:
             "services",
             "integrations",
             "stakeholders",
+            "heartbeats",
         )
     )
 
@@ -489,7 +573,46 @@ def _cross_reference(data: dict[str, typing.Any]) -> list[_Error]:
     digest = reports.get("digest") if isinstance(reports, dict) else None
     if isinstance(digest, dict):
         need("service", digest.get("service"), services, ("reports", "digest", "service"))
+    for i, beat in _mappings(data, "heartbeats"):
+        need("service", beat.get("service"), services, ("heartbeats", i, "service"))
+    return errors + _integration_keys(data) + _heartbeat_feeds(data)
+
+
+_SIGNED = "grafana"
+_MAPPED = "generic"
+
+
+def _integration_keys(data: dict[str, typing.Any]) -> list[_Error]:
+    """Keys that belong to one integration type only, and what each type needs to authenticate."""
+    errors: list[_Error] = []
+    for i, integ in _mappings(data, "integrations"):
+        kind = integ.get("type")
+        if kind not in INGEST_TYPES:
+            continue  # the schema names it
+        if kind == _SIGNED:
+            if "token_env" not in integ and "signing_secret_env" not in integ:
+                errors.append(
+                    (("integrations", i), "a grafana integration needs token_env, signing_secret_env or both")
+                )
+        elif "token_env" not in integ:
+            errors.append((("integrations", i, "token_env"), "required key is missing"))
+        if kind != _SIGNED:
+            for key in ("signing_secret_env", "signature_header", "signature_timestamp_header"):
+                if key in integ:
+                    errors.append((("integrations", i, key), f"only a grafana integration is signed, not {kind}"))
+        if kind == _MAPPED and "fields" not in integ:
+            errors.append((("integrations", i, "fields"), "required key is missing: a generic integration maps fields"))
+        if kind != _MAPPED and "fields" in integ:
+            errors.append((("integrations", i, "fields"), f"only a generic integration maps fields, not {kind}"))
     return errors
+
+
+def _heartbeat_feeds(data: dict[str, typing.Any]) -> list[_Error]:
+    return [
+        (("heartbeats", i), "a heartbeat needs token_env (beats over HTTP), alert (an always-firing alert), or both")
+        for i, beat in _mappings(data, "heartbeats")
+        if "token_env" not in beat and not beat.get("alert")
+    ]
 
 
 def _position(data: object, loc: _Loc) -> tuple[int, ...]:
@@ -550,12 +673,33 @@ def resolve(cfg: Config, env: typing.Mapping[str, str], path: pathlib.Path | Non
         return (env.get(name) or None) if name else None
 
     tokens: dict[str, str] = {}
+    signing: dict[str, str] = {}
     for i, integ in enumerate(cfg.integrations):
-        token = get(integ.token_env)
-        if token is None:
-            warnings.append(f"integrations[{i}] ({integ.id}): ${integ.token_env} is not set; integration disabled")
-        else:
+        token, secret = get(integ.token_env), get(integ.signing_secret_env)
+        if token is not None:
             tokens[integ.id] = token
+        if secret is not None:
+            signing[integ.id] = secret
+        unset = [f"${name}" for name in (integ.token_env, integ.signing_secret_env) if name and get(name) is None]
+        verb = "is" if len(unset) == 1 else "are"
+        if token is None and secret is None:
+            warnings.append(
+                f"integrations[{i}] ({integ.id}): {' and '.join(unset)} {verb} not set; integration disabled"
+            )
+        elif unset:
+            only = "signed requests" if token is None else "requests with its bearer token"
+            warnings.append(
+                f"integrations[{i}] ({integ.id}): {' and '.join(unset)} {verb} not set; only {only} are accepted"
+            )
+    beat_tokens: dict[str, str] = {}
+    for i, beat in enumerate(cfg.heartbeats):
+        token = get(beat.token_env)
+        if token is not None:
+            beat_tokens[beat.id] = token
+        elif beat.token_env and beat.alert:
+            warnings.append(f"heartbeats[{i}] ({beat.id}): ${beat.token_env} is not set; only its alert beats it")
+        elif beat.token_env:
+            warnings.append(f"heartbeats[{i}] ({beat.id}): ${beat.token_env} is not set; heartbeat disabled")
     api_tokens = []
     for i, name in enumerate(cfg.api_tokens_env):
         token = get(name)
@@ -580,6 +724,8 @@ def resolve(cfg: Config, env: typing.Mapping[str, str], path: pathlib.Path | Non
         api_tokens=tuple(api_tokens),
         integration_tokens=tokens,
         channels=enabled,
+        signing_secrets=signing,
+        heartbeat_tokens=beat_tokens,
     )
     return Settings(cfg, secrets, tuple(warnings), path)
 

@@ -22,8 +22,20 @@ from pager import config, digest, mailer, notify, wakeup
 from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
+from pager.engine import ack_expiry
 from pager.sender import stakeholder_mail as stakeholder_sender
-from pager.store import acks, db, embedded, escalations, migrate, stakeholder_mail, store
+from pager.store import (
+    acks,
+    changes,
+    db,
+    embedded,
+    escalations,
+    heartbeats,
+    maintenance,
+    migrate,
+    stakeholder_mail,
+    store,
+)
 from pager.store import actions as actions_store
 from pager.store import drills as drills_store
 from pager.store import notices as notices_store
@@ -87,9 +99,17 @@ def create_app(
         )
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
         app[keys.STORE] = store.Store(
-            pool, on_transition=metrics.observe_transition, on_opened=engine.wake, names=_person(cfg)
+            pool,
+            on_transition=metrics.observe_transition,
+            on_opened=engine.wake,
+            on_acknowledged=lambda incident, priority, now: ack_expiry.arm(incident, priority, cfg, now),
+            names=_person(cfg),
         )
         app[keys.ACKS] = acks.Acks(pool)
+        app[keys.CHANGES] = changes.Changes(pool)
+        app[keys.HEARTBEATS] = heartbeats.Heartbeats(pool)
+        app[keys.MAINTENANCE] = maintenance.Maintenance(pool)
+        await app[keys.HEARTBEATS].register(settings.heartbeats(), clock.now())
         app[keys.ENGINE], app[keys.SENDER], app[keys.STAKEHOLDER_MAIL] = engine, sender, told
         # learning from incidents: post-mortems, action items, drills, reports, and the mail that is not a page
         app[keys.POSTMORTEMS], app[keys.ACTIONS] = postmortems_store.Postmortems(pool), actions_store.Actions(pool)

@@ -35,6 +35,12 @@ class Metrics:
             ["integration", "reason"],
             registry=r,
         )
+        self.alerts_suppressed = C(
+            "pager_alerts_suppressed_total",
+            "Firing alert events recorded while something kept them from paging (reason: maintenance).",
+            ["service", "reason"],
+            registry=r,
+        )
         self.incidents_created = C(
             "pager_incidents_created_total", "Incidents opened.", ["service", "priority"], registry=r
         )

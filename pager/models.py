@@ -88,6 +88,7 @@ class EscalationState:
     step: int = -1
     round: int = 0
     next_at: datetime.datetime | None = None
+    first_round: int = 0  # the round the walk last started over in; the policy's repeats count from it
 
 
 ROLES = ("commander", "comms", "tech_lead", "scribe")
@@ -136,6 +137,8 @@ class Incident:
     ack_by: datetime.datetime | None = None  # response targets (priorities.*.ack_within, resolve_within)
     resolve_by: datetime.datetime | None = None
     drill: bool = False  # a drill: walks the real chain, every page says [DRILL], left out of MTTA/MTTR
+    maintenance_id: int | None = None  # the maintenance window holding it: nobody is paged
+    recent_changes: tuple[Change, ...] = ()  # changes of its service in the 2 h before it opened, newest first
     roles: Roles = Roles()
     next_update_due: datetime.datetime | None = None  # status-update cadence (priorities.*.update_every)
     recovered_at: datetime.datetime | None = None  # when its last firing alert cleared (stable_for)
@@ -189,7 +192,12 @@ class Incident:
             annotations=row["annotations"],
             alert_count=row["alert_count"],
             escalation_policy=row["escalation_policy"],
-            escalation=EscalationState(row["escalation_step"], row["escalation_round"], row["next_escalation_at"]),
+            escalation=EscalationState(
+                row["escalation_step"],
+                row["escalation_round"],
+                row["next_escalation_at"],
+                row["escalation_first_round"],
+            ),
             acknowledged_at=row["acknowledged_at"],
             acknowledged_by=row["acknowledged_by"],
             resolved_at=row["resolved_at"],
@@ -197,6 +205,7 @@ class Incident:
             ack_by=row["ack_by"],
             resolve_by=row["resolve_by"],
             drill=row["drill"],
+            maintenance_id=row["maintenance_id"],
             roles=Roles(row["commander"], row["comms"], row["tech_lead"], row["scribe"]),
             next_update_due=row["next_update_due"],
             recovered_at=row["recovered_at"],
@@ -319,4 +328,80 @@ class PageRecord:
 
     @classmethod
     def from_row(cls, row: collections.abc.Mapping[str, typing.Any]) -> PageRecord:
+        return cls(**row)
+
+
+CHANGE_WINDOW = datetime.timedelta(hours=2)
+"""An incident that opens within this long after a change of its service shows the change."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Change:
+    """A deploy or other change (PagerDuty change event), kept for its service."""
+
+    id: int
+    service: str
+    integration: str
+    summary: str
+    source: str | None
+    at: datetime.datetime  # when it happened (payload.timestamp), else when it was received
+    received_at: datetime.datetime
+    custom_details: collections.abc.Mapping[str, typing.Any] = dataclasses.field(default_factory=dict)
+    links: tuple[collections.abc.Mapping[str, typing.Any], ...] = ()
+    images: tuple[collections.abc.Mapping[str, typing.Any], ...] = ()
+
+    @classmethod
+    def from_row(cls, row: collections.abc.Mapping[str, typing.Any]) -> Change:
+        return cls(
+            id=row["id"],
+            service=row["service"],
+            integration=row["integration"],
+            summary=row["summary"],
+            source=row["source"],
+            at=row["at"],
+            received_at=row["received_at"],
+            custom_details=row["custom_details"],
+            links=tuple(row["links"]),
+            images=tuple(row["images"]),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MaintenanceWindow:
+    """Planned quiet: incidents of these services, or whose labels match all these matchers, page nobody.
+
+    `matchers` are in Alertmanager's syntax (`pager.matchers`); active from `starts_at` until `ends_at`.
+    """
+
+    id: int
+    services: tuple[str, ...]
+    matchers: tuple[str, ...]
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    reason: str
+    created_by: str
+    created_at: datetime.datetime
+    ended_by: str | None = None
+
+    def active(self, now: datetime.datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+    @classmethod
+    def from_row(cls, row: collections.abc.Mapping[str, typing.Any]) -> MaintenanceWindow:
+        return cls(**{**row, "services": tuple(row["services"]), "matchers": tuple(row["matchers"])})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """What the store knows of one configured heartbeat: its last beat and the incident its silence opened."""
+
+    id: str
+    registered_at: datetime.datetime
+    last_beat_at: datetime.datetime | None
+    missed_at: datetime.datetime | None
+    incident_id: int | None
+    deadline: datetime.datetime | None  # its timer's due time, when armed
+
+    @classmethod
+    def from_row(cls, row: collections.abc.Mapping[str, typing.Any]) -> Heartbeat:
         return cls(**row)

@@ -72,6 +72,18 @@ class OpenDrill:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class HeartbeatMissed:
+    """A heartbeat's deadline passed: open its incident (once: the open incident's dedup key holds it)."""
+
+    heartbeat: str
+    service: str
+    policy: str | None
+    priority: models.Priority
+    summary: str
+    dedup_key: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Update:
     """A status update to store (the timeline line that shows it is a `Line` of its own)."""
 
@@ -120,7 +132,8 @@ class Plan:
     user or None), `updates`, `update_due` (id, when the next status update is
     due), `stable_for` (id, its priority's stable_for), `told` (id, stakeholder
     told of it) and `mail` for stakeholders (their own outbox, not notices).
-    Plans add up with `+`.
+    Plans add up with `+`. Status changes (`ack_expired`) are written before
+    escalations and pages.
     """
 
     escalations: tuple[tuple[int, models.EscalationState], ...] = ()
@@ -140,6 +153,10 @@ class Plan:
     close_drills: tuple[int, ...] = ()
     drills: tuple[OpenDrill, ...] = ()
     effects: tuple[effects.Effect, ...] = ()
+    ack_expired: tuple[int, ...] = ()  # acknowledged incidents triggered again (their ack lapsed)
+    maintenance: tuple[tuple[int, int | None], ...] = ()  # (incident, window holding it, or None: released)
+    cancel_pages: tuple[int, ...] = ()  # incidents whose pending pages are withdrawn (a maintenance window)
+    heartbeats_missed: tuple[HeartbeatMissed, ...] = ()  # heartbeats whose silence opens an incident
 
     def __add__(self, other: Plan) -> Plan:
         return Plan.total((self, other))

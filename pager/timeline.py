@@ -32,6 +32,8 @@ class Kind(enum.StrEnum):
     RESOLVED = "resolved", "it resolved: by a person, or because no alert is firing"
     NOTE = "note", "a note someone added"
     TARGET_BREACHED = "target_breached", "the response target (ack_within, resolve_within) passed unmet"
+    MAINTENANCE = "maintenance", "a maintenance window holds the incident (nobody is paged), or has let it go"
+    ACK_EXPIRED = "ack_expired", "acknowledged but unresolved past ack_expires: triggered again, escalating from step 1"
     STABILIZING = "stabilizing", "every alert cleared; it resolves by itself after stable_for unless one fires again"
     RELAPSED = "relapsed", "an alert fired again while stabilizing: triggered again, escalation from step 1"
 

@@ -74,9 +74,10 @@ class Engine:
         return tuple(c for c in self._enabled if user.address(c))
 
     def _plan(self, batch: escalations.Batch, now: datetime.datetime) -> plan.Plan:
-        timers = self.context.timers(now)
+        timers = self.context.timers(now, batch.maintenance)
+        windows = batch.maintenance.active if batch.maintenance else ()
         return plan.Plan.total(
-            [escalate_plan.plan_due(incident, self.context, now) for incident in batch.incidents]
+            [escalate_plan.plan_due(incident, self.context, now, windows=windows) for incident in batch.incidents]
             + [handlers.on_due(timer, timers) for timer in batch.timers]
         )
 
@@ -163,7 +164,13 @@ class Engine:
         allowed = self.channels_for(user_id)
         channels = [c for c in cfg.priority_policy(priority).channels if c in allowed] or list(allowed[:1])
         user = cfg.user(user_id)
-        await self._locked(incident_id, lambda incident: escalate_plan.plan_notice(incident, user, channels, seq))
+
+        def decide(incident: models.Incident) -> plan.Plan:
+            if incident.maintenance_id is not None:
+                return plan.Plan()  # a maintenance window holds it: nobody is paged (issue 14)
+            return escalate_plan.plan_notice(incident, user, channels, seq)
+
+        await self._locked(incident_id, decide)
 
     async def run(self) -> None:
         """Forever, in each lane: process what is due, then sleep until the lane's next item or a wake-up."""

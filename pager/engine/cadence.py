@@ -99,6 +99,8 @@ def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
         later = max(incident.stable_until or ctx.now, ctx.now + datetime.timedelta(seconds=1))
         return plan.Plan(set_timers=(_timer(incident, later, every),))
     again = (_timer(incident, _again(timer.due_at, every, ctx.now), every),) if every else ()
+    if incident.maintenance_id is not None:
+        return plan.Plan(set_timers=again)  # a maintenance window pages nobody, reminders included
     cfg = ctx.config
     policy = cfg.priority_policy(incident.priority)
     pages: list[plan.QueuedPage] = []

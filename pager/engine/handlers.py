@@ -17,7 +17,19 @@ import datetime
 import typing
 
 from pager import config, effects, escalation, models, plan
-from pager.engine import actions, cadence, digest, drills, postmortems, stability, stakeholders, targets
+from pager.engine import (
+    ack_expiry,
+    actions,
+    cadence,
+    digest,
+    drills,
+    heartbeats,
+    maintenance,
+    postmortems,
+    stability,
+    stakeholders,
+    targets,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +40,12 @@ class Context:
     now: datetime.datetime
     users_at: escalation.UsersAt
     channels_for: escalation.ChannelsFor
+    # Maintenance (loaded with the claim): active windows; per window whose timer came due, the window,
+    # the incidents it concerns, and whether some were locked elsewhere (`partial`).
+    active: tuple[models.MaintenanceWindow, ...] = ()
+    windows: typing.Mapping[int, models.MaintenanceWindow] = dataclasses.field(default_factory=dict)
+    candidates: typing.Mapping[int, tuple[models.Incident, ...]] = dataclasses.field(default_factory=dict)
+    partial: frozenset[int] = frozenset()
 
 
 Handler = typing.Callable[[models.Timer, Context], plan.Plan]
@@ -36,8 +54,7 @@ Opened = typing.Callable[[models.Incident, Context], plan.Plan]
 REASSESS = "reassess"
 """Timer kind armed by pager_ingest when it raises an incident's priority: `ON_RAISED` runs at the new one."""
 
-# Each hook arms only what is not armed yet, so a relapse (which walks the policy from step 1
-# again, and so passes through the opening again) and a raise change nothing twice.
+# Each hook arms only what is not armed yet, so a raise (ON_RAISED) changes nothing twice.
 ON_OPENED: tuple[Opened, ...] = (targets.arm, postmortems.arm, stability.note, cadence.arm, stakeholders.declare)
 ON_RAISED: tuple[Opened, ...] = (stability.note, cadence.arm, stakeholders.declare_raised)
 ON_DRILL_OPENED: tuple[Opened, ...] = (drills.arm,)
@@ -61,8 +78,13 @@ HANDLERS: dict[str, Handler] = {
     digest.KIND: digest.on_due,
     cadence.KIND: cadence.on_due,
     stability.KIND: stability.on_due,
+    stability.RELAPSE: stability.on_relapse,
     stakeholders.ALL_CLEAR: stakeholders.on_all_clear,
     REASSESS: reassess,
+    ack_expiry.KIND: ack_expiry.on_due,
+    heartbeats.KIND: heartbeats.on_due,
+    maintenance.START: maintenance.on_due,
+    maintenance.END: maintenance.on_due,
 }
 
 

@@ -2,10 +2,12 @@
 
 pager_ingest moves an incident to `stabilizing` when monitoring clears its last firing alert
 and the incident's `stable_for` is set (recovered_at, stable_until, the `stable_window`
-timer), and back to `triggered` when one fires again before stable_until. This module keeps
-`stable_for` on the incident row as its priority says (on opening and on a raise), and
-resolves the incident when its window passes: timeline `resolved`, the stakeholders' all
-clear, and MTTR counted to the moment the alerts cleared.
+timer), and back to `triggered` when one fires again before stable_until (timeline
+`relapsed`, and the `relapse` timer, due at once). This module keeps `stable_for` on the
+incident row as its priority says (on opening and on a raise); walks the policy again from
+step 1 when it relapsed (in a new round, as an expired acknowledgement does); and resolves the
+incident when its window passes: timeline `resolved`, the stakeholders' all clear, and MTTR
+counted to the moment the alerts cleared.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import datetime
 import typing
 
 from pager import effects, models, plan, timeline, values
-from pager.engine import stakeholders
+from pager.engine import restart, stakeholders
 
 if typing.TYPE_CHECKING:
     from pager.engine import handlers
 
 KIND = "stable_window"
+RELAPSE = "relapse"
 
 
 def note(incident: models.Incident, ctx: handlers.Context) -> plan.Plan:
@@ -28,6 +31,16 @@ def note(incident: models.Incident, ctx: handlers.Context) -> plan.Plan:
     if incident.stable_for == wanted or not incident.status.open:
         return plan.Plan()
     return plan.Plan(stable_for=((incident.id, wanted),))
+
+
+def on_relapse(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
+    """It fired again while stabilizing: page step 1 again now (a maintenance window holding it pages at its end)."""
+    incident = timer.incident
+    if incident is None or incident.status is not models.IncidentStatus.TRIGGERED:
+        return plan.Plan()  # acknowledged or resolved since: nobody needs paging
+    if incident.maintenance_id is not None:
+        return plan.Plan()
+    return restart.plan_restart(incident, ctx)
 
 
 def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:

@@ -23,6 +23,10 @@ def render(msg: message.Message) -> str:
         lines.append(f"  acknowledge or resolve: {msg.ack_url}")
     if msg.runbook_url:
         lines.append(f"  runbook: {msg.runbook_url}")
+    if msg.dashboard_url:
+        lines.append(f"  dashboard: {msg.dashboard_url}")
+    if msg.after_change:
+        lines.append(f"  after deploy: {msg.after_change}")
     if msg.more:
         lines.append(f"  +{len(msg.more)} more open for you:")
         lines.extend(f"    #{number} {summary}" for number, summary in msg.more)

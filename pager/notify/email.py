@@ -62,6 +62,10 @@ def body(msg: message.Message) -> str:
         lines.append(f"Acknowledge or resolve: {msg.ack_url}")
     if msg.runbook_url:
         lines.append(f"Runbook: {msg.runbook_url}")
+    if msg.dashboard_url:
+        lines.append(f"Dashboard: {msg.dashboard_url}")
+    if msg.after_change:
+        lines.append(f"It opened after a change: {' '.join(msg.after_change.split())}")
     lines.append(f"By SMS: reply {msg.number} to acknowledge, res {msg.number} to resolve.")
     if msg.more:
         lines += ["", f"{len(msg.more)} more open incident{'s' if len(msg.more) > 1 else ''} for you:"]

@@ -45,6 +45,8 @@ class Message:
     ack_url: str | None = None
     runbook_url: str | None = None
     more: tuple[tuple[int, str], ...] = ()
+    dashboard_url: str | None = None  # Grafana's dashboard of the alert
+    after_change: str | None = None  # the change (deploy) its service had in the 2 h before it opened
     drill: bool = False
     reminder: bool = False
     update_url: str | None = None

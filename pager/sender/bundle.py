@@ -84,7 +84,9 @@ def compose(b: Bundle, user_name: str, base_url: str, token: str) -> message.Mes
     for r in b.rows[1:]:
         if r.incident_id != first.incident_id:
             others.setdefault(r.incident_id, r.summary)
-    runbook = first.annotations.get("runbook_url") if isinstance(first.annotations, dict) else None
+    annotations = first.annotations if isinstance(first.annotations, dict) else {}
+    runbook = annotations.get("runbook_url")
+    dashboard = annotations.get("dashboardURL")  # Grafana's
     if b.reminder:
         return message.Message(
             incident_id=first.incident_id,
@@ -114,4 +116,8 @@ def compose(b: Bundle, user_name: str, base_url: str, token: str) -> message.Mes
         runbook_url=runbook if isinstance(runbook, str) else None,
         more=tuple(others.items()),
         drill=first.drill,
+        dashboard_url=dashboard
+        if isinstance(dashboard, str) and dashboard.startswith(("https://", "http://"))
+        else None,
+        after_change=first.recent_change,
     )

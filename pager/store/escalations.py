@@ -14,7 +14,7 @@ import typing
 import uuid
 
 from pager import models, plan
-from pager.store import db, sql
+from pager.store import db, maintenance, sql
 
 Q = sql.QUERIES
 
@@ -35,11 +35,16 @@ class Batch:
     """Claimed work, locked until the transaction ends; `record` writes every plan with it."""
 
     def __init__(
-        self, conn: db.Connection, incidents: list[models.Incident], timers: list[models.Timer] | None = None
+        self,
+        conn: db.Connection,
+        incidents: list[models.Incident],
+        timers: list[models.Timer] | None = None,
+        maintenance: typing.Any = None,
     ) -> None:
         self._conn = conn
         self.incidents = incidents
         self.timers = timers or []
+        self.maintenance = maintenance  # store.maintenance.ClaimContext: active windows, a window's incidents
         self.queued = 0
 
     def __len__(self) -> int:
@@ -68,6 +73,23 @@ class Batch:
 async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> int:
     """Write a plan with `conn` (inside the caller's transaction); returns how many pages were queued."""
     queued = 0
+    if p.ack_expired:
+        await conn.execute(Q["expire_acks"], list(p.ack_expired))
+    if p.heartbeats_missed:
+        await conn.execute(
+            Q["open_missed_heartbeats"],
+            now,
+            [h.heartbeat for h in p.heartbeats_missed],
+            [h.service for h in p.heartbeats_missed],
+            [h.policy for h in p.heartbeats_missed],
+            [int(h.priority) for h in p.heartbeats_missed],
+            [h.summary for h in p.heartbeats_missed],
+            [h.dedup_key for h in p.heartbeats_missed],
+        )
+    if p.maintenance:
+        await conn.execute(Q["set_maintenance"], [i for i, _ in p.maintenance], [w for _, w in p.maintenance])
+    if p.cancel_pages:
+        await conn.execute(Q["cancel_pending_pages"], list(p.cancel_pages))
     if p.escalations:
         await conn.execute(
             Q["save_escalations"],
@@ -75,6 +97,7 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
             [s.step for _, s in p.escalations],
             [s.round for _, s in p.escalations],
             [s.next_at for _, s in p.escalations],
+            [s.first_round for _, s in p.escalations],
         )
     if p.targets:
         await conn.execute(
@@ -234,7 +257,9 @@ class Escalations:
                 rows = await conn.fetch(Q["claim_due_urgent" if urgent else "claim_due"], now, limit)
                 timers = await conn.fetch(Q["claim_timers_urgent" if urgent else "claim_timers"], now, limit)
                 timers += await conn.fetch(Q["claim_free_timers"], now, limit, 0 if urgent else 2)
-                yield Batch(conn, [models.Incident.from_row(r) for r in rows], [_timer(r) for r in timers])
+                claimed = [_timer(r) for r in timers]
+                held = await maintenance.for_claim(conn, claimed, len(rows), now)  # issue 14
+                yield Batch(conn, [models.Incident.from_row(r) for r in rows], claimed, held)
 
     @contextlib.asynccontextmanager
     async def lock(self, incident_id: int) -> typing.AsyncIterator[Batch]:

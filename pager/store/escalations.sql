@@ -65,8 +65,10 @@ SELECT least((SELECT min(next_escalation_at) FROM incidents
 
 -- name: save_escalations
 UPDATE incidents i
-   SET escalation_step = u.step, escalation_round = u.round, next_escalation_at = u.next_at
-  FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::timestamptz[]) AS u(id, step, round, next_at)
+   SET escalation_step = u.step, escalation_round = u.round, next_escalation_at = u.next_at,
+       escalation_first_round = u.first_round
+  FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::timestamptz[], $5::integer[])
+       AS u(id, step, round, next_at, first_round)
  WHERE i.id = u.id;
 
 -- name: set_targets
@@ -155,6 +157,53 @@ WITH u AS (
     SELECT pg_notify('pager_incidents', id::text) FROM created
 )
 SELECT c.id, (SELECT count(*) FROM notified) AS n FROM created c JOIN u USING (dedup_key) ORDER BY u.ord;
+
+-- name: expire_acks
+-- An acknowledgement lapsed (priorities.*.ack_expires): triggered again, no longer acknowledged.
+UPDATE incidents
+   SET status = 'triggered', acknowledged_at = NULL, acknowledged_by = NULL
+ WHERE id = ANY($1::bigint[]) AND status = 'acknowledged';
+
+-- name: set_maintenance
+-- The maintenance window holding each incident ($2 NULL: released).
+UPDATE incidents i SET maintenance_id = u.window_id
+  FROM unnest($1::bigint[], $2::bigint[]) AS u(id, window_id)
+ WHERE i.id = u.id;
+
+-- name: cancel_pending_pages
+-- A maintenance window started: queued pages of its incidents are withdrawn, as an ack withdraws them.
+UPDATE notifications SET status = 'cancelled', lease_until = NULL
+ WHERE incident_id = ANY($1::bigint[]) AND status = 'pending';
+
+-- name: open_missed_heartbeats
+-- A heartbeat's deadline passed: open its incident (nothing if one is open under that key), and
+-- record the miss. The engine pages it at its first claim, as any new incident.
+WITH missed AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[], $7::text[])
+        AS u(heartbeat, service, policy, priority, summary, dedup_key)
+), opened AS (
+    INSERT INTO incidents (service, dedup_key, integration, priority, priority_rule, summary, labels,
+                           annotations, escalation_policy, next_escalation_at, created_at, last_seen_at)
+    SELECT m.service, m.dedup_key, NULL, m.priority, 'heartbeat', m.summary,
+           jsonb_build_object('heartbeat', m.heartbeat), '{}', m.policy, $1, $1, $1
+      FROM missed m
+        ON CONFLICT (service, dedup_key) WHERE status <> 'resolved' DO NOTHING
+    RETURNING id, dedup_key, service, summary, priority
+), logged AS (
+    INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+    SELECT o.id, $1, 'triggered', 'heartbeat:' || m.heartbeat,
+           format('Incident opened (P%s) by heartbeat %s: %s', o.priority, m.heartbeat, o.summary),
+           jsonb_build_object('priority', 'P' || o.priority, 'rule', 'heartbeat', 'heartbeat', m.heartbeat)
+      FROM opened o JOIN missed m ON m.service = o.service AND m.dedup_key = o.dedup_key
+), notified AS (
+    SELECT pg_notify('pager_incidents', id::text) FROM opened
+)
+UPDATE heartbeats h
+   SET missed_at = $1,
+       incident_id = coalesce((SELECT o.id FROM opened o JOIN missed m2 ON m2.service = o.service
+                                AND m2.dedup_key = o.dedup_key WHERE m2.heartbeat = h.id), h.incident_id)
+  FROM missed m
+ WHERE h.id = m.heartbeat AND (SELECT count(*) FROM notified) >= 0;
 
 -- Running the incident (issue 12): what its plans write.
 

@@ -32,6 +32,7 @@ class Claimed:
     annotations: dict[str, typing.Any]
     first_page: bool
     drill: bool = False
+    recent_change: str | None = None  # the latest change of its service in the 2 h before it opened
 
     @classmethod
     def from_row(cls, row: typing.Mapping[str, typing.Any]) -> Claimed:

@@ -19,7 +19,10 @@ WITH ready AS (
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
        i.priority, i.service, i.summary, i.status AS incident_status, i.annotations, i.drill,
        NOT EXISTS (SELECT 1 FROM notifications o
-                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page
+                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page,
+       (SELECT ch.summary FROM changes ch  -- the SMS says "after deploy ..." (issue 14)
+         WHERE ch.service = i.service AND ch.at <= i.created_at AND ch.at >= i.created_at - interval '2 hours'
+         ORDER BY ch.at DESC, ch.id DESC LIMIT 1) AS recent_change
   FROM claimed c JOIN incidents i ON i.id = c.incident_id
  ORDER BY c.priority, c.not_before, c.id;
 
@@ -41,7 +44,10 @@ WITH ready AS (
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
        i.priority, i.service, i.summary, i.status AS incident_status, i.annotations, i.drill,
        NOT EXISTS (SELECT 1 FROM notifications o
-                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page
+                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page,
+       (SELECT ch.summary FROM changes ch  -- the SMS says "after deploy ..." (issue 14)
+         WHERE ch.service = i.service AND ch.at <= i.created_at AND ch.at >= i.created_at - interval '2 hours'
+         ORDER BY ch.at DESC, ch.id DESC LIMIT 1) AS recent_change
   FROM claimed c JOIN incidents i ON i.id = c.incident_id
  ORDER BY c.priority, c.not_before, c.id;
 

@@ -4,6 +4,26 @@
 --
 -- Incidents, the alerts folded into them, every accepted event, the timeline, and the outbox of pages.
 
+-- Maintenance windows: planned quiet for some services (or for alerts matching some matchers).
+-- While one is active, matching incidents still open and update, but nobody is paged; the
+-- incident's maintenance_id names the window holding it. Starting and ending are durable timers
+-- (kinds maintenance_start and maintenance_end, pager/engine/maintenance.py).
+
+CREATE TABLE maintenance_windows (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    services        text[] NOT NULL DEFAULT '{}',
+    matchers        text[] NOT NULL DEFAULT '{}',  -- Alertmanager syntax, matched by pager/matchers.py
+    starts_at       timestamptz NOT NULL,
+    ends_at         timestamptz NOT NULL,
+    reason          text NOT NULL,
+    created_by      text NOT NULL,
+    created_at      timestamptz NOT NULL,
+    ended_by        text,  -- who ended it before its time, if anyone
+    CONSTRAINT maintenance_windows_span CHECK (ends_at >= starts_at),
+    CONSTRAINT maintenance_windows_scope CHECK (cardinality(services) > 0 OR cardinality(matchers) > 0)
+);
+CREATE INDEX maintenance_windows_ends_at ON maintenance_windows (ends_at);
+
 CREATE TABLE incidents (
     id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     service             text NOT NULL,
@@ -38,6 +58,8 @@ CREATE TABLE incidents (
     stable_until        timestamptz,  -- and it resolves then unless an alert fires again
     stable_for          interval,     -- its priority's stable_for, set by the engine, read by pager_ingest
     stakeholders        text[] NOT NULL DEFAULT '{}',  -- stakeholder groups told of it
+    maintenance_id      bigint REFERENCES maintenance_windows (id),  -- the maintenance window holding it (no pages)
+    escalation_first_round integer NOT NULL DEFAULT 0,  -- the round its walk last started over in (repeats count from it)
     drill               boolean NOT NULL DEFAULT false  -- a drill: pages say [DRILL]; out of MTTA/MTTR and targets
 );
 
@@ -54,6 +76,7 @@ CREATE INDEX incidents_acknowledged_at ON incidents (acknowledged_at) WHERE ackn
 CREATE INDEX incidents_resolved_at ON incidents (resolved_at) WHERE resolved_at IS NOT NULL;
 -- Reports window incidents by when they opened.
 CREATE INDEX incidents_created_at ON incidents (created_at);
+CREATE INDEX incidents_maintenance ON incidents (maintenance_id) WHERE maintenance_id IS NOT NULL;
 
 CREATE TABLE alerts (
     incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
@@ -91,12 +114,12 @@ CREATE TABLE incident_log (
     at              timestamptz NOT NULL,
     kind            text NOT NULL CONSTRAINT incident_log_kind_check CHECK (kind IN (
     'triggered', 'alert_added', 'alert_refired', 'alert_resolved', 'priority_raised',
-    'acknowledged', 'resolved', 'note', 'target_breached', 'escalated', 'repeated',
-    'manual_escalation', 'target_empty', 'no_channel', 'step_skipped', 'exhausted',
-    'nobody_on_call', 'not_escalating', 'no_policy', 'acknowledger_notified', 'paged', 'page_held',
-    'page_retry', 'page_failed', 'page_undelivered', 'page_fallback', 'page_undeliverable',
-    'postmortem_overdue', 'action_overdue', 'drill_ended', 'stabilizing', 'relapsed',
-    'role_changed', 'status_update', 'update_overdue', 'stakeholders_notified'
+    'acknowledged', 'resolved', 'note', 'target_breached', 'maintenance', 'ack_expired',
+    'escalated', 'repeated', 'manual_escalation', 'target_empty', 'no_channel', 'step_skipped',
+    'exhausted', 'nobody_on_call', 'not_escalating', 'no_policy', 'acknowledger_notified', 'paged',
+    'page_held', 'page_retry', 'page_failed', 'page_undelivered', 'page_fallback',
+    'page_undeliverable', 'postmortem_overdue', 'action_overdue', 'drill_ended', 'stabilizing',
+    'relapsed', 'role_changed', 'status_update', 'update_overdue', 'stakeholders_notified'
     )),  -- the kinds of pager/timeline.py
     actor           text,
     message         text NOT NULL,
@@ -214,6 +237,35 @@ CREATE TABLE timers (
 CREATE INDEX timers_due ON timers (due_at);
 CREATE INDEX timers_due_urgent ON timers (due_at) WHERE priority <= 1;
 CREATE INDEX timers_incident ON timers (incident_id) WHERE incident_id IS NOT NULL;
+
+-- Heartbeats (config `heartbeats:`): when each last beat, and the incident its silence opened.
+-- The deadline is a durable timer (kind heartbeat, subject the heartbeat's id).
+
+CREATE TABLE heartbeats (
+    id              text PRIMARY KEY,
+    registered_at   timestamptz NOT NULL,  -- when a daemon first saw it configured
+    last_beat_at    timestamptz,
+    missed_at       timestamptz,  -- when its deadline passed without a beat; NULL once it beats again
+    incident_id     bigint REFERENCES incidents (id) ON DELETE SET NULL
+);
+
+-- Change events (PagerDuty's POST /v2/change/enqueue): deploys and other changes, kept per
+-- service. An incident that opens within 2 h after a change of its service shows it.
+
+CREATE TABLE changes (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    service         text NOT NULL,
+    integration     text NOT NULL,
+    summary         text NOT NULL,
+    source          text,
+    at              timestamptz NOT NULL,  -- payload.timestamp, or when it was received
+    received_at     timestamptz NOT NULL,
+    custom_details  jsonb NOT NULL DEFAULT '{}',
+    links           jsonb NOT NULL DEFAULT '[]',
+    images          jsonb NOT NULL DEFAULT '[]'
+);
+CREATE INDEX changes_service_at ON changes (service, at DESC, id DESC);
+CREATE INDEX changes_at ON changes (at DESC, id DESC);
 
 -- The web UI's sign-in: one-time links sent by email or SMS, and the sessions they open.
 -- Both tokens are stored only as their SHA-256, so a leaked database holds no working link or cookie.
@@ -547,6 +599,10 @@ BEGIN
         INSERT INTO incident_log (incident_id, at, kind, actor, message)
         VALUES (v_inc.id, p_now, 'relapsed', v_actor,
                 'An alert fired again while stabilizing: triggered again, escalating from step 1');
+        -- the engine starts the walk over (escalation.restart: a new round, new outbox keys)
+        INSERT INTO timers (kind, subject, due_at, priority, incident_id)
+        VALUES ('relapse', v_inc.id::text, p_now, v_inc.priority, v_inc.id)
+        ON CONFLICT (kind, subject) DO UPDATE SET due_at = EXCLUDED.due_at, priority = EXCLUDED.priority;
     ELSIF v_status = 'triggered' AND 'acknowledge' = ANY (p_actions) THEN
         v_status := 'acknowledged';
         INSERT INTO incident_log (incident_id, at, kind, actor, message)
@@ -565,12 +621,8 @@ BEGIN
                                   THEN v_actor ELSE i.acknowledged_by END,
            resolved_at = CASE WHEN v_status = 'resolved' THEN p_now END,
            resolved_by = CASE WHEN v_status = 'resolved' THEN v_actor END,
-           next_escalation_at = CASE WHEN v_relapsed THEN p_now
-                                     WHEN v_status = 'triggered' THEN i.next_escalation_at END,
-           -- issue 12: a relapse walks the policy again from step 1, in a round of its own (the
-           -- outbox key keeps pages once per round and step); the stability window
-           escalation_step = CASE WHEN v_relapsed THEN -1 ELSE i.escalation_step END,
-           escalation_round = CASE WHEN v_relapsed THEN i.escalation_round + 1 ELSE i.escalation_round END,
+           next_escalation_at = CASE WHEN v_status = 'triggered' AND NOT v_relapsed THEN i.next_escalation_at END,
+           -- issue 12: the stability window (a relapse's walk from step 1 is the 'relapse' timer's)
            recovered_at = v_inc.recovered_at,
            stable_until = v_inc.stable_until
      WHERE i.id = v_inc.id;

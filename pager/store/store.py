@@ -7,8 +7,8 @@ import datetime
 import typing
 import uuid
 
-from pager import models
-from pager.store import db, ingest, sql
+from pager import models, plan
+from pager.store import changes, db, escalations, ingest, sql
 
 Q = sql.QUERIES
 
@@ -27,6 +27,8 @@ class Transition:
 
 
 OnTransition = typing.Callable[[Transition], None]
+OnAcknowledged = typing.Callable[[int, models.Priority, datetime.datetime], plan.Plan]
+"""What an acknowledgement arms besides (its expiry timer), written in the acknowledgement's transaction."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -64,11 +66,13 @@ class Store:
         pool: db.Pool,
         on_transition: OnTransition | None = None,
         on_opened: typing.Callable[[], None] | None = None,
+        on_acknowledged: OnAcknowledged | None = None,
         names: typing.Callable[[str], str | None] | None = None,
     ) -> None:
         self.pool = pool
         self._on_transition = on_transition
         self._on_opened = on_opened
+        self._on_acknowledged = on_acknowledged
         self._names = names or (lambda _: None)
         self._ingester = ingest.Ingester(pool)
 
@@ -105,7 +109,26 @@ class Store:
                 continue  # stabilizing and relapsed are no response times
             if r.incident_id is not None and r.priority is not None and r.created_at is not None:
                 self._moved(r.incident_id, r.service, r.priority, r.changed_to, r.created_at, now)
+        await self._acknowledged(
+            [(r.incident_id, r.priority) for r in results if r.changed_to == "acknowledged" and r.incident_id], now
+        )
         return results
+
+    async def _acknowledged(
+        self, incidents: list[tuple[int, models.Priority | None]], now: datetime.datetime, conn: typing.Any = None
+    ) -> None:
+        """Arm what acknowledging arms (ack expiry), in `conn`'s transaction or a new one."""
+        if self._on_acknowledged is None or not incidents:
+            return
+        p = plan.Plan.total(self._on_acknowledged(i, prio, now) for i, prio in incidents if prio is not None)
+        if not p:
+            return
+        if conn is not None:
+            await escalations.write(conn, p, now)
+            return
+        with db.translate_errors():
+            async with self.pool.acquire() as c, c.transaction():
+                await escalations.write(c, p, now)
 
     async def list_incidents(self, filters: Filters, limit: int, before_id: int | None = None) -> list[models.Incident]:
         query = Q["list_open_incidents"] if filters.status == "open" else Q["list_incidents"]
@@ -113,12 +136,15 @@ class Store:
         priority = None if filters.priority is None else int(filters.priority)
         with db.translate_errors():
             rows = await self.pool.fetch(query, status, filters.service, priority, before_id, limit)
-        return [models.Incident.from_row(r) for r in rows]
+        return await changes.with_recent(self.pool, [models.Incident.from_row(r) for r in rows])
 
     async def get_incident(self, incident_id: int) -> models.Incident | None:
         with db.translate_errors():
             row = await self.pool.fetchrow(Q["get_incident"], incident_id)
-        return None if row is None else models.Incident.from_row(row)
+        if row is None:
+            return None
+        [incident] = await changes.with_recent(self.pool, [models.Incident.from_row(row)])
+        return incident
 
     async def incident_detail(self, incident_id: int) -> models.IncidentDetail | None:
         """The incident with its alerts and timeline, read in one snapshot."""
@@ -129,8 +155,9 @@ class Store:
                     return None
                 alerts = await conn.fetch(Q["incident_alerts"], incident_id)
                 log = await conn.fetch(Q["incident_log"], incident_id)
+                [incident] = await changes.with_recent(conn, [models.Incident.from_row(row)])
         return models.IncidentDetail(
-            models.Incident.from_row(row),
+            incident,
             tuple(models.AlertState.from_row(a) for a in alerts),
             tuple(models.TimelineEntry.from_row(e) for e in log),
         )
@@ -150,6 +177,8 @@ class Store:
                 row = await conn.fetchrow(
                     Q["transition"], incident_id, now, actor, message, {"via": via}, str(status), commander, took
                 )
+                if row is not None and status is models.IncidentStatus.ACKNOWLEDGED:
+                    await self._acknowledged([(incident_id, models.Priority(row["priority"]))], now, conn)
         if row is None:
             return None
         if row["all_clear"] and self._on_opened is not None:

@@ -11,7 +11,23 @@ from pager import clock as clock_mod
 from pager import config
 from pager import metrics as metrics_mod
 from pager.store import db
-from pager.web import ackpage, api, health, ingest, jsonout, keys, learning, practice, statuspage, twilio_sms, ui
+from pager.web import (
+    ackpage,
+    api,
+    changes,
+    health,
+    heartbeats,
+    ingest,
+    jsonout,
+    keys,
+    learning,
+    maintenance,
+    practice,
+    statuspage,
+    twilio_sms,
+    ui,
+    webhooks,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -52,5 +68,8 @@ def create_app(
     app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
     app.add_routes([*practice.routes(), *statuspage.routes()])  # issue 12: running the incident
     app.add_routes(learning.routes())
+    # issue 14: more ways in, and alert hygiene
+    app.add_routes([*webhooks.routes(), *changes.routes(), *heartbeats.routes(), *maintenance.routes()])
+    app[keys.MAINTENANCE_CACHE] = maintenance.Cache()
     ui.setup(app)
     return app

@@ -76,6 +76,8 @@ def incident(inc: models.Incident, now: datetime.datetime) -> dict[str, typing.A
         "next_update_due": timestamp(inc.next_update_due),
         "recovered_at": timestamp(inc.recovered_at),
         "stable_until": timestamp(inc.stable_until),
+        "maintenance": inc.maintenance_id,
+        "recent_changes": [change(c) for c in inc.recent_changes],
     }
 
 
@@ -91,6 +93,22 @@ def update(u: models.StatusUpdate) -> dict[str, typing.Any]:
         "doing": u.doing,
         "unknown": u.unknown,
         "next_update_at": timestamp(u.next_update_at),
+    }
+
+
+def change(c: models.Change) -> dict[str, typing.Any]:
+    """A change event as /api/v1/changes and an incident's `recent_changes` show it."""
+    return {
+        "id": c.id,
+        "service": c.service,
+        "summary": c.summary,
+        "source": c.source,
+        "at": timestamp(c.at),
+        "received_at": timestamp(c.received_at),
+        "integration": c.integration,
+        "custom_details": c.custom_details,
+        "links": list(c.links),
+        "images": list(c.images),
     }
 
 

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from pager import clock, config, engine, mailer, metrics, sender
 from pager.sender import stakeholder_mail
-from pager.store import acks, store
+from pager.store import acks, changes, heartbeats, maintenance, store
 from pager.store import actions as actions_store
 from pager.store import drills as drills_store
 from pager.store import postmortems as postmortems_store
@@ -26,3 +26,7 @@ ACTIONS = web.AppKey("actions", actions_store.Actions)
 DRILLS = web.AppKey("drills", drills_store.Drills)
 REPORTS = web.AppKey("reports", reports_store.Reports)
 MAILER = web.AppKey("mailer", mailer.Mailer)
+CHANGES = web.AppKey("changes", changes.Changes)
+HEARTBEATS = web.AppKey("heartbeats", heartbeats.Heartbeats)
+MAINTENANCE = web.AppKey("maintenance", maintenance.Maintenance)
+MAINTENANCE_CACHE = web.AppKey("maintenance_cache", object)  # pager.web.maintenance.Cache

@@ -159,3 +159,14 @@ async def test_needs_no_api_token(make_client, pool):
     )
     assert resp.status == 303
     assert (await http.detail(client, incident_id))["status"] == "acknowledged"
+
+
+async def test_a_grafana_incident_links_its_dashboard_and_panel(make_client, pool):
+    client = await make_client()
+    dashboard = "https://play.grafana.org/d/ece9fb32?orgId=1"
+    _, url = await link_for(
+        client, pool, details={"dashboardURL": dashboard, "panelURL": dashboard + "&viewPanel=2", "silenceURL": "x"}
+    )
+    page = await (await client.get(url)).text()
+    assert f'<dt>Dashboard</dt><dd><a href="{dashboard.replace("&", "&amp;")}"' in page
+    assert "<dt>Panel</dt>" in page and "viewPanel=2" in page

@@ -67,7 +67,7 @@ CREATE INDEX stakeholder_mail_ready ON stakeholder_mail (not_before) WHERE statu
 --  * a priority raised arms the engine's 'reassess' timer (stakeholders, cadence at the new priority);
 --  * the last firing alert cleared with stable_for set: 'stabilizing' (not resolved), recovered_at,
 --    stable_until and the 'stable_window' timer; an alert firing before then: 'relapsed', triggered
---    again, escalation from step 1 in a new round;
+--    again, and the 'relapse' timer, whose handler walks the policy again from step 1;
 --  * resolved with stakeholders told: the 'all_clear' timer, so the engine mails the all clear.
 
 CREATE OR REPLACE FUNCTION pager_ingest(
@@ -316,6 +316,10 @@ BEGIN
         INSERT INTO incident_log (incident_id, at, kind, actor, message)
         VALUES (v_inc.id, p_now, 'relapsed', v_actor,
                 'An alert fired again while stabilizing: triggered again, escalating from step 1');
+        -- the engine starts the walk over (escalation.restart: a new round, new outbox keys)
+        INSERT INTO timers (kind, subject, due_at, priority, incident_id)
+        VALUES ('relapse', v_inc.id::text, p_now, v_inc.priority, v_inc.id)
+        ON CONFLICT (kind, subject) DO UPDATE SET due_at = EXCLUDED.due_at, priority = EXCLUDED.priority;
     ELSIF v_status = 'triggered' AND 'acknowledge' = ANY (p_actions) THEN
         v_status := 'acknowledged';
         INSERT INTO incident_log (incident_id, at, kind, actor, message)
@@ -334,12 +338,8 @@ BEGIN
                                   THEN v_actor ELSE i.acknowledged_by END,
            resolved_at = CASE WHEN v_status = 'resolved' THEN p_now END,
            resolved_by = CASE WHEN v_status = 'resolved' THEN v_actor END,
-           next_escalation_at = CASE WHEN v_relapsed THEN p_now
-                                     WHEN v_status = 'triggered' THEN i.next_escalation_at END,
-           -- issue 12: a relapse walks the policy again from step 1, in a round of its own (the
-           -- outbox key keeps pages once per round and step); the stability window
-           escalation_step = CASE WHEN v_relapsed THEN -1 ELSE i.escalation_step END,
-           escalation_round = CASE WHEN v_relapsed THEN i.escalation_round + 1 ELSE i.escalation_round END,
+           next_escalation_at = CASE WHEN v_status = 'triggered' AND NOT v_relapsed THEN i.next_escalation_at END,
+           -- issue 12: the stability window (a relapse's walk from step 1 is the 'relapse' timer's)
            recovered_at = v_inc.recovered_at,
            stable_until = v_inc.stable_until
      WHERE i.id = v_inc.id;
