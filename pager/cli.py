@@ -63,6 +63,39 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_channels(args: argparse.Namespace) -> int:
+    """Each way out, on or off and why, and (from the database) the numbers that replied STOP."""
+    from pager.store import db, optouts
+    from pager.web import channel_status
+
+    settings = _load(args.config)
+
+    async def opted_out() -> list[optouts.OptOut] | None:
+        if not settings.secrets.database_url:
+            return None
+        with db.translate_errors():
+            conn = await db.connect(settings.secrets.database_url)
+        try:
+            return await optouts.OptOuts(conn).list()  # type: ignore[arg-type] - a connection reads as a pool does
+        finally:
+            await conn.close()
+
+    try:
+        found = asyncio.run(opted_out())
+    except (OSError, db.Unavailable) as exc:
+        print(f"pager channels: cannot read opt-outs from the database: {exc}", file=sys.stderr)
+        found = None
+    summary = channel_status.summary(settings, found or [])
+    if args.json:
+        print(json.dumps({**summary, "sms_opt_outs": summary["sms_opt_outs"] if found is not None else None}))
+        return 0
+    for line in channel_status.lines(summary):
+        print(line)
+    if found is None:
+        print("sms opt-outs: no database configured here; a running pager shows them at GET /api/v1/channels")
+    return 0
+
+
 def _instant(text: str) -> datetime.datetime:
     """`--at`: RFC 3339 or ISO 8601; without an offset the time is UTC, never the host's zone."""
     raw = text.strip()
@@ -228,6 +261,11 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a configuration file; exit 1 listing every error")
     check.add_argument("file")
     check.set_defaults(func=cmd_check_config)
+
+    chan = sub.add_parser("channels", help="show each channel and webhook, on or off and why, and SMS opt-outs")
+    chan.add_argument("--config", "-c", default=DEFAULT_CONFIG, help="configuration file (default: %(default)s)")
+    chan.add_argument("--json", action="store_true", help="print JSON shaped like GET /api/v1/channels")
+    chan.set_defaults(func=cmd_channels)
 
     who = sub.add_parser("oncall", help="show who is on call, and until when; needs no database")
     who.add_argument("--config", "-c", default=DEFAULT_CONFIG, help="configuration file (default: %(default)s)")

@@ -81,6 +81,7 @@ class User(values.Model):
     phone: values.Phone | None = None
     email: str | None = pydantic.Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     time_zone: values.TimeZone = "UTC"
+    slack_id: str | None = pydantic.Field(default=None, pattern=r"^[UW][A-Z0-9]{2,}$")  # who presses Slack buttons
 
     @property
     def display_name(self) -> str:
@@ -202,6 +203,26 @@ class Service(values.Model):
     escalation_policy: values.Ident | None = None
     matchers: list[values.Matcher] = []
     time_zone: values.TimeZone | None = None  # reports and post-mortems show local time here too (else UTC)
+    slack_channel: str | None = pydantic.Field(
+        default=None, min_length=2
+    )  # "#ops" or "C0123ABCD": one message per incident
+
+
+WEBHOOK_EVENTS = ("triggered", "acknowledged", "resolved", "status_update")
+
+
+class Webhook(values.Model):
+    """An outgoing webhook: the incident's news POSTed to a URL, signed `X-Pager-Signature: sha256=<hex>`.
+
+    `format: slack` is Slack's and Mattermost's incoming-webhook body (`text`, `attachments`).
+    """
+
+    id: values.Ident
+    url_env: values.EnvName
+    events: list[typing.Literal[WEBHOOK_EVENTS]] = list(WEBHOOK_EVENTS)  # type: ignore[valid-type]
+    secret_env: values.EnvName | None = None
+    format: typing.Literal["json", "slack"] = "json"
+    services: list[values.Ident] = []  # empty: every service
 
 
 class Stakeholder(values.Model):
@@ -357,6 +378,7 @@ class Config(values.Model):
     postmortems: Postmortems = Postmortems()
     drills: list[DrillSchedule] = []
     reports: Reports = Reports()
+    webhooks: list[Webhook] = []
 
     def priority_policy(self, priority: models.Priority) -> PriorityPolicy:
         return self.priorities.get(priority) or DEFAULT_PRIORITIES[priority]
@@ -416,8 +438,10 @@ class Secrets:
     database_url: str | None
     api_tokens: tuple[str, ...]
     integration_tokens: dict[str, str]  # integration id → token
-    channels: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    channels: dict[str, dict[str, typing.Any]] = dataclasses.field(default_factory=dict)
     """Per enabled channel, its `*_env` secrets that are set, keyed by the field less `_env` (sms: account_sid, ...)."""
+    webhooks: dict[str, tuple[str, str | None]] = dataclasses.field(default_factory=dict)
+    """Per enabled webhook id, its (url, signing secret or None)."""
     signing_secrets: dict[str, str] = dataclasses.field(default_factory=dict)  # grafana integration id → secret
     heartbeat_tokens: dict[str, str] = dataclasses.field(default_factory=dict)  # heartbeat id → token
 
@@ -457,7 +481,12 @@ class Settings:
     def enabled(self, channel: str) -> bool:
         return channel in self.secrets.channels
 
-    def channel(self, name: str) -> tuple[typing.Any, dict[str, str]] | None:
+    def webhooks(self) -> tuple[tuple[Webhook, str, str | None], ...]:
+        """The enabled outgoing webhooks, each with its URL and signing secret, in config order."""
+        found = self.secrets.webhooks
+        return tuple((w, *found[w.id]) for w in self.config.webhooks if w.id in found)
+
+    def channel(self, name: str) -> tuple[typing.Any, dict[str, typing.Any]] | None:
         """An enabled channel's settings section and secrets; None when it is off."""
         if name not in self.secrets.channels:
             return None
@@ -573,6 +602,10 @@ def _cross_reference(data: dict[str, typing.Any]) -> list[_Error]:
     digest = reports.get("digest") if isinstance(reports, dict) else None
     if isinstance(digest, dict):
         need("service", digest.get("service"), services, ("reports", "digest", "service"))
+    _declared(data, "webhooks", errors)
+    for i, hook in _mappings(data, "webhooks"):
+        for j, svc in _items(hook, "services"):
+            need("service", svc, services, ("webhooks", i, "services", j))
     for i, beat in _mappings(data, "heartbeats"):
         need("service", beat.get("service"), services, ("heartbeats", i, "service"))
     return errors + _integration_keys(data) + _heartbeat_feeds(data)
@@ -714,16 +747,38 @@ def resolve(cfg: Config, env: typing.Mapping[str, str], path: pathlib.Path | Non
             continue
         assert section is not None
         found = channels.secrets_of(section, env)
-        missing = [getattr(section, f) for f in spec.required if f.removesuffix("_env") not in found]
-        if missing:
+        lacking = [f for f in spec.required if f.removesuffix("_env") not in found]
+        unnamed = [f for f in lacking if getattr(section, f) is None]  # neither this section nor `inherits` names one
+        if unnamed:
+            also = f" (nor notifiers.{spec.inherits})" if spec.inherits else ""
+            warnings.append(f"notifiers.{name}: {', '.join(unnamed)} not configured{also}; {spec.label} disabled")
+            continue
+        if lacking:
+            missing = [getattr(section, f) for f in lacking]
             warnings.append(f"notifiers.{name}: ${', $'.join(missing)} not set; {spec.label} disabled")
             continue
+        if name == "voice" and not getattr(section, "from_number", None):
+            warnings.append("notifiers.voice: no `from` number (nor notifiers.sms.from) to call from; voice disabled")
+            continue
         enabled[name] = found
+    hooks: dict[str, tuple[str, str | None]] = {}
+    for i, hook in enumerate(cfg.webhooks):
+        unset = [n for n in (hook.url_env, hook.secret_env) if n and not get(n)]
+        if unset:
+            warnings.append(f"webhooks[{i}] ({hook.id}): ${', $'.join(unset)} not set; webhook disabled")
+            continue
+        url = get(hook.url_env)
+        assert url is not None
+        if not url.lower().startswith(("https://", "http://")):
+            warnings.append(f"webhooks[{i}] ({hook.id}): ${hook.url_env} is not an http(s) URL; webhook disabled")
+            continue
+        hooks[hook.id] = (url, get(hook.secret_env))
     secrets = Secrets(
         database_url=cfg.database.url or get(cfg.database.url_env),
         api_tokens=tuple(api_tokens),
         integration_tokens=tokens,
         channels=enabled,
+        webhooks=hooks,
         signing_secrets=signing,
         heartbeat_tokens=beat_tokens,
     )

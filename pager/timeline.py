@@ -73,6 +73,17 @@ class Kind(enum.StrEnum):
     PAGE_UNDELIVERED = "page_undelivered", "the provider reported a sent page undelivered"
     PAGE_FALLBACK = "page_fallback", "a failed page went out on the person's other channels"
     PAGE_UNDELIVERABLE = "page_undeliverable", "every channel failed: the person could not be reached"
+    PAGE_DELIVERED = "page_delivered", "the provider reported a page delivered (an SMS received, a call answered)"
+    SMS_OPTED_OUT = (
+        "sms_opted_out",
+        "the person's number replied STOP: no SMS until START; pages use their other channels",
+    )
+    SMS_OPTED_IN = "sms_opted_in", "the person's number replied START: SMS pages resume"
+
+    # News of the incident (webhooks, Slack): never pages
+    POSTED = "posted", "the incident's news went to a webhook or its Slack channel"
+    POST_RETRY = "post_retry", "a post to a webhook or Slack failed for now; it is retried"
+    POST_FAILED = "post_failed", "a post to a webhook or Slack failed for good"
 
     # Learning from incidents
     POSTMORTEM_OVERDUE = (

@@ -20,8 +20,9 @@ import typing
 import aiohttp
 
 from pager.bench import load, setup, twilio_sink
+from pager.bench import voice as voice_phase
 
-PHASES = ("ingest", "events", "page", "lateness", "rss")
+PHASES = ("ingest", "events", "page", "lateness", "rss", "voice")
 SCHEMA = 1
 BUSY_MACHINE_PCT = 25.0
 """Above this share of a core used by other processes during a phase, the table warns that figures are disturbed."""
@@ -421,6 +422,10 @@ class Bench:
             "cpu": CpuMeter.share(a, b),
         }
 
+    async def voice(self) -> dict[str, typing.Any]:
+        """Alert → Twilio call request for P1 incidents paged by voice (pager.bench.voice)."""
+        return await voice_phase.measure(self)
+
     async def lateness(self) -> dict[str, typing.Any]:
         """Timers armed in batches (step 2 due a fixed time after step 1 paged), then fired − due per timer."""
         ack = datetime.timedelta(seconds=self.o.late_ack_timeout)
@@ -646,6 +651,15 @@ def table(summary: dict[str, typing.Any]) -> str:
         lambda r: [
             ("", f"{_num(r['rss_mb'])} MB at {_num(r['open_incidents'], 0)} open incidents", "rss_mb"),
             ("peak: ", f"{_num(r['peak_rss_mb'])} MB (at start: {_num(r['rss_before_mb'])} MB)", ""),
+        ],
+    )
+    add(
+        "voice",
+        "alert → Twilio call request",
+        lambda r: [
+            ("p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", ""),
+            ("", f"{r['called']}/{r['incidents']} incidents at {_num(r['rate_per_s'], 0)}/s", ""),
+            ("load average (1 min): ", f"{r['load_avg_1m'][0]} → {r['load_avg_1m'][1]} on {r['cpus']} CPUs", ""),
         ],
     )
     for phase in PHASES:

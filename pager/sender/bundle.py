@@ -115,6 +115,7 @@ def compose(b: Bundle, user_name: str, base_url: str, token: str) -> message.Mes
         ack_url=ack.ack_url(base_url, token),
         runbook_url=runbook if isinstance(runbook, str) else None,
         more=tuple(others.items()),
+        ack_token=token,
         drill=first.drill,
         dashboard_url=dashboard
         if isinstance(dashboard, str) and dashboard.startswith(("https://", "http://"))

@@ -95,7 +95,13 @@ def settled(
         out.append(
             effects.Count("notifications", (r.channel, "delivered" if r.status == "delivered" else "undelivered"))
         )
-        if r.status != "delivered":
+        if r.status == "delivered":
+            lines.append(
+                plan.Line(
+                    r.incident_id, timeline.Kind.PAGE_DELIVERED, f"{r.channel} to {name(r.user_id)} was delivered"
+                )
+            )
+        else:
             lines.append(
                 plan.Line(
                     r.incident_id,

@@ -20,6 +20,7 @@ SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.
        i.priority, i.service, i.summary, i.status AS incident_status, i.annotations, i.drill,
        NOT EXISTS (SELECT 1 FROM notifications o
                     WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page,
+       c.channel = 'sms' AND EXISTS (SELECT 1 FROM sms_opt_outs s WHERE s.phone = c.address) AS opted_out,
        (SELECT ch.summary FROM changes ch  -- the SMS says "after deploy ..." (issue 14)
          WHERE ch.service = i.service AND ch.at <= i.created_at AND ch.at >= i.created_at - interval '2 hours'
          ORDER BY ch.at DESC, ch.id DESC LIMIT 1) AS recent_change
@@ -45,6 +46,7 @@ SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.
        i.priority, i.service, i.summary, i.status AS incident_status, i.annotations, i.drill,
        NOT EXISTS (SELECT 1 FROM notifications o
                     WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page,
+       c.channel = 'sms' AND EXISTS (SELECT 1 FROM sms_opt_outs s WHERE s.phone = c.address) AS opted_out,
        (SELECT ch.summary FROM changes ch  -- the SMS says "after deploy ..." (issue 14)
          WHERE ch.service = i.service AND ch.at <= i.created_at AND ch.at >= i.created_at - interval '2 hours'
          ORDER BY ch.at DESC, ch.id DESC LIMIT 1) AS recent_change

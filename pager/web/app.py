@@ -15,6 +15,7 @@ from pager.web import (
     ackpage,
     api,
     changes,
+    channel_status,
     health,
     heartbeats,
     ingest,
@@ -23,8 +24,10 @@ from pager.web import (
     learning,
     maintenance,
     practice,
+    slack_interactive,
     statuspage,
     twilio_sms,
+    twilio_voice,
     ui,
     webhooks,
 )
@@ -67,6 +70,7 @@ def create_app(
     app[keys.METRICS] = metrics or metrics_mod.Metrics()
     app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
     app.add_routes([*practice.routes(), *statuspage.routes()])  # issue 12: running the incident
+    app.add_routes([*twilio_voice.routes(), *slack_interactive.routes(), *channel_status.routes()])  # issue 16
     app.add_routes(learning.routes())
     # issue 14: more ways in, and alert hygiene
     app.add_routes([*webhooks.routes(), *changes.routes(), *heartbeats.routes(), *maintenance.routes()])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from pager import clock, config, engine, mailer, metrics, sender
-from pager.sender import stakeholder_mail
-from pager.store import acks, changes, heartbeats, maintenance, store
+from pager.sender import outbound, stakeholder_mail
+from pager.store import acks, changes, heartbeats, maintenance, optouts, store
 from pager.store import actions as actions_store
 from pager.store import drills as drills_store
 from pager.store import postmortems as postmortems_store
@@ -20,6 +20,8 @@ ENGINE = web.AppKey("engine", engine.Engine)
 ACKS = web.AppKey("acks", acks.Acks)
 SENDER = web.AppKey("sender", sender.Sender)
 STAKEHOLDER_MAIL = web.AppKey("stakeholder_mail", stakeholder_mail.StakeholderMail)
+OPTOUTS = web.AppKey("optouts", optouts.OptOuts)
+OUTBOUND = web.AppKey("outbound", outbound.Outbound)
 # learning from incidents
 POSTMORTEMS = web.AppKey("postmortems", postmortems_store.Postmortems)
 ACTIONS = web.AppKey("actions", actions_store.Actions)

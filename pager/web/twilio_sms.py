@@ -13,11 +13,10 @@ import typing
 
 import structlog
 from aiohttp import web
-from twilio import request_validator
 from twilio.twiml import messaging_response
 
 from pager import ack, config, models, replies
-from pager.web import keys, practice
+from pager.web import keys, practice, sms_optout, twilio_signature
 
 log = structlog.get_logger(__name__)
 
@@ -35,24 +34,13 @@ def _forbidden(reason: str) -> web.Response:
     return web.Response(status=403, text=reason)
 
 
-def _verified(request: web.Request, settings: config.Settings, params: typing.Any) -> bool:
-    """Twilio signs the URL it was configured with, which behind a proxy is the public one, not ours."""
-    signature = request.headers.get("X-Twilio-Signature")
-    sms = settings.channel("sms")
-    auth_token = sms[1].get("auth_token") if sms else None
-    if not signature or not auth_token:
-        return False
-    url = settings.config.server.base_url() + request.path_qs
-    return bool(request_validator.RequestValidator(auth_token).validate(url, params, signature))
-
-
 async def _signed_form(request: web.Request, what: str) -> typing.Mapping[str, typing.Any] | web.Response:
     """The form Twilio posted, or the 403 to answer instead: anyone can POST to these webhooks."""
     settings = request.app[keys.SETTINGS]
     if not settings.enabled("sms"):
         return _forbidden("SMS is not configured")
     params = await request.post()
-    if not _verified(request, settings, params):
+    if not twilio_signature.verified(request, settings, params):
         log.warning(f"{what} rejected: bad or missing X-Twilio-Signature")
         return _forbidden("invalid X-Twilio-Signature")
     return params
@@ -102,6 +90,9 @@ async def inbound(request: web.Request) -> web.Response:
     if isinstance(params, web.Response):
         return params
     sender = str(params.get("From", ""))
+    keyword = sms_optout.keyword(params)
+    if keyword is not None:
+        return await sms_optout.record(request, sender, keyword)
     user = _user_by_phone(request.app[keys.SETTINGS].config, sender)
     if user is None:
         log.info("inbound sms from an unknown number ignored", sender=_tail(sender))
