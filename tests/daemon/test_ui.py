@@ -118,7 +118,7 @@ async def test_every_form_post_without_its_csrf_token_is_403(make_client):
     app_posts = {
         r.resource.canonical
         for r in client.server.app.router.routes()
-        if r.method == "POST" and not r.resource.canonical.startswith(("/api/", "/v1/", "/v2/", "/a/"))
+        if r.method == "POST" and not r.resource.canonical.startswith(("/api/", "/v1/", "/v2/", "/a/", "/u/"))
     }
     assert app_posts == {"/signin", "/signin/{token}", "/signout", "/signout/{where}", "/incidents/{id}/{action}"}
     for path in posts:
@@ -149,10 +149,11 @@ async def test_acknowledge_resolve_note_as_the_signed_in_user(make_client):
     kinds = [(e["kind"], e["actor"], e["details"]) for e in inc["timeline"][1:]]
     assert kinds == [
         ("acknowledged", "bob", {"via": "web"}),
+        ("role_changed", "bob", {"role": "commander", "user": "bob", "was": None, "via": "web"}),
         ("note", "bob", None),
         ("resolved", "bob", {"via": "web"}),
     ]
-    assert inc["timeline"][2]["message"] == "rolled back 1.2.3"
+    assert inc["timeline"][3]["message"] == "rolled back 1.2.3"
 
     again = await client.post(f"/incidents/{incident_id}/acknowledge", data={"csrf": token})
     assert "Nothing changed" in await again.text()
