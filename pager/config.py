@@ -169,6 +169,8 @@ class EscalationPolicy(values.Model):
 class Rule(values.Model):
     matchers: list[values.Matcher] = []
     priority: values.PriorityKey
+    min_firing: int | None = pydantic.Field(default=None, ge=1, le=100_000)
+    """Blast radius: the rule ranks an incident once this many of its firing alerts match it (one alert alone: never)."""
 
 
 class PriorityPolicy(values.Model):
@@ -176,6 +178,8 @@ class PriorityPolicy(values.Model):
     escalate: bool = True
     ack_within: values.Duration | None = None  # response targets: a breach is on the timeline and counted
     resolve_within: values.Duration | None = None
+    update_every: values.Duration | None = None  # status-update cadence: overdue → the commander is reminded
+    stable_for: values.Duration | None = None  # alerts cleared → stabilizing this long before it resolves
     ack_expires: values.Duration | None = None  # acknowledged and unresolved this long -> triggered again
 
 
@@ -219,6 +223,25 @@ class Webhook(values.Model):
     secret_env: values.EnvName | None = None
     format: typing.Literal["json", "slack"] = "json"
     services: list[values.Ident] = []  # empty: every service
+
+
+class Stakeholder(values.Model):
+    """People told about incidents by email, never paged: declared, every status update, the all clear."""
+
+    id: values.Ident
+    emails: list[values.Email] = pydantic.Field(min_length=1)
+    priorities: list[values.PriorityKey] = list(models.Priority)
+    services: list[values.Ident] = []  # none: every service
+
+    def wants(self, service: str, priority: models.Priority) -> bool:
+        return priority in self.priorities and (not self.services or service in self.services)
+
+
+class StatusPage(values.Model):
+    """The public page at /status: these services, with the open incidents' status updates and nothing else."""
+
+    title: str = "Status"
+    services: list[values.Ident] = []
 
 
 class GenericFields(values.Model):
@@ -351,6 +374,8 @@ class Config(values.Model):
     integrations: list[Integration] = []
     heartbeats: list[Heartbeat] = []
     notifiers: Notifiers = Notifiers()
+    stakeholders: list[Stakeholder] = []
+    status_page: StatusPage = StatusPage()
     postmortems: Postmortems = Postmortems()
     drills: list[DrillSchedule] = []
     reports: Reports = Reports()
@@ -538,7 +563,7 @@ def _cross_reference(data: dict[str, typing.Any]) -> list[_Error]:
     string) is skipped: the schema errors already name it.
     """
     errors: list[_Error] = []
-    users, rotations, schedules, policies, services, _, _ = (
+    users, rotations, schedules, policies, services, _, _, _ = (
         _declared(data, name, errors)
         for name in (
             "users",
@@ -547,6 +572,7 @@ def _cross_reference(data: dict[str, typing.Any]) -> list[_Error]:
             "escalation_policies",
             "services",
             "integrations",
+            "stakeholders",
             "heartbeats",
         )
     )
@@ -575,6 +601,12 @@ def _cross_reference(data: dict[str, typing.Any]) -> list[_Error]:
         need("escalation policy", svc.get("escalation_policy"), policies, ("services", i, "escalation_policy"))
     for i, integ in _mappings(data, "integrations"):
         need("service", integ.get("service"), services, ("integrations", i, "service"))
+    for i, holder in _mappings(data, "stakeholders"):
+        for j, svc in _items(holder, "services"):
+            need("service", svc, services, ("stakeholders", i, "services", j))
+    page = data.get("status_page")
+    for j, svc in _items(page, "services"):
+        need("service", svc, services, ("status_page", "services", j))
     for i, drill in _mappings(data, "drills"):
         need("service", drill.get("service"), services, ("drills", i, "service"))
     reports = data.get("reports")

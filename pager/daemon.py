@@ -24,6 +24,7 @@ from pager import metrics as metrics_mod
 from pager import sender as sender_mod
 from pager.engine import ack_expiry
 from pager.sender import outbound as outbound_mod
+from pager.sender import stakeholder_mail as stakeholder_sender
 from pager.store import (
     acks,
     changes,
@@ -35,6 +36,7 @@ from pager.store import (
     maintenance,
     migrate,
     optouts,
+    stakeholder_mail,
     store,
 )
 from pager.store import actions as actions_store
@@ -88,11 +90,20 @@ def create_app(
         pool = await db.create_pool(database_url, min_size=cfg.database.pool_min, max_size=cfg.database.pool_max)
         notifiers = notify.build(settings)
         sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notifiers)
+        told = stakeholder_sender.StakeholderMail(settings, stakeholder_mail.Queue(pool), clock, metrics, notifiers)
         outbound = outbound_mod.Outbound(
             settings, deliveries.Deliveries(pool), clock, metrics, outbound_mod.posters(settings, notifiers, clock)
         )
         await outbound.start()
-        engine = engine_mod.Engine(settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake)
+
+        engine = engine_mod.Engine(
+            settings,
+            escalations.Escalations(pool),
+            clock,
+            metrics,
+            on_pages=sender.wake,
+            on_stakeholder_mail=told.wake,
+        )
 
         def transitioned(t: store.Transition) -> None:
             metrics.observe_transition(t)
@@ -108,6 +119,7 @@ def create_app(
             on_transition=transitioned,
             on_opened=opened,
             on_acknowledged=lambda incident, priority, now: ack_expiry.arm(incident, priority, cfg, now),
+            names=_person(cfg),
         )
         app[keys.ACKS] = acks.Acks(pool)
         app[keys.OPTOUTS] = optouts.OptOuts(pool)
@@ -116,6 +128,7 @@ def create_app(
         app[keys.MAINTENANCE] = maintenance.Maintenance(pool)
         await app[keys.HEARTBEATS].register(settings.heartbeats(), clock.now())
         app[keys.ENGINE], app[keys.SENDER], app[keys.OUTBOUND] = engine, sender, outbound
+        app[keys.STAKEHOLDER_MAIL] = told
         # learning from incidents: post-mortems, action items, drills, reports, and the mail that is not a page
         app[keys.POSTMORTEMS], app[keys.ACTIONS] = postmortems_store.Postmortems(pool), actions_store.Actions(pool)
         app[keys.DRILLS] = drills_store.Drills(pool, on_opened=opened)
@@ -135,6 +148,7 @@ def create_app(
             "pager_incidents": incidents_changed,
             "pager_outbox": sender.wake,
             "pager_notices": mail.wake,
+            "pager_stakeholder_mail": told.wake,
             "pager_outbound": outbound.wake,
         }
         listener = db.Listener(
@@ -151,11 +165,22 @@ def create_app(
                 await stack.enter_async_context(wakeup.running(sender.run(), "pager-sender"))
                 await stack.enter_async_context(wakeup.running(outbound.run(), "pager-outbound"))
                 await stack.enter_async_context(wakeup.running(mail.run(), "pager-mailer"))
+                await stack.enter_async_context(wakeup.running(told.run(), "pager-stakeholder-mail"))
             yield
         await pool.close()
 
     app.cleanup_ctx.append(parts)
     return app
+
+
+def _person(cfg: config.Config) -> typing.Callable[[str], str | None]:
+    """user id → their name; None for whatever is not a configured user ('api', an integration)."""
+
+    def name(user_id: str) -> str | None:
+        user = cfg.user(user_id)
+        return user.display_name if user else None
+
+    return name
 
 
 @contextlib.contextmanager

@@ -83,6 +83,18 @@ class Metrics:
             ["service", "priority", "target"],
             registry=r,
         )
+        self.status_updates_overdue = C(
+            "pager_status_updates_overdue_total",
+            "Status-update reminders: the next update was overdue (priorities.*.update_every).",
+            ["service", "priority"],
+            registry=r,
+        )
+        self.stakeholder_mail = C(
+            "pager_stakeholder_mail_total",
+            "Stakeholder emails (never pages) by outcome: sent, retry, failed.",
+            ["outcome"],
+            registry=r,
+        )
         self.escalation_lateness = H(
             "pager_escalation_lateness_seconds",
             "How late an escalation step fired after it was due.",

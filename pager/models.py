@@ -38,6 +38,7 @@ class IncidentStatus(enum.StrEnum):
 
     TRIGGERED = "triggered"
     ACKNOWLEDGED = "acknowledged"
+    STABILIZING = "stabilizing"  # every alert cleared; resolves by itself unless one fires again before stable_until
     RESOLVED = "resolved"
 
     @property
@@ -72,6 +73,7 @@ class Classified:
     service: str
     priority: Priority
     rule: str  # which classification rule matched, e.g. 'classification[0]'
+    blast: tuple[tuple[str, int, Priority], ...] = ()  # blast-radius rules it matches: (rule, min_firing, priority)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -87,6 +89,23 @@ class EscalationState:
     round: int = 0
     next_at: datetime.datetime | None = None
     first_round: int = 0  # the round the walk last started over in; the policy's repeats count from it
+
+
+ROLES = ("commander", "comms", "tech_lead", "scribe")
+"""The incident roles the guides name, in the order people read them."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Roles:
+    """Who holds each incident role (user ids); None: nobody yet."""
+
+    commander: str | None = None
+    comms: str | None = None
+    tech_lead: str | None = None
+    scribe: str | None = None
+
+    def get(self, role: str) -> str | None:
+        return typing.cast("str | None", getattr(self, role))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -120,18 +139,40 @@ class Incident:
     drill: bool = False  # a drill: walks the real chain, every page says [DRILL], left out of MTTA/MTTR
     maintenance_id: int | None = None  # the maintenance window holding it: nobody is paged
     recent_changes: tuple[Change, ...] = ()  # changes of its service in the 2 h before it opened, newest first
+    roles: Roles = Roles()
+    next_update_due: datetime.datetime | None = None  # status-update cadence (priorities.*.update_every)
+    recovered_at: datetime.datetime | None = None  # when its last firing alert cleared (stable_for)
+    stable_until: datetime.datetime | None = None  # stabilizing until then, unless an alert fires again
+    stable_for: datetime.timedelta | None = None  # its priority's stable_for, kept on the row for pager_ingest
+    stakeholders: tuple[str, ...] = ()  # stakeholder groups told of it: they hear its updates and all clear
 
     @property
     def number(self) -> int:
         return self.id
 
+    def met_at(self, target: str) -> datetime.datetime | None:
+        """When the `ack` or `resolve` target was met, if it was: recovering counts once the incident resolved."""
+        recovered = self.recovered_at if self.status is IncidentStatus.RESOLVED else None
+        if target == "ack":
+            done = [t for t in (self.acknowledged_at, recovered, self.resolved_at) if t is not None]
+        else:
+            done = [t for t in (recovered, self.resolved_at) if t is not None]
+        return min(done) if done else None
+
     def breached(self, target: str, now: datetime.datetime) -> bool:
-        """Whether the `ack` (acknowledged or resolved) or `resolve` target was missed, as of `now`."""
+        """Whether the `ack` (acknowledged or resolved) or `resolve` target was missed, as of `now`.
+
+        An incident that recovered in time and is stabilizing has not missed it (yet): a relapse would.
+        """
         due = self.ack_by if target == "ack" else self.resolve_by
         if due is None:
             return False
-        done = (self.acknowledged_at or self.resolved_at) if target == "ack" else self.resolved_at
-        return done > due if done is not None else now >= due
+        done = self.met_at(target)
+        if done is not None:
+            return done > due
+        if self.status is IncidentStatus.STABILIZING and self.recovered_at is not None and self.recovered_at <= due:
+            return False
+        return now >= due
 
     @classmethod
     def from_row(cls, row: collections.abc.Mapping[str, typing.Any]) -> Incident:
@@ -165,6 +206,12 @@ class Incident:
             resolve_by=row["resolve_by"],
             drill=row["drill"],
             maintenance_id=row["maintenance_id"],
+            roles=Roles(row["commander"], row["comms"], row["tech_lead"], row["scribe"]),
+            next_update_due=row["next_update_due"],
+            recovered_at=row["recovered_at"],
+            stable_until=row["stable_until"],
+            stable_for=row["stable_for"],
+            stakeholders=tuple(row["stakeholders"] or ()),
         )
 
 
@@ -214,6 +261,25 @@ class IncidentDetail:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """A status update in the guides' structure: where things stand, what we know, do and don't know yet."""
+
+    id: int
+    incident_id: int
+    at: datetime.datetime
+    by: str
+    status: str
+    known: str | None
+    doing: str | None
+    unknown: str | None
+    next_update_at: datetime.datetime | None
+
+    @classmethod
+    def from_row(cls, row: collections.abc.Mapping[str, typing.Any]) -> StatusUpdate:
+        return cls(**row)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Timer:
     """A durable timer that came due: (kind, subject) names it; `incident` is the one it belongs to, if any."""
 
@@ -225,9 +291,18 @@ class Timer:
     incident: Incident | None = None
 
 
+NOTICE_STEP = -1
+"""`Page.step` of a notice to whoever acknowledged (a new alert joined); `round` is its timeline id."""
+REMINDER_STEP = -2
+"""`Page.step` of a status-update reminder; `round` is the instant it came due (epoch seconds)."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Page:
-    """One message to one user on one channel, queued once per (incident, round, step, user, channel)."""
+    """One message to one user on one channel, queued once per (incident, round, step, user, channel).
+
+    A step below 0 is not an escalation step: NOTICE_STEP and REMINDER_STEP.
+    """
 
     incident_id: int
     user: str

@@ -76,6 +76,12 @@ _LABELS = {
     K.POSTMORTEM_OVERDUE: "Post-mortem overdue",
     K.ACTION_OVERDUE: "Action item overdue",
     K.DRILL_ENDED: "Drill over",
+    K.STABILIZING: "Recovered, stabilizing",
+    K.RELAPSED: "Relapsed",
+    K.ROLE_CHANGED: "Role changed",
+    K.STATUS_UPDATE: "Status update",
+    K.UPDATE_OVERDUE: "Update overdue",
+    K.STAKEHOLDERS_NOTIFIED: "Stakeholders told",
 }
 
 

@@ -34,6 +34,20 @@ class Kind(enum.StrEnum):
     TARGET_BREACHED = "target_breached", "the response target (ack_within, resolve_within) passed unmet"
     MAINTENANCE = "maintenance", "a maintenance window holds the incident (nobody is paged), or has let it go"
     ACK_EXPIRED = "ack_expired", "acknowledged but unresolved past ack_expires: triggered again, escalating from step 1"
+    STABILIZING = "stabilizing", "every alert cleared; it resolves by itself after stable_for unless one fires again"
+    RELAPSED = "relapsed", "an alert fired again while stabilizing: triggered again, escalation from step 1"
+
+    # Running the incident
+    ROLE_CHANGED = (
+        "role_changed",
+        "someone took or was given a role (commander, comms, tech lead, scribe), or it was cleared",
+    )
+    STATUS_UPDATE = "status_update", "a status update: status, what is known, being done, not known yet, next update"
+    UPDATE_OVERDUE = "update_overdue", "the next status update is overdue; the commander was reminded"
+    STAKEHOLDERS_NOTIFIED = (
+        "stakeholders_notified",
+        "stakeholders were told by email (declared, an update, the all clear)",
+    )
 
     # Escalation
     ESCALATED = "escalated", "a step of the escalation policy was paged"

@@ -176,6 +176,7 @@ PriorityKey = typing.Annotated[
     pydantic.PlainValidator(lambda v: v if isinstance(v, models.Priority) else models.Priority.parse(str(v))),
     pydantic.PlainSerializer(lambda p: p.name),
 ]
+Email = typing.Annotated[str, pydantic.StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
 Ident = typing.Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
 EnvName = typing.Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 

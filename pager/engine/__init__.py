@@ -18,15 +18,14 @@ lane is never starved: it has its own connection and loop.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime
 import typing
 
 from pager import clock as clock_mod
-from pager import config, effects, models, oncall, plan, wakeup
+from pager import config, effects, models, oncall, plan, updates, wakeup
 from pager import metrics as metrics_mod
+from pager.engine import cadence, handlers, roles
 from pager.engine import escalate as escalate_plan
-from pager.engine import handlers
 from pager.store import escalations
 
 SAFETY_INTERVAL = datetime.timedelta(seconds=30)
@@ -43,6 +42,7 @@ class Engine:
         *,
         resolver: oncall.Resolver | None = None,
         on_pages: typing.Callable[[], None] | None = None,
+        on_stakeholder_mail: typing.Callable[[], None] | None = None,
         safety_interval: datetime.timedelta = SAFETY_INTERVAL,
         batch: int = BATCH,
     ) -> None:
@@ -52,6 +52,7 @@ class Engine:
         self.metrics = metrics
         self.resolver = resolver or oncall.Resolver(settings.config)
         self._on_pages = on_pages
+        self._wakes = {"stakeholder_mail": on_stakeholder_mail} if on_stakeholder_mail else {}
         self._safety = safety_interval
         self._batch = batch
         self._wake = {lane: asyncio.Event() for lane in wakeup.LANES}
@@ -82,7 +83,7 @@ class Engine:
 
     def _committed(self, p: plan.Plan, queued: int) -> None:
         """After COMMIT: the plan's metrics and log lines, and the sender woken for new pages."""
-        effects.emit(p.effects, self.metrics)
+        effects.emit(p.effects, self.metrics, self._wakes)
         if queued and self._on_pages:
             self._on_pages()
 
@@ -128,14 +129,55 @@ class Engine:
                 return "not_triggered"
             if not incident.escalation_policy or self.settings.config.policy(incident.escalation_policy) is None:
                 return "no_policy"
-            planned = escalate_plan.plan_due(incident, self.context, now, manual=True, actor=actor)
-            if not audit:
-                return planned
-            log = tuple(dataclasses.replace(line, details={**(line.details or {}), **audit}) for line in planned.log)
-            return dataclasses.replace(planned, log=log)
+            return escalate_plan.plan_due(incident, self.context, now, manual=True, actor=actor).audited(audit)
 
         result = await self._locked(incident_id, decide)
         return "escalated" if result == "ok" else result
+
+    def name(self, user_id: str) -> str:
+        user = self.settings.config.user(user_id)
+        return user.display_name if user else user_id
+
+    async def set_roles(
+        self,
+        incident_id: int,
+        wanted: typing.Mapping[str, str | None],
+        by: str,
+        via: str,
+        *,
+        audit: typing.Mapping[str, str] | None = None,
+    ) -> models.Incident | None:
+        """Set (or clear, with None) incident roles as `by`; the incident afterwards, None when there is none."""
+        decided = await self._locked(
+            incident_id, lambda incident: roles.change(incident, wanted, by, via, self.name).audited(audit)
+        )
+        if decided == "not_found":
+            return None
+        return await self.store.get(incident_id)
+
+    async def post_update(
+        self,
+        incident_id: int,
+        draft: updates.Draft,
+        by: str,
+        via: str,
+        *,
+        audit: typing.Mapping[str, str] | None = None,
+    ) -> models.StatusUpdate | str:
+        """Post a status update as `by`; the update, or 'not_found' / 'resolved'."""
+        now = self.clock.now()
+        async with self.store.lock(incident_id) as batch:
+            if not batch.incidents:
+                return "not_found"
+            incident = batch.incidents[0]
+            if incident.status is models.IncidentStatus.RESOLVED:
+                return "resolved"
+            decided = cadence.post(incident, draft, by, via, self.context.timers(now)).audited(audit)
+            await batch.record(decided, now)
+            update = await batch.latest_update(incident_id)
+        self._committed(decided, batch.queued)
+        assert update is not None
+        return update
 
     async def notify_acknowledger(self, incident_id: int, priority: models.Priority, user_id: str, seq: int) -> None:
         """A new alert joined an acknowledged incident: page whoever acknowledged it, so it cannot hide."""

@@ -17,7 +17,19 @@ import datetime
 import typing
 
 from pager import config, effects, escalation, models, plan
-from pager.engine import ack_expiry, actions, digest, drills, heartbeats, maintenance, postmortems, targets
+from pager.engine import (
+    ack_expiry,
+    actions,
+    cadence,
+    digest,
+    drills,
+    heartbeats,
+    maintenance,
+    postmortems,
+    stability,
+    stakeholders,
+    targets,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +51,23 @@ class Context:
 Handler = typing.Callable[[models.Timer, Context], plan.Plan]
 Opened = typing.Callable[[models.Incident, Context], plan.Plan]
 
+REASSESS = "reassess"
+"""Timer kind armed by pager_ingest when it raises an incident's priority: `ON_RAISED` runs at the new one."""
+
+# Each hook arms only what is not armed yet, so a raise (ON_RAISED) changes nothing twice.
+ON_OPENED: tuple[Opened, ...] = (targets.arm, postmortems.arm, stability.note, cadence.arm, stakeholders.declare)
+ON_RAISED: tuple[Opened, ...] = (stability.note, cadence.arm, stakeholders.declare_raised)
+ON_DRILL_OPENED: tuple[Opened, ...] = (drills.arm,)
+"""A drill arms only these: no response target, post-mortem or anything else that counts in SLOs."""
+
+
+def reassess(timer: models.Timer, ctx: Context) -> plan.Plan:
+    incident = timer.incident
+    if incident is None or not incident.status.open or incident.drill:
+        return plan.Plan()
+    return plan.Plan.total(hook(incident, ctx) for hook in ON_RAISED)
+
+
 HANDLERS: dict[str, Handler] = {
     targets.ACK: targets.on_due,
     targets.RESOLVE: targets.on_due,
@@ -47,14 +76,16 @@ HANDLERS: dict[str, Handler] = {
     drills.END: drills.on_end,
     drills.SCHEDULE: drills.on_schedule,
     digest.KIND: digest.on_due,
+    cadence.KIND: cadence.on_due,
+    stability.KIND: stability.on_due,
+    stability.RELAPSE: stability.on_relapse,
+    stakeholders.ALL_CLEAR: stakeholders.on_all_clear,
+    REASSESS: reassess,
     ack_expiry.KIND: ack_expiry.on_due,
     heartbeats.KIND: heartbeats.on_due,
     maintenance.START: maintenance.on_due,
     maintenance.END: maintenance.on_due,
 }
-ON_OPENED: tuple[Opened, ...] = (targets.arm, postmortems.arm)
-ON_DRILL_OPENED: tuple[Opened, ...] = (drills.arm,)
-"""A drill arms only these: no response target, post-mortem or anything else that counts in SLOs."""
 
 
 def kept_timers(cfg: config.Config, now: datetime.datetime) -> list[plan.SetTimer]:

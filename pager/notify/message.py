@@ -30,6 +30,8 @@ class Message:
     channel whose provider calls back to act on it (voice: the call's TwiML URL); as secret.
     `more` lists other open incidents bundled into this page as (number, summary).
     `drill`: the page is a drill's; every channel starts its text with `DRILL_PREFIX`.
+    A status-update reminder (`reminder`) carries `update_url` (the update page, a secret token too)
+    instead of an ack link: the incident needs a status update, not an acknowledgement.
     """
 
     incident_id: int
@@ -48,6 +50,8 @@ class Message:
     dashboard_url: str | None = None  # Grafana's dashboard of the alert
     after_change: str | None = None  # the change (deploy) its service had in the 2 h before it opened
     drill: bool = False
+    reminder: bool = False
+    update_url: str | None = None
 
     @property
     def prefix(self) -> str:

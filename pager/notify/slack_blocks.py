@@ -13,7 +13,12 @@ import typing
 from pager import models
 
 ACTIONS_BLOCK = "pager_incident"
-EMOJI = {"triggered": ":red_circle:", "acknowledged": ":large_orange_circle:", "resolved": ":large_green_circle:"}
+EMOJI = {
+    "triggered": ":red_circle:",
+    "acknowledged": ":large_orange_circle:",
+    "stabilizing": ":large_yellow_circle:",
+    "resolved": ":large_green_circle:",
+}
 
 
 def _escape(text: str) -> str:
@@ -46,8 +51,8 @@ def buttons(number: int, status: models.IncidentStatus) -> list[dict[str, typing
             _button("acknowledge", "Acknowledge", number, "primary"),
             _button("resolve", "Resolve", number, "danger"),
         ]
-    if status is models.IncidentStatus.ACKNOWLEDGED:
-        return [_button("resolve", "Resolve", number, "danger")]
+    if status in (models.IncidentStatus.ACKNOWLEDGED, models.IncidentStatus.STABILIZING):
+        return [_button("resolve", "Resolve", number, "danger")]  # resolving skips the stability window
     return []
 
 
@@ -96,7 +101,11 @@ def incident(inc: models.Incident, name: typing.Callable[[str | None], str]) -> 
         {
             "type": "context",
             "elements": [
-                {"type": "mrkdwn", "text": f"{state} · opened {_when(inc.created_at)} · {_alerts(inc.alert_count)}"}
+                {
+                    "type": "mrkdwn",
+                    "text": f"{state} · opened {_when(inc.created_at)} · {_alerts(inc.alert_count)}"
+                    + (f" · commander {_escape(name(inc.roles.commander))}" if inc.roles.commander else ""),
+                }
             ],
         },
     ]

@@ -146,6 +146,14 @@ CHANGE_MIN = 8
 """The change a page names ("after deploy ...") keeps at least this much of its text, or is left out."""
 
 
+def _reminder(msg: message.Message) -> str:
+    """`[P0] checkout #1234: status update overdue. Post one: https://…/u/Xk3… or reply: update 1234 <status>`."""
+    tail = f" #{msg.number}: status update overdue. Post one: {msg.update_url} or reply: update {msg.number} <status>"
+    head = f"{msg.prefix}[{msg.priority.name}] "
+    service = to_gsm7(msg.service)
+    return head + _truncate(service, max(GSM7_SINGLE - _units(head + tail, True), 4), True) + tail
+
+
 def render(msg: message.Message) -> str:
     """`[P0] checkout: 5xx above 5% #1234 ack: https://pager.example.com/a/Xk3… or reply 1234`.
 
@@ -154,6 +162,8 @@ def render(msg: message.Message) -> str:
     or not at all) and the change the incident followed (" (after deploy ...)"), then the rest of
     the summary and the bundled numbers.
     """
+    if msg.reminder:
+        return _reminder(msg)
     head = f"{msg.prefix}[{msg.priority.name}] {msg.service}:"
     if msg.ack_url:
         tail = f" #{msg.number} ack: {msg.ack_url} or reply {msg.number}"

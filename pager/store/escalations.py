@@ -63,6 +63,12 @@ class Batch:
                 )
             self.queued += await write(self._conn, p, now)
 
+    async def latest_update(self, incident_id: int) -> models.StatusUpdate | None:
+        """The incident's newest status update, read inside this transaction (the incident is locked)."""
+        with db.translate_errors():
+            row = await self._conn.fetchrow(Q["latest_update"], incident_id)
+        return None if row is None else models.StatusUpdate.from_row(row)
+
 
 async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> int:
     """Write a plan with `conn` (inside the caller's transaction); returns how many pages were queued."""
@@ -97,6 +103,48 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
         await conn.execute(
             Q["set_targets"], [i for i, _, _ in p.targets], [a for _, a, _ in p.targets], [r for _, _, r in p.targets]
         )
+    if p.resolves:
+        await conn.execute(
+            Q["resolve_quietly"],
+            [r.incident_id for r in p.resolves],
+            [r.at for r in p.resolves],
+            [r.actor for r in p.resolves],
+        )
+    if p.roles:
+        await _set_roles(conn, p.roles)
+    if p.updates:
+        u = p.updates
+        await conn.execute(
+            Q["insert_updates"],
+            now,
+            [x.incident_id for x in u],
+            [x.by for x in u],
+            [x.status for x in u],
+            [x.known for x in u],
+            [x.doing for x in u],
+            [x.unknown for x in u],
+            [x.next_update_at for x in u],
+        )
+    if p.update_due:
+        await conn.execute(Q["set_update_due"], [i for i, _ in p.update_due], [d for _, d in p.update_due])
+    if p.stable_for:
+        await conn.execute(Q["set_stable_for"], [i for i, _ in p.stable_for], [d for _, d in p.stable_for])
+    if p.told:
+        await conn.execute(Q["add_told"], [i for i, _ in p.told], [s for _, s in p.told])
+    if p.mail:
+        m = p.mail
+        queued_mail = await conn.fetchval(
+            Q["queue_stakeholder_mail"],
+            now,
+            [x.incident_id for x in m],
+            [x.stakeholder for x in m],
+            [x.event for x in m],
+            ["\n".join(x.recipients) for x in m],
+            [x.subject for x in m],
+            [x.body for x in m],
+        )
+        if queued_mail:
+            await conn.execute(Q["notify_stakeholder_mail"])
     if p.clear_timers:
         await conn.execute(Q["clear_timers"], [k for k, _ in p.clear_timers], [s for _, s in p.clear_timers])
     if p.set_timers:
@@ -132,6 +180,19 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
     if p.drills:
         await open_drills(conn, p.drills, now)
     return queued
+
+
+async def _set_roles(conn: db.Connection, roles: typing.Sequence[tuple[int, str, str | None]]) -> None:
+    """Each incident's role changes in one row: (set?, user) per role."""
+    wanted: dict[int, dict[str, str | None]] = {}
+    for incident_id, role, user in roles:
+        wanted.setdefault(incident_id, {})[role] = user
+    ids = list(wanted)
+    columns: list[list[typing.Any]] = []
+    for role in models.ROLES:
+        columns.append([role in wanted[i] for i in ids])
+        columns.append([wanted[i].get(role) for i in ids])
+    await conn.execute(Q["set_roles"], ids, *columns)
 
 
 async def queue_notices(conn: db.Connection, mails: typing.Sequence[plan.Notice], now: datetime.datetime) -> None:
@@ -207,6 +268,11 @@ class Escalations:
             async with self.pool.acquire() as conn, conn.transaction():
                 row = await conn.fetchrow(Q["lock_incident"], incident_id)
                 yield Batch(conn, [] if row is None else [models.Incident.from_row(row)])
+
+    async def get(self, incident_id: int) -> models.Incident | None:
+        with db.translate_errors():
+            row = await self.pool.fetchrow(Q["get_incident"], incident_id)
+        return None if row is None else models.Incident.from_row(row)
 
     async def next_due(self, *, urgent: bool | None = None) -> datetime.datetime | None:
         """When the next escalation or timer of a lane (`urgent` True: P0/P1, False: P2/P3, None: any) is due."""

@@ -204,3 +204,76 @@ UPDATE heartbeats h
                                 AND m2.dedup_key = o.dedup_key WHERE m2.heartbeat = h.id), h.incident_id)
   FROM missed m
  WHERE h.id = m.heartbeat AND (SELECT count(*) FROM notified) >= 0;
+
+-- Running the incident (issue 12): what its plans write.
+
+-- name: resolve_quietly
+-- A stabilizing incident whose window passed resolves; pending pages go with it.
+WITH done AS (
+    UPDATE incidents i
+       SET status = 'resolved', resolved_at = u.at, resolved_by = u.actor, next_escalation_at = NULL
+      FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS u(id, at, actor)
+     WHERE i.id = u.id AND i.status = 'stabilizing'
+ RETURNING i.id
+), cancelled AS (
+    UPDATE notifications SET status = 'cancelled', lease_until = NULL
+     WHERE incident_id IN (SELECT id FROM done) AND status = 'pending'
+)
+SELECT count(*) FROM done;
+
+-- name: set_roles
+-- Per incident, each role either set (to a user or NULL) or left alone.
+UPDATE incidents i
+   SET commander = CASE WHEN u.c_set THEN u.c ELSE i.commander END,
+       comms = CASE WHEN u.m_set THEN u.m ELSE i.comms END,
+       tech_lead = CASE WHEN u.t_set THEN u.t ELSE i.tech_lead END,
+       scribe = CASE WHEN u.s_set THEN u.s ELSE i.scribe END
+  FROM unnest($1::bigint[], $2::boolean[], $3::text[], $4::boolean[], $5::text[], $6::boolean[], $7::text[],
+              $8::boolean[], $9::text[]) AS u(id, c_set, c, m_set, m, t_set, t, s_set, s)
+ WHERE i.id = u.id;
+
+-- name: insert_updates
+INSERT INTO status_updates (incident_id, at, by, status, known, doing, unknown, next_update_at)
+SELECT u.incident_id, $1, u.by, u.status, u.known, u.doing, u.unknown, u.next_update_at
+  FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
+       WITH ORDINALITY AS u(incident_id, by, status, known, doing, unknown, next_update_at, ord)
+ ORDER BY u.ord;
+
+-- name: set_update_due
+UPDATE incidents i SET next_update_due = u.due
+  FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, due)
+ WHERE i.id = u.id;
+
+-- name: set_stable_for
+UPDATE incidents i SET stable_for = u.stable_for
+  FROM unnest($1::bigint[], $2::interval[]) AS u(id, stable_for)
+ WHERE i.id = u.id;
+
+-- name: add_told
+UPDATE incidents i
+   SET stakeholders = ARRAY(SELECT DISTINCT x FROM unnest(i.stakeholders || u.names) AS x ORDER BY x)
+  FROM (SELECT t.id, array_agg(t.name) AS names
+          FROM unnest($1::bigint[], $2::text[]) AS t(id, name) GROUP BY t.id) AS u
+ WHERE i.id = u.id;
+
+-- name: queue_stakeholder_mail
+-- Stakeholder mail for the mail outbox ($5: recipients, one per line); a declaration or all clear already
+-- queued stays as it was.
+WITH queued AS (
+    INSERT INTO stakeholder_mail (incident_id, stakeholder, event, recipients, subject, body, created_at,
+                                  not_before)
+    SELECT u.incident_id, u.stakeholder, u.event, string_to_array(u.recipients, E'\n'), u.subject, u.body, $1, $1
+      FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
+           AS u(incident_id, stakeholder, event, recipients, subject, body, ord)
+     ORDER BY u.ord
+        ON CONFLICT (incident_id, stakeholder, event) WHERE event <> 'update' DO NOTHING
+    RETURNING id
+)
+SELECT count(*) FROM queued;
+
+-- name: notify_stakeholder_mail
+SELECT pg_notify('pager_stakeholder_mail', '');
+
+-- name: latest_update
+SELECT id, incident_id, at, by, status, known, doing, unknown, next_update_at
+  FROM status_updates WHERE incident_id = $1 ORDER BY id DESC LIMIT 1;

@@ -53,6 +53,8 @@ class Heartbeats:
                         message,
                         {"via": "heartbeat"},
                         "resolved",
+                        None,  # no acknowledger taking command (issue 12's $7, $8)
+                        None,
                     )
                     if resolved is not None:
                         resolved = {**resolved, "id": row["incident_id"]}

@@ -57,8 +57,10 @@ class Store:
     """Incidents: ingest, read, acknowledge and resolve, open by hand, annotate.
 
     `on_transition` observes every acknowledge and resolve (MTTA/MTTR); `on_opened` runs after the
-    COMMIT that opened an incident, so this replica's engine pages it at once without waiting for
-    LISTEN/NOTIFY (which may be reconnecting after a database failover).
+    COMMIT that opened an incident (or gave the engine other work now: a relapse, an all clear), so
+    this replica's engine acts at once without waiting for LISTEN/NOTIFY (which may be reconnecting
+    after a database failover). `names` tells a person (user id → their name) from a script or an
+    integration: a person who acknowledges becomes commander when there is none.
     """
 
     def __init__(
@@ -67,11 +69,13 @@ class Store:
         on_transition: OnTransition | None = None,
         on_opened: typing.Callable[[], None] | None = None,
         on_acknowledged: OnAcknowledged | None = None,
+        names: typing.Callable[[str], str | None] | None = None,
     ) -> None:
         self.pool = pool
         self._on_transition = on_transition
         self._on_opened = on_opened
         self._on_acknowledged = on_acknowledged
+        self._names = names or (lambda _: None)
         self._ingester = ingest.Ingester(pool)
 
     def _moved(
@@ -100,10 +104,12 @@ class Store:
     ) -> list[ingest.IngestResult]:
         """Commit every group in one transaction; returns only after COMMIT."""
         results = await self._ingester.ingest(integration, groups, now)
-        if self._on_opened is not None and any(r.created for r in results):
+        if self._on_opened is not None and any(r.created or r.changed_to for r in results):
             self._on_opened()
         for r in results:
-            if r.changed_to and r.incident_id is not None and r.priority is not None and r.created_at is not None:
+            if r.changed_to not in ("acknowledged", "resolved"):
+                continue  # stabilizing and relapsed are no response times
+            if r.incident_id is not None and r.priority is not None and r.created_at is not None:
                 self._moved(r.incident_id, r.service, r.priority, r.changed_to, r.created_at, now)
         await self._acknowledged(
             [(r.incident_id, r.priority) for r in results if r.changed_to == "acknowledged" and r.incident_id], now
@@ -168,20 +174,35 @@ class Store:
         audit: Audit | None = None,
     ) -> Transition | None:
         message = f"{status.capitalize()} by {actor} via {via}"
+        person = self._names(actor)
+        commander = actor if person is not None and status is models.IncidentStatus.ACKNOWLEDGED else None
+        took = f"{person} took command by acknowledging (via {via})"
         with db.translate_errors():
             async with self.pool.acquire() as conn, conn.transaction():
                 # Lock first: the transition then runs in a snapshot taken after any engine tick
                 # holding the row committed, so it cancels the pages that tick queued too.
                 await conn.execute(Q["lock_incident"], incident_id)
                 row = await conn.fetchrow(
-                    Q["transition"], incident_id, now, actor, message, {"via": via, **(audit or {})}, str(status)
+                    Q["transition"],
+                    incident_id,
+                    now,
+                    actor,
+                    message,
+                    {"via": via, **(audit or {})},
+                    str(status),
+                    commander,
+                    took,
                 )
                 if row is not None and status is models.IncidentStatus.ACKNOWLEDGED and not row["drill"]:
                     # a drill's acknowledgement is its answer: it never expires into a second walk
                     await self._acknowledged([(incident_id, models.Priority(row["priority"]))], now, conn)
         if row is None:
             return None
-        return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], now, row["drill"])
+        if row["all_clear"] and self._on_opened is not None:
+            self._on_opened()
+        # MTTR counts to recovery: an incident resolved while stabilizing recovered when its alerts cleared.
+        at = row["recovered_at"] if status is models.IncidentStatus.RESOLVED and row["recovered_at"] else now
+        return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], at, row["drill"])
 
     async def acknowledge(
         self, incident_id: int, actor: str, via: str, now: datetime.datetime, audit: Audit | None = None
@@ -231,11 +252,41 @@ class Store:
         return int(row["id"])
 
     async def add_note(
-        self, incident_id: int, actor: str, text: str, now: datetime.datetime, audit: Audit | None = None
+        self,
+        incident_id: int,
+        actor: str,
+        text: str,
+        now: datetime.datetime,
+        audit: Audit | None = None,
+        *,
+        hypothesis: str | None = None,
+        result: str | None = None,
     ) -> bool:
+        """A note; a change tried during the incident carries its `hypothesis` and observed `result` beside it."""
+        tested = {k: v for k, v in (("hypothesis", hypothesis), ("result", result)) if v}
+        message = "\n".join([text, *(f"{k.capitalize()}: {v}" for k, v in tested.items())])
+        details = {**tested, **(audit or {})}
         with db.translate_errors():
-            row = await self.pool.fetchrow(Q["add_note"], incident_id, now, actor, text, audit or None)
+            row = await self.pool.fetchrow(Q["add_note"], incident_id, now, actor, message, details or None)
         return row is not None
+
+    async def updates(self, incident_id: int) -> list[models.StatusUpdate]:
+        with db.translate_errors():
+            rows = await self.pool.fetch(Q["incident_updates"], incident_id)
+        return [models.StatusUpdate.from_row(r) for r in rows]
+
+    async def status_page(
+        self, services: typing.Sequence[str]
+    ) -> list[tuple[models.Incident, list[models.StatusUpdate]]]:
+        """The open P0–P2 incidents of these services with their status updates, read in one snapshot."""
+        with db.translate_errors():
+            async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+                rows = await conn.fetch(Q["status_page_incidents"], list(services))
+                found = await conn.fetch(Q["updates_of"], [r["id"] for r in rows]) if rows else []
+        by_incident: dict[int, list[models.StatusUpdate]] = {}
+        for u in found:
+            by_incident.setdefault(u["incident_id"], []).append(models.StatusUpdate.from_row(u))
+        return [(models.Incident.from_row(r), by_incident.get(r["id"], [])) for r in rows]
 
     async def open_counts(self) -> list[tuple[str, models.Priority, models.IncidentStatus, int]]:
         with db.translate_errors():

@@ -86,6 +86,8 @@ def _status_line(cfg: config.Config, inc: models.Incident, tz: zoneinfo.ZoneInfo
         text = f"Acknowledged by {_name(cfg, inc.acknowledged_by)} at {_when(inc.acknowledged_at, tz)}"
     elif inc.status is models.IncidentStatus.RESOLVED:
         text = f"Resolved by {_name(cfg, inc.resolved_by)} at {_when(inc.resolved_at, tz)}"
+    elif inc.status is models.IncidentStatus.STABILIZING:
+        text = f"Stabilizing: alerts cleared; resolves by itself at {_when(inc.stable_until, tz)}"
     else:
         text = "Triggered, not yet acknowledged"
     return f'<span class="status {html.escape(inc.status)}">{html.escape(text)}</span>'

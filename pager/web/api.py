@@ -192,12 +192,17 @@ async def add_note(request: web.Request) -> web.Response:
     try:
         data = await _json_body(request)
         text = _string(data, "text", required=True, max_len=10_000)
+        hypothesis = _string(data, "hypothesis", max_len=10_000)  # a change tried: what it should show,
+        result = _string(data, "result", max_len=10_000)  # and what it did
         actor = _actor(request, data)
     except BadRequest as exc:
         return jsonout.error(400, exc.message)
     assert text is not None
     app = request.app
-    if not await app[keys.STORE].add_note(incident_id, actor, text, app[keys.CLOCK].now(), audit(request)):
+    added = await app[keys.STORE].add_note(
+        incident_id, actor, text, app[keys.CLOCK].now(), audit(request), hypothesis=hypothesis, result=result
+    )
+    if not added:
         return jsonout.error(404, f"no incident {incident_id}")
     return jsonout.response({"status": "noted"}, 201)
 

@@ -24,7 +24,9 @@ from pager.web import (
     learning,
     maintenance,
     openapi,
+    practice,
     slack_interactive,
+    statuspage,
     twilio_sms,
     twilio_voice,
     ui,
@@ -86,6 +88,7 @@ def create_app(
     app.add_routes(
         [*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes(), *openapi.routes()]
     )
+    app.add_routes([*practice.routes(), *statuspage.routes()])  # issue 12: running the incident
     app.add_routes([*twilio_voice.routes(), *slack_interactive.routes(), *channel_status.routes()])  # issue 16
     app.add_routes(learning.routes())
     # issue 14: more ways in, and alert hygiene

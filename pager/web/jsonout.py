@@ -72,8 +72,27 @@ def incident(inc: models.Incident, now: datetime.datetime) -> dict[str, typing.A
             "ack_breached": inc.breached("ack", now),
             "resolve_breached": inc.breached("resolve", now),
         },
+        "roles": {role: inc.roles.get(role) for role in models.ROLES},
+        "next_update_due": timestamp(inc.next_update_due),
+        "recovered_at": timestamp(inc.recovered_at),
+        "stable_until": timestamp(inc.stable_until),
         "maintenance": inc.maintenance_id,
         "recent_changes": [change(c) for c in inc.recent_changes],
+    }
+
+
+def update(u: models.StatusUpdate) -> dict[str, typing.Any]:
+    """A status update as the API shows it."""
+    return {
+        "id": u.id,
+        "incident_id": u.incident_id,
+        "at": timestamp(u.at),
+        "by": u.by,
+        "status": u.status,
+        "known": u.known,
+        "doing": u.doing,
+        "unknown": u.unknown,
+        "next_update_at": timestamp(u.next_update_at),
     }
 
 

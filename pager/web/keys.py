@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from pager import clock, config, engine, mailer, metrics, sender
-from pager.sender import outbound
+from pager.sender import outbound, stakeholder_mail
 from pager.store import acks, changes, heartbeats, maintenance, optouts, store
 from pager.store import actions as actions_store
 from pager.store import drills as drills_store
@@ -19,6 +19,7 @@ METRICS = web.AppKey("metrics", metrics.Metrics)
 ENGINE = web.AppKey("engine", engine.Engine)
 ACKS = web.AppKey("acks", acks.Acks)
 SENDER = web.AppKey("sender", sender.Sender)
+STAKEHOLDER_MAIL = web.AppKey("stakeholder_mail", stakeholder_mail.StakeholderMail)
 OPTOUTS = web.AppKey("optouts", optouts.OptOuts)
 OUTBOUND = web.AppKey("outbound", outbound.Outbound)
 # learning from incidents

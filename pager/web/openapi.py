@@ -785,6 +785,69 @@ def _paths() -> Json:
             "addNote", "Add a note to the timeline", ok="201", body=_body(_ref("Note")), conflict=False
         ),
         "/api/v1/incidents/{id}/escalate": _incident_action("escalateIncident", "Page the next step now", body=actor),
+        "/api/v1/incidents/{id}/roles": _incident_action(
+            "setRoles",
+            "Set or clear (null) commander, comms, tech_lead and scribe, as `by`",
+            body=_body({"type": "object", "additionalProperties": {"type": ["string", "null"]}}),
+            conflict=False,
+        ),
+        "/api/v1/incidents/{id}/updates": {
+            "get": {
+                **_op("listUpdates", "The incident's status updates, oldest first", "incidents", params=("id",)),
+            },
+            "post": {
+                **_op(
+                    "postUpdate",
+                    "A status update (status, known, doing, unknown, next_update_in, by): timeline, stakeholders, /status",
+                    "incidents",
+                    "201",
+                    body="json",
+                    params=("id",),
+                ),
+            },
+        },
+        "/u/{token}": {
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {
+                "operationId": "showUpdatePage",
+                "summary": "The page a cadence reminder links to: post a status update from a phone",
+                "tags": ["ack"],
+                "responses": {"200": _html("the incident and the update form"), "404": _html("unknown link")},
+            },
+            "post": {
+                "operationId": "postUpdatePage",
+                "summary": "Post the status update as the person the link was sent to",
+                "tags": ["ack"],
+                "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
+                "responses": {
+                    "303": {"description": "posted; see the page again"},
+                    "400": _html("an update without a status, or an unreadable next update time"),
+                    "404": _html("unknown link"),
+                    "409": _html("the incident is resolved"),
+                },
+            },
+        },
+        "/status": {
+            "get": {
+                "operationId": "statusPage",
+                "summary": "The public status page: status-page services and their incidents' status updates",
+                "tags": ["status"],
+                "security": [],
+                "responses": {"200": _html("the status page"), "503": UNAVAILABLE},
+            }
+        },
+        "/status.json": {
+            "get": {
+                "operationId": "statusJson",
+                "summary": "The public status page as JSON",
+                "tags": ["status"],
+                "security": [],
+                "responses": {
+                    "200": _json({"type": "object"}, "services and their open incidents"),
+                    "503": UNAVAILABLE,
+                },
+            }
+        },
         "/api/v1/oncall": {
             "get": {
                 "operationId": "oncall",

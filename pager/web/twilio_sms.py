@@ -15,8 +15,8 @@ import structlog
 from aiohttp import web
 from twilio.twiml import messaging_response
 
-from pager import ack, config, models
-from pager.web import keys, sms_optout, twilio_signature
+from pager import ack, config, models, replies
+from pager.web import keys, practice, sms_optout, twilio_signature
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +78,8 @@ async def _act(request: web.Request, user: config.User, reply: ack.Reply) -> str
         return f"{'Acknowledged' if acknowledging else 'Resolved'} #{number}: {summary}"
     if inc.status is models.IncidentStatus.RESOLVED:
         return f"#{number} is already resolved: {summary}"
+    if inc.status is models.IncidentStatus.STABILIZING:
+        return f"#{number} is stabilizing (its alerts cleared); it resolves by itself unless one fires again."
     who = app[keys.SETTINGS].config.user(inc.acknowledged_by or "")
     by = who.display_name if who else inc.acknowledged_by
     return f"#{number} is already acknowledged by {by}. Reply 'res {number}' to resolve it."
@@ -95,6 +97,9 @@ async def inbound(request: web.Request) -> web.Response:
     if user is None:
         log.info("inbound sms from an unknown number ignored", sender=_tail(sender))
         return _twiml("This number is not registered with pager; nothing changed.")
+    command = replies.parse(str(params.get("Body", "")))  # issue 12: own 1234, update 1234 <text>
+    if command is not None:
+        return _twiml(await practice.sms_command(request.app, user, command))
     reply = ack.parse_reply(str(params.get("Body", "")))
     if reply is None:
         return _twiml(HELP)

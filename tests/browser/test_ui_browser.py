@@ -117,7 +117,8 @@ async def test_sign_in_by_mail_find_the_p0_and_acknowledge_it(site, viewport):
 
         inc = await site.incident(p0)
         assert inc["status"] == "acknowledged" and inc["acknowledged_by"] == "alice"
-        assert inc["timeline"][-1]["details"] == {"via": "web"}
+        [acked] = [e for e in inc["timeline"] if e["kind"] == "acknowledged"]  # then she commands: role_changed
+        assert acked["details"] == {"via": "web"}
 
         await page.goto(f"{site.url}/oncall")
         await page.locator("svg.chart").first.wait_for()

@@ -56,8 +56,9 @@ async def test_post_acknowledge_acts_as_the_links_user_via_link(make_client, poo
 
     inc = await http.detail(client, incident_id)
     assert inc["status"] == "acknowledged" and inc["acknowledged_by"] == "alice"
-    entry = inc["timeline"][-1]
+    entry, took = inc["timeline"][-2:]  # acknowledging made her commander, too
     assert entry["kind"] == "acknowledged" and entry["actor"] == "alice" and entry["details"] == {"via": "link"}
+    assert took["kind"] == "role_changed" and inc["roles"]["commander"] == "alice"
 
     page = await (await client.get(url)).text()
     assert "Acknowledged by Alice" in page

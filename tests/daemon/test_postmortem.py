@@ -105,12 +105,22 @@ async def test_the_draft_of_a_real_incident(make_client):
 
     rows = timeline_rows(text)
     events = [r[2] for r in rows]  # time (UTC), Europe/Berlin, event, what, who
-    assert events == ["Detected", "Escalated", "Paged", "Acknowledged", "Alert cleared", "Resolved"]
-    assert [r[0] for r in rows] == ["2026-11-23 12:00:00", "12:00:00", "12:00:00", "12:02:13", "12:47:05", "12:47:05"]
+    # acknowledging made Alice commander
+    assert events == ["Detected", "Escalated", "Paged", "Acknowledged", "Role changed", "Alert cleared", "Resolved"]
+    assert [r[0] for r in rows] == [
+        "2026-11-23 12:00:00",
+        "12:00:00",
+        "12:00:00",
+        "12:02:13",
+        "12:02:13",
+        "12:47:05",
+        "12:47:05",
+    ]
     assert [r[1] for r in rows] == [
         "2026-11-23 13:00:00 CET",
         "13:00:00 CET",
         "13:00:00 CET",
+        "13:02:13 CET",
         "13:02:13 CET",
         "13:47:05 CET",
         "13:47:05 CET",

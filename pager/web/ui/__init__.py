@@ -23,7 +23,7 @@ def routes() -> list[web.AbstractRouteDef]:
         web.get("/", pages.incidents),
         web.get("/events", live.stream),
         web.get("/incidents/{id}", pages.incident),
-        web.post("/incidents/{id}/{action:acknowledge|resolve|escalate|note}", pages.act),
+        web.post("/incidents/{id}/{action:acknowledge|resolve|escalate|note|update|roles}", pages.act),
         web.get("/oncall", pages.oncall),
         # issues 14 and 15: maintenance windows, the report, post-mortems and action items
         web.get("/maintenance", windows.page),

@@ -276,11 +276,44 @@ class IncidentPage:
     resolved: str
     ack_target: str  # the response targets (priorities.*.ack_within, resolve_within), if set
     resolve_target: str
-    roles: tuple[Role, ...]  # shown once the store has them (issue 12)
+    roles: tuple[Role, ...]
     updates: tuple[Update, ...]
+    next_update: str  # when the next status update is due (priorities.*.update_every), "overdue" when past
+    stabilizing: str  # while stabilizing: since when the alerts are clear, and until when it waits
+    role_choices: tuple[RoleChoice, ...]  # the roles form: each role, who holds it, who could
+    can_update: bool
     can_acknowledge: bool
     can_resolve: bool
     can_escalate: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RoleChoice:
+    field: str  # commander, comms, tech_lead, scribe
+    label: str
+    holder: str | None  # user id
+    users: tuple[tuple[str, str], ...]  # (id, name) of everyone who could take it
+
+
+def _role_choices(ctx: Context, inc: models.Incident) -> tuple[RoleChoice, ...]:
+    users = tuple((u.id, u.display_name) for u in ctx.cfg.users)
+    return tuple(
+        RoleChoice(name, name.replace("_", " ").capitalize(), inc.roles.get(name), users) for name in models.ROLES
+    )
+
+
+def _next_update(ctx: Context, inc: models.Incident) -> str:
+    due = inc.next_update_due
+    if due is None or not inc.status.open:
+        return ""
+    return f"by {when(due, ctx.tz, ctx.now)}" + (" — overdue" if due <= ctx.now else "")
+
+
+def _stabilizing(ctx: Context, inc: models.Incident) -> str:
+    if inc.status is not models.IncidentStatus.STABILIZING or inc.stable_until is None:
+        return ""
+    since = f"alerts clear since {when(inc.recovered_at, ctx.tz, ctx.now)}; " if inc.recovered_at else ""
+    return f"{since}resolves by itself at {when(inc.stable_until, ctx.tz, ctx.now)} unless an alert fires again"
 
 
 def _roles(ctx: Context, roles: Row) -> tuple[Role, ...]:
@@ -316,7 +349,12 @@ def _target(ctx: Context, inc: models.Incident, which: str) -> str:
     return f"by {when(due, ctx.tz, ctx.now)}" + (" — missed" if inc.breached(which, ctx.now) else "")
 
 
-def incident_page(ctx: Context, detail: models.IncidentDetail, paged: typing.Sequence[str]) -> IncidentPage:
+def incident_page(
+    ctx: Context,
+    detail: models.IncidentDetail,
+    paged: typing.Sequence[str],
+    updates: typing.Sequence[models.StatusUpdate] = (),
+) -> IncidentPage:
     inc = detail.incident
     row = incident_row(ctx, inc)
     policy = ctx.cfg.policy(inc.escalation_policy) if inc.escalation_policy else None
@@ -350,7 +388,11 @@ def incident_page(ctx: Context, detail: models.IncidentDetail, paged: typing.Seq
         ack_target=_target(ctx, inc, "ack"),
         resolve_target=_target(ctx, inc, "resolve"),
         roles=_roles(ctx, _field(detail, "roles") or _field(inc, "roles")),
-        updates=_updates(ctx, _field(detail, "updates") or ()),
+        updates=_updates(ctx, updates),
+        next_update=_next_update(ctx, inc),
+        stabilizing=_stabilizing(ctx, inc),
+        role_choices=_role_choices(ctx, inc),
+        can_update=inc.status.open,
         can_acknowledge=inc.status is models.IncidentStatus.TRIGGERED,
         can_resolve=inc.status is not models.IncidentStatus.RESOLVED,
         can_escalate=inc.status is models.IncidentStatus.TRIGGERED and policy is not None,
