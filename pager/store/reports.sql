@@ -1,6 +1,7 @@
 -- The incident report (GET /api/v1/reports/incidents): every figure aggregated here, over incidents
 -- opened in [$1, $2), one service or all ($3, NULL: all), drills left out. Zones come as two arrays
--- (ids, IANA names); anyone not listed is in UTC. Weeks are UTC weeks from Monday 00:00.
+-- (ids, IANA names); anyone not listed is in UTC. Weeks are UTC weeks from Monday 00:00. MTTR runs
+-- to the moment the alerts cleared when a stable window followed (recovered_at), as the metrics do.
 
 -- name: report_response
 -- This period and the previous one ([$3, $1)), per service and priority; here the service is $4.
@@ -11,7 +12,7 @@ SELECT CASE WHEN i.created_at >= $1 THEN 'current' ELSE 'previous' END AS period
        count(i.acknowledged_at) AS acknowledged,
        avg(extract(epoch FROM i.acknowledged_at - i.created_at)) AS mtta,
        count(i.resolved_at) AS resolved,
-       avg(extract(epoch FROM i.resolved_at - i.created_at)) AS mttr
+       avg(extract(epoch FROM coalesce(i.recovered_at, i.resolved_at) - i.created_at)) FILTER (WHERE i.resolved_at IS NOT NULL) AS mttr
   FROM incidents i
  WHERE i.created_at >= $3 AND i.created_at < $2 AND NOT i.drill AND ($4::text IS NULL OR i.service = $4)
  GROUP BY 1, 2, 3;
@@ -32,7 +33,7 @@ SELECT extract(isodow FROM local)::int - 1 AS dow, extract(hour FROM local)::int
 SELECT date_bin($4::interval, i.created_at, $1) AS bucket, i.priority,
        count(*) AS incidents,
        avg(extract(epoch FROM i.acknowledged_at - i.created_at)) AS mtta,
-       avg(extract(epoch FROM i.resolved_at - i.created_at)) AS mttr
+       avg(extract(epoch FROM coalesce(i.recovered_at, i.resolved_at) - i.created_at)) FILTER (WHERE i.resolved_at IS NOT NULL) AS mttr
   FROM incidents i
  WHERE i.created_at >= $1 AND i.created_at < $2 AND NOT i.drill AND ($3::text IS NULL OR i.service = $3)
  GROUP BY 1, 2;

@@ -11,6 +11,7 @@ from pager import clock, reporting, reports
 from pager.store import reports as reports_store
 from pager.web import keys
 from tests import support
+from tests.support import reports as seeded
 from tests.support.reports import CONFIG, UNTIL, seed, seed_changes
 
 
@@ -197,3 +198,19 @@ async def test_the_report_and_its_picture_over_http(make_client, pool, monkeypat
     absent = await client.get("/api/v1/reports/incidents.svg", headers=support.API)
     assert absent.status == 501 and "pager[reports]" in (await absent.json())["error"]
     assert client.app[keys.REPORTS] is not None
+
+
+async def test_mttr_runs_to_the_moment_the_alerts_cleared_not_to_the_end_of_the_stable_window(pool):
+    """Issue 12: an incident that waited out `stable_for` recovered when its alerts cleared."""
+    opened = UNTIL - datetime.timedelta(days=1)
+    inc = await seeded.incident(pool, "checkout", 0, opened, ack=60, by="alice", resolved=1500)
+    await pool.execute(
+        "UPDATE incidents SET recovered_at = $2, resolved_by = 'pager' WHERE id = $1",
+        inc,
+        opened + datetime.timedelta(seconds=600),
+    )
+    await seeded.incident(pool, "checkout", 0, opened, ack=60, by="alice", resolved=1200)
+    cfg = support.settings(CONFIG).config
+    r = await reporting.report(reports_store.Reports(pool), cfg, datetime.timedelta(days=30), UNTIL)
+    (row,) = r["response"]["by_service_priority"]
+    assert (row["resolved"], row["mttr_seconds"]) == (2, 900)
