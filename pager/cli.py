@@ -10,7 +10,7 @@ import os
 import sys
 import typing
 
-from pager import clock, config, logs, oncall
+from pager import clock, config, logs, maintenance_cli, oncall, values
 
 DEFAULT_CONFIG = os.environ.get("PAGER_CONFIG", "pager.yaml")
 GAP_WINDOW = datetime.timedelta(days=28)
@@ -60,6 +60,39 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"{len(settings.config.escalation_policies)} escalation policies, "
         f"{len(settings.config.integrations)} integrations)"
     )
+    return 0
+
+
+def cmd_channels(args: argparse.Namespace) -> int:
+    """Each way out, on or off and why, and (from the database) the numbers that replied STOP."""
+    from pager.store import db, optouts
+    from pager.web import channel_status
+
+    settings = _load(args.config)
+
+    async def opted_out() -> list[optouts.OptOut] | None:
+        if not settings.secrets.database_url:
+            return None
+        with db.translate_errors():
+            conn = await db.connect(settings.secrets.database_url)
+        try:
+            return await optouts.OptOuts(conn).list()  # type: ignore[arg-type] - a connection reads as a pool does
+        finally:
+            await conn.close()
+
+    try:
+        found = asyncio.run(opted_out())
+    except (OSError, db.Unavailable) as exc:
+        print(f"pager channels: cannot read opt-outs from the database: {exc}", file=sys.stderr)
+        found = None
+    summary = channel_status.summary(settings, found or [])
+    if args.json:
+        print(json.dumps({**summary, "sms_opt_outs": summary["sms_opt_outs"] if found is not None else None}))
+        return 0
+    for line in channel_status.lines(summary):
+        print(line)
+    if found is None:
+        print("sms opt-outs: no database configured here; a running pager shows them at GET /api/v1/channels")
     return 0
 
 
@@ -160,10 +193,19 @@ def _phases(text: str) -> tuple[str, ...]:
     from pager import bench
 
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in bench.PHASES]
+    unknown = [n for n in names if n not in bench.ALL_PHASES]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(bench.PHASES)}, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(bench.ALL_PHASES)}, got {text!r}"
+        )
     return names
+
+
+def _duration(text: str) -> datetime.timedelta:
+    try:
+        return values.parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -210,9 +252,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "probe_rate": args.probe_rate,
         "smtp_listen": args.smtp_listen,
         "alertmanager": args.alertmanager,
-        "only": (args.only or bench.DEFAULT_PHASES)
-        + (("vs_alertmanager",) if args.vs_alertmanager and "vs_alertmanager" not in (args.only or ()) else ()),
+        "only": args.only,
+        "soak": args.soak.total_seconds() if args.soak else None,
+        "soak_rate": args.soak_rate,
+        "soak_interval": args.soak_interval,
     }
+    if args.soak and args.only is None:
+        given["only"] = ("soak",)  # the soak is a measurement of its own
+    elif args.soak and "soak" not in args.only:
+        given["only"] = (*args.only, "soak")
+    if args.vs_alertmanager and "vs_alertmanager" not in (given["only"] or ()):
+        given["only"] = (*(given["only"] or bench.PHASES), "vs_alertmanager")
     values.update({k: v for k, v in given.items() if v is not None})
     return bench.main(
         bench.Options(
@@ -243,6 +293,11 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     check.set_defaults(func=cmd_check_config)
 
+    chan = sub.add_parser("channels", help="show each channel and webhook, on or off and why, and SMS opt-outs")
+    chan.add_argument("--config", "-c", default=DEFAULT_CONFIG, help="configuration file (default: %(default)s)")
+    chan.add_argument("--json", action="store_true", help="print JSON shaped like GET /api/v1/channels")
+    chan.set_defaults(func=cmd_channels)
+
     who = sub.add_parser("oncall", help="show who is on call, and until when; needs no database")
     who.add_argument("--config", "-c", default=DEFAULT_CONFIG, help="configuration file (default: %(default)s)")
     who.add_argument(
@@ -255,6 +310,8 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--rotation", metavar="ID", help="only this rotation or schedule")
     who.add_argument("--json", action="store_true", help="print JSON shaped like GET /api/v1/oncall")
     who.set_defaults(func=cmd_oncall)
+
+    maintenance_cli.add(sub)
 
     ben = sub.add_parser(
         "bench",
@@ -345,8 +402,19 @@ def parser() -> argparse.ArgumentParser:
         "--only",
         type=_phases,
         metavar="LIST",
-        help="comma-separated phases to run: ingest,events,page,storm,lateness,rss,vs_alertmanager "
-        "(default: all but vs_alertmanager)",
+        help="comma-separated phases to run: ingest,events,page,storm,lateness,rss,voice (default: all of these), "
+        "and takeover (kill -9 of one of three replicas mid-escalation) and vs_alertmanager, run only when named",
+    )
+    ben.add_argument(
+        "--soak",
+        type=_duration,
+        metavar="DURATION",
+        help="soak for DURATION (30m, 2h) at half the measured single-event capacity, printing RSS and p99 "
+        "each interval; runs alone unless --only names other phases",
+    )
+    ben.add_argument("--soak-rate", type=float, metavar="N", help="events/s for --soak instead of half capacity")
+    ben.add_argument(
+        "--soak-interval", type=float, metavar="S", help="seconds between the soak's reports (default: 60)"
     )
     ben.add_argument("--quick", action="store_true", help="a smoke run: everything shrunk to finish in seconds")
     ben.add_argument(
@@ -361,6 +429,10 @@ def parser() -> argparse.ArgumentParser:
         help="print the configuration the bench runs pager with, for a daemon to measure with --url",
     )
     ben.set_defaults(func=cmd_bench)
+
+    from pager import cli_learning
+
+    cli_learning.register(sub, DEFAULT_CONFIG)  # postmortem, drill, report
     return p
 
 

@@ -18,12 +18,33 @@ import tenacity
 from aiohttp import web
 
 from pager import clock as clock_mod
-from pager import config, notify, wakeup
+from pager import config, digest, mailer, notify, wakeup
 from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
-from pager.store import acks, db, embedded, escalations, migrate, store
+from pager.engine import ack_expiry
+from pager.sender import outbound as outbound_mod
+from pager.sender import stakeholder_mail as stakeholder_sender
+from pager.store import (
+    acks,
+    changes,
+    db,
+    deliveries,
+    embedded,
+    escalations,
+    heartbeats,
+    maintenance,
+    migrate,
+    optouts,
+    stakeholder_mail,
+    store,
+)
+from pager.store import actions as actions_store
+from pager.store import drills as drills_store
+from pager.store import notices as notices_store
 from pager.store import outbox as outbox_store
+from pager.store import postmortems as postmortems_store
+from pager.store import reports as reports_store
 from pager.web import app as web_app
 from pager.web import keys, ui
 
@@ -43,9 +64,8 @@ async def wait_for_database(url: str) -> None:
             error=str(rs.outcome.exception()) if rs.outcome else None,
         ),
     ):
-        with attempt:
-            with db.translate_errors():
-                conn = await db.connect(url)
+        with attempt, db.translate_errors():  # a connection lost mid-migration is waited out too
+            conn = await db.connect(url)
             try:
                 await migrate.apply(conn)
             finally:
@@ -68,32 +88,99 @@ def create_app(
         await wait_for_database(database_url)
         cfg = settings.config
         pool = await db.create_pool(database_url, min_size=cfg.database.pool_min, max_size=cfg.database.pool_max)
-        sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notify.build(settings))
-        engine = engine_mod.Engine(settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake)
+        notifiers = notify.build(settings)
+        sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notifiers)
+        told = stakeholder_sender.StakeholderMail(settings, stakeholder_mail.Queue(pool), clock, metrics, notifiers)
+        outbound = outbound_mod.Outbound(
+            settings, deliveries.Deliveries(pool), clock, metrics, outbound_mod.posters(settings, notifiers, clock)
+        )
+        await outbound.start()
+
+        engine = engine_mod.Engine(
+            settings,
+            escalations.Escalations(pool),
+            clock,
+            metrics,
+            on_pages=sender.wake,
+            on_stakeholder_mail=told.wake,
+        )
+
+        def transitioned(t: store.Transition) -> None:
+            metrics.observe_transition(t)
+            outbound.wake()
+
+        def opened() -> None:
+            engine.wake()
+            outbound.wake()
+
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
-        app[keys.STORE] = store.Store(pool, on_transition=metrics.observe_transition, on_opened=engine.wake)
+        app[keys.STORE] = store.Store(
+            pool,
+            on_transition=transitioned,
+            on_opened=opened,
+            on_acknowledged=lambda incident, priority, now: ack_expiry.arm(incident, priority, cfg, now),
+            names=_person(cfg),
+        )
         app[keys.ACKS] = acks.Acks(pool)
-        app[keys.ENGINE], app[keys.SENDER] = engine, sender
+        app[keys.OPTOUTS] = optouts.OptOuts(pool)
+        app[keys.CHANGES] = changes.Changes(pool)
+        app[keys.HEARTBEATS] = heartbeats.Heartbeats(pool)
+        app[keys.MAINTENANCE] = maintenance.Maintenance(pool)
+        await app[keys.HEARTBEATS].register(settings.heartbeats(), clock.now())
+        app[keys.ENGINE], app[keys.SENDER], app[keys.OUTBOUND] = engine, sender, outbound
+        app[keys.STAKEHOLDER_MAIL] = told
+        # learning from incidents: post-mortems, action items, drills, reports, and the mail that is not a page
+        app[keys.POSTMORTEMS], app[keys.ACTIONS] = postmortems_store.Postmortems(pool), actions_store.Actions(pool)
+        app[keys.DRILLS] = drills_store.Drills(pool, on_opened=opened)
+        app[keys.REPORTS] = reports_store.Reports(pool)
+        mail = mailer.Mailer(
+            settings, notices_store.Notices(pool), clock, {"digest": digest.renderer(app[keys.REPORTS], settings)}
+        )
+        app[keys.MAILER] = mail
+        await app[keys.DRILLS].arm_missing(engine.kept_timers(clock.now()))
         live = ui.hub(app)  # the web UI's event streams hear of new incidents too
 
         def incidents_changed() -> None:
-            engine.wake()
+            opened()
             live.publish()
 
-        wake = {"pager_incidents": incidents_changed, "pager_outbox": sender.wake}
-        listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
+        wake = {
+            "pager_incidents": incidents_changed,
+            "pager_outbox": sender.wake,
+            "pager_notices": mail.wake,
+            "pager_stakeholder_mail": told.wake,
+            "pager_outbound": outbound.wake,
+        }
+        listener = db.Listener(
+            database_url, list(wake), lambda channel: wake[channel](), on_state=metrics.listener_state
+        )
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)
+            stack.push_async_callback(outbound.aclose)
+            stack.push_async_callback(mail.aclose)
             if run_engine:
                 listener.start()
                 stack.push_async_callback(listener.stop)
                 await stack.enter_async_context(wakeup.running(engine.run(), "pager-engine"))
                 await stack.enter_async_context(wakeup.running(sender.run(), "pager-sender"))
+                await stack.enter_async_context(wakeup.running(outbound.run(), "pager-outbound"))
+                await stack.enter_async_context(wakeup.running(mail.run(), "pager-mailer"))
+                await stack.enter_async_context(wakeup.running(told.run(), "pager-stakeholder-mail"))
             yield
         await pool.close()
 
     app.cleanup_ctx.append(parts)
     return app
+
+
+def _person(cfg: config.Config) -> typing.Callable[[str], str | None]:
+    """user id → their name; None for whatever is not a configured user ('api', an integration)."""
+
+    def name(user_id: str) -> str | None:
+        user = cfg.user(user_id)
+        return user.display_name if user else None
+
+    return name
 
 
 @contextlib.contextmanager

@@ -129,8 +129,27 @@ def escalate_now(
     """
     walker = _Walker(incident_id, policy, priority_policy, now, users_at, channels_for)
     decision = walker.walk(state, anchor=now, forced=True)
-    entry = LogEntry(MANUAL, f"manual escalation from {_label(state.round, state.step)}")
+    entry = LogEntry(MANUAL, f"manual escalation from {_label(state.round - state.first_round, state.step)}")
     return dataclasses.replace(decision, log=(entry, *decision.log))
+
+
+def restart(
+    incident_id: int,
+    state: models.EscalationState,
+    policy: config.EscalationPolicy,
+    priority_policy: config.PriorityPolicy,
+    now: datetime.datetime,
+    users_at: UsersAt,
+    channels_for: ChannelsFor,
+) -> Decision:
+    """Start the walk over from step 1, now (a maintenance window ended, an acknowledgement expired).
+
+    It runs in a new round, so its pages are new outbox keys, and the policy's repeats count from
+    that round (`first_round`), as for a new incident.
+    """
+    walker = _Walker(incident_id, policy, priority_policy, now, users_at, channels_for)
+    fresh = models.EscalationState(-1, state.round + 1, None, state.round + 1)
+    return walker.walk(fresh, anchor=now, forced=False)
 
 
 def stop(state: models.EscalationState) -> models.EscalationState:
@@ -150,30 +169,31 @@ class _Walker:
     def walk(self, state: models.EscalationState, *, anchor: datetime.datetime, forced: bool) -> Decision:
         """Page the first step after `state` that reaches anyone, trying each step at most once."""
         log: list[LogEntry] = []
-        round_, step = state.round, state.step
+        round_, step, first = state.round, state.step, state.first_round
         for _ in range(len(self.policy.steps)):
-            following = self._next(round_, step, forced)
+            following = self._next(round_ - first, step, forced)
             if following is None:
                 log.append(LogEntry(EXHAUSTED, "escalation policy exhausted; nobody acknowledged"))
-                return Decision(models.EscalationState(step, round_, None), log=tuple(log))
-            if following[0] != round_ and step >= 0:
+                return Decision(models.EscalationState(step, round_, None, first), log=tuple(log))
+            if following[0] != round_ - first and step >= 0:
                 log.append(LogEntry(REPEATED, self._round_message(following[0])))
-            round_, step = following
-            pages, entries = self._page(round_, step)
+            round_, step = following[0] + first, following[1]
+            pages, entries = self._page(round_, step, first)
             log.extend(entries)
             if pages:
                 timeout = self.policy.steps[step].ack_timeout
                 next_at = anchor + timeout if self.priority.escalate else None
-                return Decision(models.EscalationState(step, round_, next_at), tuple(pages), tuple(log))
+                return Decision(models.EscalationState(step, round_, next_at, first), tuple(pages), tuple(log))
         log.append(
             LogEntry(
                 NOBODY_ON_CALL,
                 f"no step of escalation policy {self.policy.id} reached anyone; escalation stopped",
             )
         )
-        return Decision(models.EscalationState(step, round_, None), log=tuple(log))
+        return Decision(models.EscalationState(step, round_, None, first), log=tuple(log))
 
     def _next(self, round_: int, step: int, forced: bool) -> tuple[int, int] | None:
+        """The (round, step) after this one; rounds count from the walk's first round."""
         if step + 1 < len(self.policy.steps):
             return round_, step + 1
         if forced or round_ < self.policy.repeat:
@@ -186,8 +206,8 @@ class _Walker:
             return f"starting round {round_ + 1} of {total} at step 1"
         return f"starting round {round_ + 1} at step 1, past the policy's {total} round(s)"
 
-    def _page(self, round_: int, step: int) -> tuple[list[models.Page], list[LogEntry]]:
-        label = _label(round_, step)
+    def _page(self, round_: int, step: int, first: int = 0) -> tuple[list[models.Page], list[LogEntry]]:
+        label = _label(round_ - first, step)
         users: list[str] = []
         empty: list[str] = []
         for target in self.policy.steps[step].targets:

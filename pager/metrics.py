@@ -35,6 +35,12 @@ class Metrics:
             ["integration", "reason"],
             registry=r,
         )
+        self.alerts_suppressed = C(
+            "pager_alerts_suppressed_total",
+            "Firing alert events recorded while something kept them from paging (reason: maintenance).",
+            ["service", "reason"],
+            registry=r,
+        )
         self.incidents_created = C(
             "pager_incidents_created_total", "Incidents opened.", ["service", "priority"], registry=r
         )
@@ -77,6 +83,18 @@ class Metrics:
             ["service", "priority", "target"],
             registry=r,
         )
+        self.status_updates_overdue = C(
+            "pager_status_updates_overdue_total",
+            "Status-update reminders: the next update was overdue (priorities.*.update_every).",
+            ["service", "priority"],
+            registry=r,
+        )
+        self.stakeholder_mail = C(
+            "pager_stakeholder_mail_total",
+            "Stakeholder emails (never pages) by outcome: sent, retry, failed.",
+            ["outcome"],
+            registry=r,
+        )
         self.escalation_lateness = H(
             "pager_escalation_lateness_seconds",
             "How late an escalation step fired after it was due.",
@@ -107,6 +125,29 @@ class Metrics:
             registry=r,
         )
         self.response_times_at: datetime.datetime | None = None  # when mtta/mttr were last read
+        self.drills = C(
+            "pager_drills_total",
+            "Drills run to their end, by service and outcome (acknowledged | unacknowledged).",
+            ["service", "outcome"],
+            registry=r,
+        )
+        self.postmortems_overdue = G(
+            "pager_postmortems_overdue",
+            "Post-mortems past their due date and not yet saved, read from the database at scrape time.",
+            registry=r,
+        )
+
+        self.listener_connected = G(
+            "pager_listener_connected",
+            "1 while the LISTEN/NOTIFY connection that wakes the engine and sender is up, else 0.",
+            registry=r,
+        )
+        self.listener_reconnects = C(
+            "pager_listener_reconnects_total",
+            "Times the LISTEN/NOTIFY connection came back after it was lost.",
+            registry=r,
+        )
+        self._listener_was_up = False
 
     def set_response_times(self, rows: typing.Iterable[typing.Any]) -> None:
         self.mtta.clear()
@@ -119,10 +160,19 @@ class Metrics:
                 self.mttr.labels(*labels).set(row.mttr)
 
     def observe_transition(self, t: typing.Any) -> None:
-        """MTTA and MTTR, observed once when an incident is acknowledged or resolved."""
+        """MTTA and MTTR, observed once when an incident is acknowledged or resolved; drills stay out."""
+        if getattr(t, "drill", False):
+            return
         seconds = max((t.at - t.created_at).total_seconds(), 0.0)
         histogram = self.time_to_acknowledge if t.status == "acknowledged" else self.time_to_resolve
         histogram.labels(t.service, t.priority.name).observe(seconds)
+
+    def listener_state(self, up: bool) -> None:
+        """The LISTEN connection went up or down (db.Listener's `on_state`)."""
+        if up and self._listener_was_up:
+            self.listener_reconnects.inc()
+        self._listener_was_up = self._listener_was_up or up
+        self.listener_connected.set(1 if up else 0)
 
     def exposition(self) -> bytes:
         return prometheus_client.generate_latest(self.registry)

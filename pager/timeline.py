@@ -32,6 +32,22 @@ class Kind(enum.StrEnum):
     RESOLVED = "resolved", "it resolved: by a person, or because no alert is firing"
     NOTE = "note", "a note someone added"
     TARGET_BREACHED = "target_breached", "the response target (ack_within, resolve_within) passed unmet"
+    MAINTENANCE = "maintenance", "a maintenance window holds the incident (nobody is paged), or has let it go"
+    ACK_EXPIRED = "ack_expired", "acknowledged but unresolved past ack_expires: triggered again, escalating from step 1"
+    STABILIZING = "stabilizing", "every alert cleared; it resolves by itself after stable_for unless one fires again"
+    RELAPSED = "relapsed", "an alert fired again while stabilizing: triggered again, escalation from step 1"
+
+    # Running the incident
+    ROLE_CHANGED = (
+        "role_changed",
+        "someone took or was given a role (commander, comms, tech lead, scribe), or it was cleared",
+    )
+    STATUS_UPDATE = "status_update", "a status update: status, what is known, being done, not known yet, next update"
+    UPDATE_OVERDUE = "update_overdue", "the next status update is overdue; the commander was reminded"
+    STAKEHOLDERS_NOTIFIED = (
+        "stakeholders_notified",
+        "stakeholders were told by email (declared, an update, the all clear)",
+    )
 
     # Escalation
     ESCALATED = "escalated", "a step of the escalation policy was paged"
@@ -57,3 +73,22 @@ class Kind(enum.StrEnum):
     PAGE_UNDELIVERED = "page_undelivered", "the provider reported a sent page undelivered"
     PAGE_FALLBACK = "page_fallback", "a failed page went out on the person's other channels"
     PAGE_UNDELIVERABLE = "page_undeliverable", "every channel failed: the person could not be reached"
+    PAGE_DELIVERED = "page_delivered", "the provider reported a page delivered (an SMS received, a call answered)"
+    SMS_OPTED_OUT = (
+        "sms_opted_out",
+        "the person's number replied STOP: no SMS until START; pages use their other channels",
+    )
+    SMS_OPTED_IN = "sms_opted_in", "the person's number replied START: SMS pages resume"
+
+    # News of the incident (webhooks, Slack): never pages
+    POSTED = "posted", "the incident's news went to a webhook or its Slack channel"
+    POST_RETRY = "post_retry", "a post to a webhook or Slack failed for now; it is retried"
+    POST_FAILED = "post_failed", "a post to a webhook or Slack failed for good"
+
+    # Learning from incidents
+    POSTMORTEM_OVERDUE = (
+        "postmortem_overdue",
+        "the post-mortem is past its due date; the commander was reminded by email",
+    )
+    ACTION_OVERDUE = "action_overdue", "an action item is past its due date; its owner was reminded by email"
+    DRILL_ENDED = "drill_ended", "a drill finished: acknowledged or not, and how long it took"

@@ -12,6 +12,8 @@ import re
 import typing
 import zoneinfo
 
+import jsonpath_ng.exceptions
+import jsonpath_ng.ext
 import pydantic
 
 from pager import matchers, models
@@ -137,7 +139,27 @@ def _parse_target(value: object) -> str:
     return f"{kind}:{ident}"
 
 
+def parse_jsonpath(value: object) -> str:
+    """A JSONPath such as `$.alert.title` (jsonpath-ng's extended syntax, filters included), checked here."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a JSONPath such as $.title, got {value!r}")
+    try:
+        jsonpath_ng.ext.parse(value)
+    except jsonpath_ng.exceptions.JSONPathError as exc:
+        raise ValueError(f"not a JSONPath: {value!r}: {exc}") from None
+    return value
+
+
+def _whole_seconds(value: object) -> datetime.timedelta:
+    delta = parse_duration(value)
+    if delta < datetime.timedelta(seconds=1) or delta.microseconds:
+        raise ValueError(f"expected whole seconds such as 30s, 5m or 1h (second granularity), got {value!r}")
+    return delta
+
+
 Duration = typing.Annotated[datetime.timedelta, pydantic.PlainValidator(parse_duration)]
+Seconds = typing.Annotated[datetime.timedelta, pydantic.PlainValidator(_whole_seconds)]
+JSONPath = typing.Annotated[str, pydantic.PlainValidator(parse_jsonpath)]
 TimeZone = typing.Annotated[str, pydantic.PlainValidator(_parse_time_zone)]
 LocalTime = typing.Annotated[datetime.datetime, pydantic.PlainValidator(_parse_local_time)]
 ClockTime = typing.Annotated[datetime.time, pydantic.PlainValidator(_parse_clock_time)]
@@ -154,6 +176,7 @@ PriorityKey = typing.Annotated[
     pydantic.PlainValidator(lambda v: v if isinstance(v, models.Priority) else models.Priority.parse(str(v))),
     pydantic.PlainSerializer(lambda p: p.name),
 ]
+Email = typing.Annotated[str, pydantic.StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
 Ident = typing.Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
 EnvName = typing.Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 

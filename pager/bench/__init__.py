@@ -33,13 +33,18 @@ incidents, paged, …), `storm` (the probes' p50_ms, p99_ms, max_ms, probes,
 paged; `quiet` {p50_ms, p99_ms, max_ms} from `page`; capacity_alerts_per_s,
 storm_alerts_per_s, storm_incidents, storm_paged_by_email, storm_paged_by_sms,
 storm_page {p50_ms, …}, …), `lateness` (p50_ms, p99_ms, fired, armed_max, …),
-`rss` (rss_mb, peak_rss_mb, open_incidents, …) and, when asked for,
-`vs_alertmanager` (batch_ratio_8, batch_ratio_64, single_ratio_8,
+`rss` (rss_mb, peak_rss_mb, open_incidents, …) and `voice` (alert → Twilio call
+request, p50_ms, p99_ms, …). Run only when asked: `vs_alertmanager`
+(`--vs-alertmanager`: batch_ratio_8, batch_ratio_64, single_ratio_8,
 single_ratio_64, and `runs`: [{kind, alerts_per_request, concurrency, ratio,
-pager: {alerts_per_s, p50_ms, …, cpu}, alertmanager: {…}}]). Fields are only
-ever added to this shape, so a reader of an older summary keeps working.
+pager: {alerts_per_s, p50_ms, …, cpu}, alertmanager: {…}}]), `takeover`
+(`--only takeover`: kill -9 of one of three replicas mid-escalation; takeover_ms,
+after_kill_sent, …, pager/bench/takeover.py) and `soak` (`--soak 30m`: half
+capacity for that long; intervals of rss_mb and p99_ms, start, end,
+pager/bench/soak.py). Fields are only ever added to this shape, so a reader of
+an older summary keeps working.
 """
 
-from pager.bench.runner import DEFAULT_PHASES, PHASES, TARGETS, Options, main, run
+from pager.bench.runner import ALL_PHASES, PHASES, TARGETS, Options, main, run
 
-__all__ = ["DEFAULT_PHASES", "PHASES", "TARGETS", "Options", "main", "run"]
+__all__ = ["ALL_PHASES", "PHASES", "TARGETS", "Options", "main", "run"]

@@ -19,11 +19,12 @@ import typing
 
 import aiohttp
 
-from pager.bench import alertmanager, load, setup, smtp_sink, twilio_sink
+from pager.bench import alertmanager, load, setup, smtp_sink, soak, takeover, twilio_sink
+from pager.bench import voice as voice_phase
 
-PHASES = ("ingest", "events", "page", "storm", "lateness", "rss", "vs_alertmanager")
-DEFAULT_PHASES = tuple(p for p in PHASES if p != "vs_alertmanager")
-"""What a run measures unless told otherwise; the comparison with Alertmanager runs when asked for."""
+PHASES = ("ingest", "events", "page", "storm", "lateness", "rss", "voice")
+OPTIONAL = ("takeover", "soak", "vs_alertmanager")  # only when asked: --only takeover, --soak, --vs-alertmanager
+ALL_PHASES = PHASES + OPTIONAL
 SCHEMA = 1
 BUSY_MACHINE_PCT = 25.0
 """Above this share of a core used by other processes during a phase, the table warns that figures are disturbed."""
@@ -61,6 +62,7 @@ TARGETS = (
         "vs_alertmanager", "batch_ratio_64", "100-alert batches, pager / Alertmanager, 64 in flight", ">=", 0.75, "×"
     ),
     Target("vs_alertmanager", "single_ratio_8", "single events, pager / Alertmanager, 8 in flight", ">=", 0.5, "×"),
+    Target("takeover", "takeover_ms", "takeover: steps due after kill -9 of a replica, worst page", "<=", 2000, "ms"),
 )
 
 
@@ -78,7 +80,7 @@ class Options:
     events_concurrency: int = 64  # single events in flight: many small senders
     duration: float = 10.0
     warmup: float = 2.0
-    only: tuple[str, ...] = DEFAULT_PHASES
+    only: tuple[str, ...] = PHASES
     page_rate: float = 100.0
     page_duration: float = 30.0
     storm_share: float = 0.5  # the storm's rate as a share of the ingest capacity measured in the run
@@ -95,6 +97,9 @@ class Options:
     pool_max: int | None = None
     keep: bool = False
     vacuum: bool = True
+    soak: float | None = None  # seconds; the soak phase (pager/bench/soak.py)
+    soak_rate: float | None = None  # events/s; default half the measured capacity
+    soak_interval: float = 60.0
 
     @classmethod
     def quick_defaults(cls) -> dict[str, typing.Any]:
@@ -130,6 +135,7 @@ class Daemon:
     postgres_pid: int | None
     sink: twilio_sink.TwilioSink | None
     mode: str  # "embedded" or "url"
+    database_url: str | None = None
     smtp: smtp_sink.SmtpSink | None = None
 
 
@@ -687,6 +693,10 @@ class Bench:
             "warmup_s": self.o.warmup,
         }
 
+    async def voice(self) -> dict[str, typing.Any]:
+        """Alert → Twilio call request for P1 incidents paged by voice (pager.bench.voice)."""
+        return await voice_phase.measure(self)
+
     async def lateness(self) -> dict[str, typing.Any]:
         """Timers armed in batches (step 2 due a fixed time after step 1 paged), then fired − due per timer."""
         ack = datetime.timedelta(seconds=self.o.late_ack_timeout)
@@ -753,6 +763,12 @@ class Bench:
             "errors": failed,
             "cpu": CpuMeter.share(a, b),
         }
+
+    async def takeover(self) -> dict[str, typing.Any]:
+        return await takeover.run(self)
+
+    async def soak(self) -> dict[str, typing.Any]:
+        return await soak.run(self)
 
     async def rss(self) -> dict[str, typing.Any]:
         """Open incidents until `incidents` are open (100 per webhook, one per service), then read the RSS."""
@@ -995,7 +1011,18 @@ def table(summary: dict[str, typing.Any]) -> str:
         ],
     )
     add("vs_alertmanager", "side by side with Alertmanager", _vs_rows)
-    for phase in PHASES:
+    add(
+        "voice",
+        "alert → Twilio call request",
+        lambda r: [
+            ("p50 / p99: ", f"{_num(r['p50_ms'])} / {_num(r['p99_ms'])} ms", ""),
+            ("", f"{r['called']}/{r['incidents']} incidents at {_num(r['rate_per_s'], 0)}/s", ""),
+            ("load average (1 min): ", f"{r['load_avg_1m'][0]} → {r['load_avg_1m'][1]} on {r['cpus']} CPUs", ""),
+        ],
+    )
+    add("takeover", "takeover of a replica's timers", takeover.rows)
+    add("soak", "soak at half capacity", soak.rows_for_table)
+    for phase in ALL_PHASES:
         r = phases.get(phase)
         if phase == "vs_alertmanager" and r and r.get("status") == "ok":
             for run in r["runs"]:
@@ -1070,14 +1097,25 @@ async def _daemon(
             bdb = await store(own.database_url)
             try:
                 yield Daemon(
-                    own.url, setup.AM_TOKEN, setup.EVENTS_KEY, own.pid, bdb, own.postgres_pid, sink, "embedded", mail
+                    own.url,
+                    setup.AM_TOKEN,
+                    setup.EVENTS_KEY,
+                    own.pid,
+                    bdb,
+                    own.postgres_pid,
+                    sink,
+                    "embedded",
+                    own.database_url,
+                    mail,
                 )
             finally:
                 await bdb.pool.close()
         return
     bdb = await store(o.database_url)
     try:
-        yield Daemon(o.url.rstrip("/"), o.am_token or "", o.events_key or "", o.pid, bdb, None, sink, "url", mail)
+        yield Daemon(
+            o.url.rstrip("/"), o.am_token or "", o.events_key or "", o.pid, bdb, None, sink, "url", o.database_url, mail
+        )
     finally:
         if bdb is not None:
             await bdb.pool.close()
@@ -1104,7 +1142,7 @@ async def run(o: Options) -> dict[str, typing.Any]:
             async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
                 bench = Bench(o, d, session)
                 bench.results = phases
-                for name in PHASES:
+                for name in ALL_PHASES:
                     if name not in o.only:
                         continue
                     if o.vacuum and d.bench_db is not None and phases:
@@ -1158,6 +1196,7 @@ async def run(o: Options) -> dict[str, typing.Any]:
             "probe_rate": o.probe_rate,
             "storm_email_fails": o.storm_email_fails,
             "only": list(o.only),
+            "soak_s": o.soak,
             "vacuum": o.vacuum and d_has_db,
         },
         "phases": phases,

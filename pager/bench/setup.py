@@ -38,7 +38,7 @@ import typing
 import aiohttp
 import yaml
 
-from pager.bench import twilio_sink
+from pager.bench import twilio_sink, voice
 from pager.store import embedded
 
 AM_TOKEN_ENV = "PAGER_BENCH_AM_TOKEN"
@@ -127,33 +127,35 @@ def config(
     database: dict[str, typing.Any] = {"url_env": "PAGER_DATABASE_URL"}
     if pool_max is not None:
         database["pool_max"] = pool_max
-    return {
-        "server": {"listen": listen, "public_url": f"http://{listen}"},
-        "database": database,
-        "data_dir": str(data_dir),
-        "users": users,
-        "escalation_policies": policies,
-        "classification": [{"matchers": ['severity="critical"'], "priority": "P0"}, {"priority": "P3"}],
-        "priorities": {
-            **{p: {"channels": ["sms"]} for p in ("P0", "P1", "P2")},
-            "P3": {"channels": ["email"]},
-        },
-        "services": services,
-        "integrations": [
-            {"id": "bench-am", "type": "alertmanager", "token_env": AM_TOKEN_ENV, "service": "bench-other"},
-            {"id": "bench-events", "type": "events_v2", "token_env": EVENTS_KEY_ENV, "service": "bench-other"},
-        ],
-        "notifiers": {
-            "sms": {
-                "account_sid_env": TWILIO_SID_ENV,
-                "auth_token_env": TWILIO_TOKEN_ENV,
-                "from": "+15005550006",
-                "api_base": sink_url,
+    return voice.extend_config(
+        {
+            "server": {"listen": listen, "public_url": f"http://{listen}"},
+            "database": database,
+            "data_dir": str(data_dir),
+            "users": users,
+            "escalation_policies": policies,
+            "classification": [{"matchers": ['severity="critical"'], "priority": "P0"}, {"priority": "P3"}],
+            "priorities": {
+                **{p: {"channels": ["sms"]} for p in ("P0", "P1", "P2")},
+                "P3": {"channels": ["email"]},
             },
-            **({"email": {"host": smtp[0], "port": smtp[1], "from": "pager-bench@bench.invalid"}} if smtp else {}),
-            "console": {"enabled": False},
-        },
-    }
+            "services": services,
+            "integrations": [
+                {"id": "bench-am", "type": "alertmanager", "token_env": AM_TOKEN_ENV, "service": "bench-other"},
+                {"id": "bench-events", "type": "events_v2", "token_env": EVENTS_KEY_ENV, "service": "bench-other"},
+            ],
+            "notifiers": {
+                "sms": {
+                    "account_sid_env": TWILIO_SID_ENV,
+                    "auth_token_env": TWILIO_TOKEN_ENV,
+                    "from": "+15005550006",
+                    "api_base": sink_url,
+                },
+                **({"email": {"host": smtp[0], "port": smtp[1], "from": "pager-bench@bench.invalid"}} if smtp else {}),
+                "console": {"enabled": False},
+            },
+        }
+    )
 
 
 def environment(database_url: str | None = None) -> dict[str, str]:

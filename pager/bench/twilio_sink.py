@@ -25,6 +25,8 @@ import typing
 import aiohttp
 from aiohttp import web
 
+from pager.bench import voice
+
 ACCOUNT_SID = "AC" + "be" * 16
 AUTH_TOKEN = "5e" * 16
 API_VERSION = "2010-04-01"
@@ -51,6 +53,7 @@ class TwilioSink:
         self.auth_token = auth_token
         self.url = ""  # api_base for the daemon's sms notifier, set by `start`
         self.arrivals: list[Arrival] = []
+        self.calls: list[Arrival] = []  # Calls API requests (the voice phase), `body` holding the TwiML Url
         self.rejected = 0
         self._sids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -64,6 +67,7 @@ class TwilioSink:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._create_message)
+        app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Calls.json", lambda r: voice.create_call(self, r))
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:

@@ -12,7 +12,7 @@ import datetime
 import typing
 
 from pager import config, effects, escalation, models, plan, timeline
-from pager.engine import handlers
+from pager.engine import handlers, maintenance
 
 _UNREACHED = (
     timeline.Kind.TARGET_EMPTY,
@@ -30,8 +30,20 @@ class Context:
     users_at: escalation.UsersAt
     channels_for: escalation.ChannelsFor
 
-    def timers(self, now: datetime.datetime) -> handlers.Context:
-        return handlers.Context(self.config, now, self.users_at, self.channels_for)
+    def timers(self, now: datetime.datetime, held: typing.Any = None) -> handlers.Context:
+        """The handlers' context at `now`; `held` is what the claim loaded of maintenance (ClaimContext)."""
+        if held is None:
+            return handlers.Context(self.config, now, self.users_at, self.channels_for)
+        return handlers.Context(
+            self.config,
+            now,
+            self.users_at,
+            self.channels_for,
+            held.active,
+            held.windows,
+            held.candidates,
+            held.partial,
+        )
 
 
 def _decided(
@@ -67,16 +79,27 @@ def _decided(
 
 
 def plan_due(
-    incident: models.Incident, ctx: Context, now: datetime.datetime, *, manual: bool = False, actor: str = "pager"
+    incident: models.Incident,
+    ctx: Context,
+    now: datetime.datetime,
+    *,
+    manual: bool = False,
+    actor: str = "pager",
+    windows: typing.Sequence[models.MaintenanceWindow] = (),
 ) -> plan.Plan:
     """Everything due for one incident: its opening (first page, other timers armed), or every overdue step.
 
     `manual` is `actor` asking for the next step now, whatever its timer; the timeline says who asked.
+    An incident an active maintenance window (`windows`) holds pages nobody: its escalation stops, to
+    start over at the end.
     """
     cfg = ctx.config
     state = incident.escalation
     opening = state.step < 0 and not manual
     opened = handlers.on_opened(incident, ctx.timers(now)) if opening else plan.Plan()
+    window = maintenance.holding(windows, incident, now) if not manual else None
+    if window is not None:
+        return opened + maintenance.held(incident, window, opening=opening)
     policy = cfg.policy(incident.escalation_policy) if incident.escalation_policy else None
     if policy is None:
         if incident.escalation_policy:

@@ -17,7 +17,19 @@ import datetime
 import typing
 
 from pager import config, effects, escalation, models, plan
-from pager.engine import targets
+from pager.engine import (
+    ack_expiry,
+    actions,
+    cadence,
+    digest,
+    drills,
+    heartbeats,
+    maintenance,
+    postmortems,
+    stability,
+    stakeholders,
+    targets,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,16 +40,57 @@ class Context:
     now: datetime.datetime
     users_at: escalation.UsersAt
     channels_for: escalation.ChannelsFor
+    # Maintenance (loaded with the claim): active windows; per window whose timer came due, the window,
+    # the incidents it concerns, and whether some were locked elsewhere (`partial`).
+    active: tuple[models.MaintenanceWindow, ...] = ()
+    windows: typing.Mapping[int, models.MaintenanceWindow] = dataclasses.field(default_factory=dict)
+    candidates: typing.Mapping[int, tuple[models.Incident, ...]] = dataclasses.field(default_factory=dict)
+    partial: frozenset[int] = frozenset()
 
 
 Handler = typing.Callable[[models.Timer, Context], plan.Plan]
 Opened = typing.Callable[[models.Incident, Context], plan.Plan]
 
+REASSESS = "reassess"
+"""Timer kind armed by pager_ingest when it raises an incident's priority: `ON_RAISED` runs at the new one."""
+
+# Each hook arms only what is not armed yet, so a raise (ON_RAISED) changes nothing twice.
+ON_OPENED: tuple[Opened, ...] = (targets.arm, postmortems.arm, stability.note, cadence.arm, stakeholders.declare)
+ON_RAISED: tuple[Opened, ...] = (stability.note, cadence.arm, stakeholders.declare_raised)
+ON_DRILL_OPENED: tuple[Opened, ...] = (drills.arm,)
+"""A drill arms only these: no response target, post-mortem or anything else that counts in SLOs."""
+
+
+def reassess(timer: models.Timer, ctx: Context) -> plan.Plan:
+    incident = timer.incident
+    if incident is None or not incident.status.open or incident.drill:
+        return plan.Plan()
+    return plan.Plan.total(hook(incident, ctx) for hook in ON_RAISED)
+
+
 HANDLERS: dict[str, Handler] = {
     targets.ACK: targets.on_due,
     targets.RESOLVE: targets.on_due,
+    postmortems.KIND: postmortems.on_due,
+    actions.KIND: actions.on_due,
+    drills.END: drills.on_end,
+    drills.SCHEDULE: drills.on_schedule,
+    digest.KIND: digest.on_due,
+    cadence.KIND: cadence.on_due,
+    stability.KIND: stability.on_due,
+    stability.RELAPSE: stability.on_relapse,
+    stakeholders.ALL_CLEAR: stakeholders.on_all_clear,
+    REASSESS: reassess,
+    ack_expiry.KIND: ack_expiry.on_due,
+    heartbeats.KIND: heartbeats.on_due,
+    maintenance.START: maintenance.on_due,
+    maintenance.END: maintenance.on_due,
 }
-ON_OPENED: tuple[Opened, ...] = (targets.arm,)
+
+
+def kept_timers(cfg: config.Config, now: datetime.datetime) -> list[plan.SetTimer]:
+    """The config's own timers (no incident): armed when the daemon starts unless already armed."""
+    return [*drills.schedule_timers(cfg, now), *digest.timers(cfg, now)]
 
 
 def on_due(timer: models.Timer, ctx: Context) -> plan.Plan:
@@ -52,4 +105,4 @@ def on_due(timer: models.Timer, ctx: Context) -> plan.Plan:
 
 def on_opened(incident: models.Incident, ctx: Context) -> plan.Plan:
     """Every kind's timers for an incident the engine sees for the first time."""
-    return plan.Plan.total(hook(incident, ctx) for hook in ON_OPENED)
+    return plan.Plan.total(hook(incident, ctx) for hook in (ON_DRILL_OPENED if incident.drill else ON_OPENED))

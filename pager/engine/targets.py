@@ -3,7 +3,10 @@
 The deadlines are fixed when the incident opens (`ack_by`, `resolve_by`), each
 a durable timer. When one comes due and the target is unmet, the breach is a
 timeline entry and `pager_response_target_breaches_total`, once per incident
-and target: the timer is handled once, and re-armed by nothing.
+and target: the timer is handled once, and re-armed by nothing but a stability
+window still open at the deadline (decided when the window ends). Recovering
+counts as meeting the target once the incident resolves: MTTR, too, counts to
+the moment the alerts cleared.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ def deadlines(incident: models.Incident, cfg: typing.Any) -> tuple[typing.Any, t
 
 
 def arm(incident: models.Incident, ctx: handlers.Context) -> plan.Plan:
-    """Fix the incident's deadlines as it opens, and arm a timer for each."""
+    """Fix the incident's deadlines as it opens, and arm a timer for each; once (a relapse keeps them)."""
+    if incident.ack_by is not None or incident.resolve_by is not None:
+        return plan.Plan()
     ack_by, resolve_by = deadlines(incident, ctx.config)
     if ack_by is None and resolve_by is None:
         return plan.Plan()
@@ -44,15 +49,31 @@ def arm(incident: models.Incident, ctx: handlers.Context) -> plan.Plan:
 def on_due(timer: models.Timer, ctx: handlers.Context) -> plan.Plan:
     incident = timer.incident
     target = _TARGET[timer.kind]
-    if incident is None or not incident.breached(target, ctx.now):
+    if incident is None:
+        return plan.Plan()
+    due = incident.ack_by if timer.kind == ACK else incident.resolve_by
+    stable_until, recovered = incident.stable_until, incident.recovered_at
+    if (
+        incident.status is models.IncidentStatus.STABILIZING
+        and incident.met_at(target) is None
+        and due is not None
+        and recovered is not None
+        and recovered <= due
+        and stable_until is not None
+        and stable_until > ctx.now
+    ):
+        # Recovered in time but not over yet: decided when the window ends (a relapse misses the target).
+        again = plan.SetTimer(timer.kind, timer.subject, stable_until, incident.priority, incident.id)
+        return plan.Plan(set_timers=(again,))
+    if due is None or not incident.breached(target, ctx.now):
         return plan.Plan()
     verb = "acknowledged" if timer.kind == ACK else "resolved"
-    within = values.format_duration(timer.due_at - incident.created_at)
+    within = values.format_duration(due - incident.created_at)
     line = plan.Line(
         incident.id,
         timeline.Kind.TARGET_BREACHED,
         f"Response target missed: not {verb} within {within}",
-        details={"target": target, "due": timer.due_at.isoformat()},
+        details={"target": target, "due": due.isoformat()},
     )
     return plan.Plan(
         log=(line,),

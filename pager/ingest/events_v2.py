@@ -97,9 +97,9 @@ def parse(body: bytes, new_key: typing.Callable[[], str] = _new_key) -> Event:
     is_trigger = action is None or action is models.Action.TRIGGER
     dedup_key = problems.text(event.dedup_key, "dedup_key", required=not is_trigger, limit=DEDUP_KEY_MAX)
 
-    # Only a trigger must carry a valid payload and extras; an acknowledge or resolve must not be
-    # refused for them (that would leave its incident open), so their problems are dropped
-    # while whatever is usable still feeds routing.
+    # Only a trigger must carry a payload. PagerDuty's published schema (the contract, issue 14:
+    # tests/support/samples/pagerduty-events-v2-openapiv3.json) holds for every action, so a
+    # payload or extras that violate it are refused whatever the action.
     trigger_problems = _Problems()
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
@@ -121,6 +121,8 @@ def parse(body: bytes, new_key: typing.Callable[[], str] = _new_key) -> Event:
             "class": trigger_problems.text(payload.class_, "payload.class"),
         }
         starts_at = _timestamp(payload.timestamp, trigger_problems)
+        if payload.custom_details is not None and not isinstance(payload.custom_details, dict):
+            trigger_problems.append("'payload.custom_details' is invalid (must be an object)")
         labels, annotations, am_alert = _details(payload.custom_details)
         labels.update((name, value) for name, value in fields.items() if value)
         if am_alert is not None:
@@ -135,14 +137,11 @@ def parse(body: bytes, new_key: typing.Callable[[], str] = _new_key) -> Event:
         if value:
             annotations[name] = value
     for name, value in (("links", event.links), ("images", event.images)):
-        if value is None:
-            continue
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            trigger_problems.append(f"'{name}' is invalid (must be an array of objects)")
-        elif value:
+        found = extras_problems(name, value)
+        trigger_problems.extend(found)
+        if value and not found:
             annotations[name] = msgspec.json.encode(value).decode()
-    if is_trigger:
-        problems.extend(trigger_problems)
+    problems.extend(trigger_problems)
 
     if problems:
         raise ingest.InvalidPayload(list(problems))
@@ -163,6 +162,28 @@ def parse(body: bytes, new_key: typing.Callable[[], str] = _new_key) -> Event:
     )
 
 
+_EXTRA_FIELDS = {"links": ("href", ("href", "text")), "images": ("src", ("src", "href", "alt"))}
+
+
+def extras_problems(name: str, value: object) -> list[str]:
+    """What is wrong with `links` or `images` by PagerDuty's schema: arrays of objects with href (src) a string."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        return [f"'{name}' is invalid (must be an array of objects)"]
+    required, strings = _EXTRA_FIELDS[name]
+    problems = []
+    for i, item in enumerate(value):
+        if required not in item:
+            problems.append(f"'{name}[{i}].{required}' is missing")
+        problems += [
+            f"'{name}[{i}].{key}' is invalid (must be a string)"
+            for key in strings
+            if key in item and not isinstance(item[key], str)
+        ]
+    return problems
+
+
 def _action(value: object, problems: _Problems) -> models.Action | None:
     if value is None or value == "":
         problems.append("'event_action' is missing or blank")
@@ -177,13 +198,13 @@ def _action(value: object, problems: _Problems) -> models.Action | None:
 
 def _severity(value: object, problems: _Problems) -> str:
     text = problems.text(value, "payload.severity", required=True)
-    if text and text.lower() not in SEVERITIES:
+    if text and text not in SEVERITIES:  # an enum in PagerDuty's schema: case counts
         problems.append(
             "'payload.severity' is invalid "
             f"(must be one of the following: 'critical', 'warning', 'error' or 'info'; got {text!r})"
         )
         return ""
-    return text.lower()
+    return text
 
 
 def _timestamp(value: object, problems: _Problems) -> datetime.datetime | None:

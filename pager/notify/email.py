@@ -24,16 +24,37 @@ SUBJECT_SUMMARY_MAX = 120
 
 def subject(msg: message.Message) -> str:
     """`[P0] checkout: 5xx above 5% (#1234)`: priority and service first, for inbox filters."""
+    if msg.reminder:
+        return f"[{msg.priority.name}] {msg.service}: status update overdue (#{msg.number})"
     summary = " ".join(msg.summary.split())
     if len(summary) > SUBJECT_SUMMARY_MAX:
         summary = summary[: SUBJECT_SUMMARY_MAX - 1].rstrip() + "…"
-    return f"[{msg.priority.name}] {msg.service}: {summary} (#{msg.number})"
+    return f"{msg.prefix}[{msg.priority.name}] {msg.service}: {summary} (#{msg.number})"
+
+
+def _reminder_body(msg: message.Message) -> str:
+    lines = [
+        f"The next status update for {msg.priority.name} incident #{msg.number} on {msg.service} is overdue, "
+        f"{msg.user_name}.",
+        "",
+        msg.summary.strip(),
+        "",
+        f"Post one: {msg.update_url}",
+        f"By SMS: reply update {msg.number} followed by where things stand.",
+        "",
+        "-- ",
+        "pager: you run this incident (commander, or whoever acknowledged or is on call).",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def body(msg: message.Message) -> str:
+    if msg.reminder:
+        return _reminder_body(msg)
     lines = [
-        f"{msg.priority.name} incident #{msg.number} on {msg.service} needs you, {msg.user_name}.",
+        f"{msg.prefix}{msg.priority.name} incident #{msg.number} on {msg.service} needs you, {msg.user_name}.",
         "",
+        *(["This is a drill: please acknowledge it as you would a real incident.", ""] if msg.drill else []),
         msg.summary.strip(),
         "",
     ]
@@ -41,6 +62,10 @@ def body(msg: message.Message) -> str:
         lines.append(f"Acknowledge or resolve: {msg.ack_url}")
     if msg.runbook_url:
         lines.append(f"Runbook: {msg.runbook_url}")
+    if msg.dashboard_url:
+        lines.append(f"Dashboard: {msg.dashboard_url}")
+    if msg.after_change:
+        lines.append(f"It opened after a change: {' '.join(msg.after_change.split())}")
     lines.append(f"By SMS: reply {msg.number} to acknowledge, res {msg.number} to resolve.")
     if msg.more:
         lines += ["", f"{len(msg.more)} more open incident{'s' if len(msg.more) > 1 else ''} for you:"]
@@ -98,18 +123,37 @@ class SmtpEmail:
     def sender(self) -> str:
         return self._sender
 
+    def _session(self) -> dict[str, typing.Any]:
+        return {
+            "hostname": self._host,
+            "port": self._port,
+            "username": self._username,
+            "password": self._password,
+            "use_tls": self._tls,
+            "start_tls": self._starttls and not self._tls,
+            "timeout": self._retry.attempt_timeout.total_seconds(),
+        }
+
     async def transmit(self, mail: email.message.EmailMessage) -> None:
         """One SMTP session for one composed mail; raises what aiosmtplib raises (the web UI's sign-in mail uses it too)."""
-        await aiosmtplib.send(
-            mail,
-            hostname=self._host,
-            port=self._port,
-            username=self._username,
-            password=self._password,
-            use_tls=self._tls,
-            start_tls=self._starttls and not self._tls,
-            timeout=self._retry.attempt_timeout.total_seconds(),
-        )
+        await aiosmtplib.send(mail, **self._session())
+
+    async def send_mail(self, mail: email.message.EmailMessage) -> message.Outcome:
+        """A message composed elsewhere (stakeholder mail), in one attempt: the caller's outbox retries it.
+
+        Flattened with the message's own policy (aiosmtplib's folds headers at 78 columns, and Python
+        folds some subjects straight after 'Subject:', which readers show with a leading space).
+        """
+        raw = mail.as_bytes(policy=mail.policy.clone(linesep="\r\n"))
+        recipients = [address for _, address in email.utils.getaddresses(mail.get_all("To", []))]
+        try:
+            await aiosmtplib.send(raw, sender=mail["From"], recipients=recipients, **self._session())
+        except Exception as exc:
+            failure = self._classify(exc)
+            if failure is None:
+                raise
+            return message.Outcome.failed(failure.error, permanent=not failure.temporary)
+        return message.Outcome.sent(mail["Message-ID"])
 
     async def send(self, msg: message.Message) -> message.Outcome:
         mail = compose(msg, self._sender)

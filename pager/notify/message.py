@@ -26,8 +26,12 @@ log = structlog.get_logger(__name__)
 class Message:
     """One page to one person on one channel, with everything the text shows.
 
-    `ack_url` carries a secret token: render it, never log it.
+    `ack_url` carries a secret token: render it, never log it. `ack_token` is that token alone, for a
+    channel whose provider calls back to act on it (voice: the call's TwiML URL); as secret.
     `more` lists other open incidents bundled into this page as (number, summary).
+    `drill`: the page is a drill's; every channel starts its text with `DRILL_PREFIX`.
+    A status-update reminder (`reminder`) carries `update_url` (the update page, a secret token too)
+    instead of an ack link: the incident needs a status update, not an acknowledgement.
     """
 
     incident_id: int
@@ -42,6 +46,41 @@ class Message:
     ack_url: str | None = None
     runbook_url: str | None = None
     more: tuple[tuple[int, str], ...] = ()
+    ack_token: str | None = None
+    dashboard_url: str | None = None  # Grafana's dashboard of the alert
+    after_change: str | None = None  # the change (deploy) its service had in the 2 h before it opened
+    drill: bool = False
+    reminder: bool = False
+    update_url: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """What every channel's text starts with: `[DRILL] ` for a drill's page, else nothing."""
+        return DRILL_PREFIX if self.drill else ""
+
+
+DRILL_PREFIX = "[DRILL] "
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class News:
+    """One piece of an incident's news (a timeline entry) for one target: a webhook, or the service's Slack channel.
+
+    Never a page: nobody is paged by it, and it goes out on its own lane. `incident` is as it is when sent;
+    `people` names the users it mentions (user id → display name). For Slack, `slack_channel` is where
+    the service posts and `slack` the incident's message once posted (channel id, ts).
+    """
+
+    delivery_id: int
+    event: str  # the entry's timeline kind: triggered, acknowledged, resolved, status_update, ...
+    incident: models.Incident
+    entry: models.TimelineEntry
+    people: typing.Mapping[str, str] = dataclasses.field(default_factory=dict)
+    slack_channel: str | None = None
+    slack: tuple[str, str] | None = None
+
+    def name(self, user_id: str | None) -> str:
+        return self.people.get(user_id or "", user_id or "someone")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,6 +112,14 @@ class Notifier(typing.Protocol):
         ...
 
 
+class Poster(typing.Protocol):
+    async def post(self, news: News) -> Outcome:
+        """Deliver `news` to its target; classify every failure into the Outcome (provider_id: what it made)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
 class Temporary(Exception):
     """A failure that may pass: raised by a single attempt so `with_retries` tries again."""
 
@@ -101,6 +148,8 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+POST_RETRY = RetryPolicy(attempts=3, deadline=datetime.timedelta(seconds=15))
+"""News is retried briefly at the edge, then through its outbox with backoff (it must never hold a lane)."""
 
 
 async def with_retries(

@@ -142,22 +142,55 @@ def _bundle(more: tuple[tuple[int, str], ...], room: int, gsm7: bool) -> str:
     return count + ":" + shown + " ..." if shown else count
 
 
+CHANGE_MIN = 8
+"""The change a page names ("after deploy ...") keeps at least this much of its text, or is left out."""
+
+
+def _reminder(msg: message.Message) -> str:
+    """`[P0] checkout #1234: status update overdue. Post one: https://…/u/Xk3… or reply: update 1234 <status>`."""
+    tail = f" #{msg.number}: status update overdue. Post one: {msg.update_url} or reply: update {msg.number} <status>"
+    head = f"{msg.prefix}[{msg.priority.name}] "
+    service = to_gsm7(msg.service)
+    return head + _truncate(service, max(GSM7_SINGLE - _units(head + tail, True), 4), True) + tail
+
+
 def render(msg: message.Message) -> str:
-    """`[P0] checkout: 5xx above 5% #1234 ack: https://pager.example.com/a/Xk3… or reply 1234`."""
-    head = f"[{msg.priority.name}] {msg.service}:"
+    """`[P0] checkout: 5xx above 5% #1234 ack: https://pager.example.com/a/Xk3… or reply 1234`.
+
+    Room is given in this order: the link and the number (never cut), the summary's first
+    SUMMARY_MIN characters, the bundled count, then, when they fit, Grafana's dashboard link (whole
+    or not at all) and the change the incident followed (" (after deploy ...)"), then the rest of
+    the summary and the bundled numbers.
+    """
+    if msg.reminder:
+        return _reminder(msg)
+    head = f"{msg.prefix}[{msg.priority.name}] {msg.service}:"
     if msg.ack_url:
         tail = f" #{msg.number} ack: {msg.ack_url} or reply {msg.number}"
     else:
         tail = f" #{msg.number} reply {msg.number} to ack"
     numbers = "".join(f" #{number}" for number, _ in msg.more)
-    gsm7 = is_gsm7(head + tail + numbers)
+    dash = f" dash: {msg.dashboard_url}" if msg.dashboard_url else ""
+    gsm7 = is_gsm7(head + tail + numbers + dash)
     summary = to_gsm7(msg.summary) if gsm7 else _one_line(msg.summary)
+    change = (to_gsm7(msg.after_change) if gsm7 else _one_line(msg.after_change)) if msg.after_change else ""
     single = GSM7_SINGLE if gsm7 else UCS2_SINGLE
 
     room = single - _units(head + tail, gsm7)
     summary_keep = min(_units(" " + summary, gsm7), 1 + SUMMARY_MIN) if summary else 0
     bundle = _bundle(msg.more, room - summary_keep, gsm7)
-    summary_room = max(room - _units(bundle, gsm7), summary_keep)
+    spare = room - summary_keep - _units(bundle, gsm7)
+    if dash and _units(dash, gsm7) <= spare:
+        spare -= _units(dash, gsm7)
+    else:
+        dash = ""
+    note = ""
+    if change:
+        frame = _units(" (after deploy )", gsm7)
+        wanted = min(_units(change, gsm7), CHANGE_MIN)
+        if frame + wanted <= spare:
+            note = f" (after deploy {_truncate(change, spare - frame, gsm7)})"
+    summary_room = max(room - _units(bundle + dash + note, gsm7), summary_keep)
     if summary:
         summary = _truncate(summary, summary_room - 1, gsm7)
-    return head + (" " + summary if summary else "") + tail + bundle
+    return head + (" " + summary if summary else "") + note + tail + dash + bundle

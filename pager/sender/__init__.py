@@ -37,6 +37,9 @@ LEASE = datetime.timedelta(seconds=90)  # longer than a notifier's own retry dea
 SAFETY_INTERVAL = datetime.timedelta(seconds=30)
 BATCH = 100
 MAX_ATTEMPTS = settle.MAX_ATTEMPTS
+STRAGGLER_GRACE = datetime.timedelta(seconds=1)
+"""How long a batch waits for its slowest send before the lane goes on (a hanging provider's send goes on too)."""
+MAX_STRAGGLERS = 1000
 retry_delay = settle.retry_delay
 
 
@@ -62,6 +65,7 @@ class Sender:
         self.throttles = throttles
         self._safety = safety_interval
         self._wake = {lane: asyncio.Event() for lane in wakeup.LANES}
+        self._stragglers: set[asyncio.Future[None]] = set()
 
     def wake(self, *_: object) -> None:
         for event in self._wake.values():
@@ -86,10 +90,15 @@ class Sender:
         effects.emit(fx, self.metrics, {"sender": self.wake})
 
     async def drain(self) -> int:
-        """Send every page due now, the P0/P1 lane first; returns how many pages were leased."""
-        return await self._drain(urgent=True) + await self._drain(urgent=False)
+        """Send every page due now, the P0/P1 lane first, and wait for every send; returns how many were leased."""
+        total = await self._drain(urgent=True, grace=None) + await self._drain(urgent=False, grace=None)
+        while self._stragglers:
+            await asyncio.gather(*list(self._stragglers))
+        return total
 
-    async def _drain(self, urgent: bool) -> int:
+    async def _drain(self, urgent: bool, grace: float | None = STRAGGLER_GRACE.total_seconds()) -> int:
+        """One lane's due pages, batch by batch. A batch waits `grace` for its sends; a send still going
+        then (a provider hanging) is recorded when it ends, and the lane moves on to other people's pages."""
         total = 0
         while True:
             now = self.clock.now()
@@ -100,10 +109,29 @@ class Sender:
             send, prepared, fx = self._prepare(stale, bundles, recent, now)
             await self.outbox.prepare(prepared, now)
             self._emit(fx)
-            results = await asyncio.gather(*(self._send(b, token) for b, token in send))
-            await self._record([(b, outcome) for (b, _), outcome in zip(send, results)])
+            sending = {asyncio.ensure_future(self._send(b, token)): b for b, token in send}
+            done: set[asyncio.Future[message.Outcome]] = set()
+            if sending:
+                if len(self._stragglers) >= MAX_STRAGGLERS:
+                    grace = None  # too much in flight already: this batch waits for its own sends
+                done, late = await asyncio.wait(sending, timeout=grace)
+                for task in late:
+                    self._straggle(sending[task], task)
+            await self._record([(sending[t], t.result()) for t in sending if t in done])
             if len(claimed) < BATCH:
                 return total
+
+    def _straggle(self, b: bundle_mod.Bundle, task: asyncio.Future[message.Outcome]) -> None:
+        async def record() -> None:
+            outcome = await task
+            try:
+                await self._record([(b, outcome)])
+            except Exception:  # noqa: BLE001 - the lease runs out and the page is sent again
+                log.exception("recording a slow send failed", channel=b.channel)
+
+        late = asyncio.ensure_future(record())
+        self._stragglers.add(late)
+        late.add_done_callback(self._stragglers.discard)
 
     async def _recent(
         self, bundles: list[bundle_mod.Bundle], now: datetime.datetime
@@ -160,6 +188,10 @@ class Sender:
         notifier = self.notifiers.get(b.channel)
         if notifier is None:
             return message.Outcome.failed(f"the {b.channel} channel is not enabled", permanent=True)
+        if b.rows[0].opted_out:
+            return message.Outcome.failed(
+                f"{b.address} replied STOP and gets no SMS until it replies START", permanent=True
+            )
         msg = bundle_mod.compose(b, self._name(b.user_id), self.settings.config.server.base_url(), token)
         try:
             return await notifier.send(msg)
@@ -210,5 +242,7 @@ class Sender:
         )
 
     async def aclose(self) -> None:
+        for late in list(self._stragglers):
+            late.cancel()
         for notifier in self.notifiers.values():
             await notifier.aclose()

@@ -45,7 +45,8 @@ def outcomes(
                 for r in b.rows
             ]
             bundled = f" (bundled with #{', #'.join(map(str, incidents[1:]))})" if len(incidents) > 1 else ""
-            lines += [plan.Line(i, timeline.Kind.PAGED, f"Paged {who} by {b.channel}{bundled}") for i in incidents]
+            what = "Reminded" if b.reminder else "Paged"  # a status-update reminder, or a page
+            lines += [plan.Line(i, timeline.Kind.PAGED, f"{what} {who} by {b.channel}{bundled}") for i in incidents]
             continue
         attempts = max(r.attempts for r in b.rows)
         if not outcome.permanent and attempts < MAX_ATTEMPTS:
@@ -94,7 +95,13 @@ def settled(
         out.append(
             effects.Count("notifications", (r.channel, "delivered" if r.status == "delivered" else "undelivered"))
         )
-        if r.status != "delivered":
+        if r.status == "delivered":
+            lines.append(
+                plan.Line(
+                    r.incident_id, timeline.Kind.PAGE_DELIVERED, f"{r.channel} to {name(r.user_id)} was delivered"
+                )
+            )
+        else:
             lines.append(
                 plan.Line(
                     r.incident_id,

@@ -29,24 +29,35 @@ class InvalidInput(Exception):
 _TEMPORARY = (
     OSError,
     asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
+    asyncpg.InterfaceError,  # the connection closed under the query, a pool closing
+    asyncpg.InternalClientError,  # TargetServerAttributeNotMatched: every host is a standby, mid-failover
+    asyncpg.PostgresConnectionError,  # class 08
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, crash, cannot connect now, cancelled
+    asyncpg.exceptions.InsufficientResourcesError,  # class 53: too many connections, disk full, out of memory
+    asyncpg.exceptions.TransactionRollbackError,  # class 40: serialization failure, deadlock
+    asyncpg.exceptions.PostgresSystemError,  # class 58: I/O error on the server
+    asyncpg.exceptions.ReadOnlySQLTransactionError,  # a server that is (or just became) a standby
+    asyncpg.exceptions.IdleInTransactionSessionTimeoutError,
+    asyncpg.exceptions.TransactionTimeoutError,
 )
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 @contextlib.contextmanager
 def translate_errors() -> typing.Iterator[None]:
-    """Turn every transient driver fault into `Unavailable`; let real bugs through."""
+    """Turn every fault of the connection or the server's state into `Unavailable`; let real bugs through.
+
+    The one place driver errors are classified. Anything raised while connecting is an outage too
+    (`_connect`), whatever it is: a wrong password, a database not created yet or a standby where a
+    primary was expected is fixed outside pager, and the client's retry then gets through.
+    """
     try:
         yield
     except _TEMPORARY as exc:
-        raise Unavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
+        raise Unavailable(f"database unavailable: {_describe(exc)}") from exc
     except asyncpg.DataError as exc:
         raise InvalidInput(str(exc).splitlines()[0]) from exc
 
@@ -65,6 +76,14 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     asyncpg's default reset would cost a round trip per release."""
 
 
+async def _connect(*args: typing.Any, **kwargs: typing.Any) -> asyncpg.Connection:
+    """asyncpg.connect for the pool: whatever stops a connection being made is `Unavailable`."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - see translate_errors: every connect failure is an outage
+        raise Unavailable(f"cannot connect to the database: {_describe(exc)}") from exc
+
+
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections are made on demand, so it exists even while the database is down.
 
@@ -81,12 +100,13 @@ async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asy
         timeout=5,
         max_inactive_connection_lifetime=0,
         reset=_keep_session,
+        connect=_connect,
     )
     held = []
     try:
         for _ in range(min_size):
             held.append(await pool.acquire())
-    except (*_TEMPORARY, asyncpg.PostgresError) as exc:
+    except Unavailable as exc:
         log.warning("database not reachable yet; connections will be made on demand", error=str(exc))
     finally:
         for conn in held:
@@ -95,54 +115,86 @@ async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asy
 
 
 async def connect(url: str) -> asyncpg.Connection:
-    conn = await asyncpg.connect(url, timeout=10)
-    await _init_connection(conn)
+    """One connection of its own (migrations, administration); `Unavailable` when it cannot be made."""
+    conn = await _connect(url, timeout=10)
+    try:
+        with translate_errors():
+            await _init_connection(conn)
+    except BaseException:
+        conn.terminate()
+        raise
     return conn
 
 
 class Listener:
-    """LISTEN on channels over a dedicated connection that comes back after an outage.
+    """LISTEN on channels over a dedicated connection that comes back after any outage.
 
-    `on_notify` runs for every notification, and once more after each reconnect,
-    since notifications sent while disconnected are lost.
+    `on_notify` runs for every notification, and once more after each (re)connect, since
+    notifications sent while disconnected are lost. `on_state(True)` runs when the connection is
+    up and `on_state(False)` when it is lost, for the log's and the metrics' sake. Nothing ends the
+    loop but `stop()`: an error of any kind is logged and the listener connects again.
     """
 
-    def __init__(self, url: str, channels: typing.Sequence[str], on_notify: typing.Callable[[str], None]) -> None:
+    RETRY_MIN = 0.1
+    RETRY_MAX = 2.0
+    KEEPALIVE = 10.0  # seconds between checks that a quiet connection is still there
+
+    def __init__(
+        self,
+        url: str,
+        channels: typing.Sequence[str],
+        on_notify: typing.Callable[[str], None],
+        *,
+        on_state: typing.Callable[[bool], None] | None = None,
+    ) -> None:
         self._url = url
         self._channels = channels
         self._on_notify = on_notify
+        self._on_state = on_state or (lambda _up: None)
         self._task: asyncio.Task[None] | None = None
 
     def _callback(self, conn: object, pid: int, channel: str, payload: str) -> None:
         self._on_notify(channel)
 
+    async def _listen(self, conn: asyncpg.Connection) -> None:
+        """Until the connection is lost: LISTEN, wake everyone once, then wait and check it now and then."""
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _c: lost.set())
+        for channel in self._channels:
+            await conn.add_listener(channel, self._callback)
+        for channel in self._channels:
+            self._on_notify(channel)
+        while not lost.is_set():
+            try:
+                await asyncio.wait_for(lost.wait(), timeout=self.KEEPALIVE)
+            except TimeoutError:
+                await conn.execute("SELECT 1", timeout=5)  # notices a silently dropped connection
+
     async def _run(self) -> None:
-        delay = 0.2
+        delay = self.RETRY_MIN
+        down_since: float | None = None  # loop time the connection was lost, None while never up
+        loop = asyncio.get_running_loop()
         while True:
-            lost = asyncio.Event()
             try:
                 conn = await asyncpg.connect(self._url, timeout=5)
-            except (*_TEMPORARY, asyncpg.PostgresError) as exc:
-                log.warning("listener cannot connect; retrying", error=str(exc), retry_in=delay)
+            except Exception as exc:  # noqa: BLE001 - any failure to connect is an outage to wait out
+                log.warning("listener cannot connect; retrying", error=_describe(exc), retry_in=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5)
+                delay = min(delay * 2, self.RETRY_MAX)
                 continue
-            delay = 0.2
+            delay = self.RETRY_MIN
             try:
-                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                for channel in self._channels:
-                    await conn.add_listener(channel, self._callback)
-                for channel in self._channels:
-                    self._on_notify(channel)
-                while not lost.is_set():
-                    try:
-                        await asyncio.wait_for(lost.wait(), timeout=10)
-                    except TimeoutError:
-                        await conn.execute("SELECT 1")  # notices a silently dropped connection
-            except _TEMPORARY as exc:
-                log.warning("listener connection lost; reconnecting", error=str(exc))
+                if down_since is not None:
+                    log.info("listener reconnected", down_s=round(loop.time() - down_since, 3))
+                self._on_state(True)
+                await self._listen(conn)
+                raise ConnectionError("connection terminated")
+            except Exception as exc:  # noqa: BLE001 - whatever broke the connection, listen again
+                log.warning("listener connection lost; reconnecting", error=_describe(exc))
             finally:
                 conn.terminate()
+            down_since = loop.time()
+            self._on_state(False)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="pager-listener")

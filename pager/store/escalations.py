@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import typing
+import uuid
 
 from pager import models, plan
-from pager.store import db, sql
+from pager.store import db, maintenance, sql
 
 Q = sql.QUERIES
 
@@ -34,11 +35,16 @@ class Batch:
     """Claimed work, locked until the transaction ends; `record` writes every plan with it."""
 
     def __init__(
-        self, conn: db.Connection, incidents: list[models.Incident], timers: list[models.Timer] | None = None
+        self,
+        conn: db.Connection,
+        incidents: list[models.Incident],
+        timers: list[models.Timer] | None = None,
+        maintenance: typing.Any = None,
     ) -> None:
         self._conn = conn
         self.incidents = incidents
         self.timers = timers or []
+        self.maintenance = maintenance  # store.maintenance.ClaimContext: active windows, a window's incidents
         self.queued = 0
 
     def __len__(self) -> int:
@@ -57,10 +63,33 @@ class Batch:
                 )
             self.queued += await write(self._conn, p, now)
 
+    async def latest_update(self, incident_id: int) -> models.StatusUpdate | None:
+        """The incident's newest status update, read inside this transaction (the incident is locked)."""
+        with db.translate_errors():
+            row = await self._conn.fetchrow(Q["latest_update"], incident_id)
+        return None if row is None else models.StatusUpdate.from_row(row)
+
 
 async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> int:
     """Write a plan with `conn` (inside the caller's transaction); returns how many pages were queued."""
     queued = 0
+    if p.ack_expired:
+        await conn.execute(Q["expire_acks"], list(p.ack_expired))
+    if p.heartbeats_missed:
+        await conn.execute(
+            Q["open_missed_heartbeats"],
+            now,
+            [h.heartbeat for h in p.heartbeats_missed],
+            [h.service for h in p.heartbeats_missed],
+            [h.policy for h in p.heartbeats_missed],
+            [int(h.priority) for h in p.heartbeats_missed],
+            [h.summary for h in p.heartbeats_missed],
+            [h.dedup_key for h in p.heartbeats_missed],
+        )
+    if p.maintenance:
+        await conn.execute(Q["set_maintenance"], [i for i, _ in p.maintenance], [w for _, w in p.maintenance])
+    if p.cancel_pages:
+        await conn.execute(Q["cancel_pending_pages"], list(p.cancel_pages))
     if p.escalations:
         await conn.execute(
             Q["save_escalations"],
@@ -68,11 +97,54 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
             [s.step for _, s in p.escalations],
             [s.round for _, s in p.escalations],
             [s.next_at for _, s in p.escalations],
+            [s.first_round for _, s in p.escalations],
         )
     if p.targets:
         await conn.execute(
             Q["set_targets"], [i for i, _, _ in p.targets], [a for _, a, _ in p.targets], [r for _, _, r in p.targets]
         )
+    if p.resolves:
+        await conn.execute(
+            Q["resolve_quietly"],
+            [r.incident_id for r in p.resolves],
+            [r.at for r in p.resolves],
+            [r.actor for r in p.resolves],
+        )
+    if p.roles:
+        await _set_roles(conn, p.roles)
+    if p.updates:
+        u = p.updates
+        await conn.execute(
+            Q["insert_updates"],
+            now,
+            [x.incident_id for x in u],
+            [x.by for x in u],
+            [x.status for x in u],
+            [x.known for x in u],
+            [x.doing for x in u],
+            [x.unknown for x in u],
+            [x.next_update_at for x in u],
+        )
+    if p.update_due:
+        await conn.execute(Q["set_update_due"], [i for i, _ in p.update_due], [d for _, d in p.update_due])
+    if p.stable_for:
+        await conn.execute(Q["set_stable_for"], [i for i, _ in p.stable_for], [d for _, d in p.stable_for])
+    if p.told:
+        await conn.execute(Q["add_told"], [i for i, _ in p.told], [s for _, s in p.told])
+    if p.mail:
+        m = p.mail
+        queued_mail = await conn.fetchval(
+            Q["queue_stakeholder_mail"],
+            now,
+            [x.incident_id for x in m],
+            [x.stakeholder for x in m],
+            [x.event for x in m],
+            ["\n".join(x.recipients) for x in m],
+            [x.subject for x in m],
+            [x.body for x in m],
+        )
+        if queued_mail:
+            await conn.execute(Q["notify_stakeholder_mail"])
     if p.clear_timers:
         await conn.execute(Q["clear_timers"], [k for k, _ in p.clear_timers], [s for _, s in p.clear_timers])
     if p.set_timers:
@@ -101,7 +173,58 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
             await conn.execute(Q["notify_outbox"])
     if p.log:
         await append_log(conn, p.log, now)
+    if p.close_drills:
+        await conn.execute(Q["close_drills"], now, list(p.close_drills))
+    if p.notices:
+        await queue_notices(conn, p.notices, now)
+    if p.drills:
+        await open_drills(conn, p.drills, now)
     return queued
+
+
+async def _set_roles(conn: db.Connection, roles: typing.Sequence[tuple[int, str, str | None]]) -> None:
+    """Each incident's role changes in one row: (set?, user) per role."""
+    wanted: dict[int, dict[str, str | None]] = {}
+    for incident_id, role, user in roles:
+        wanted.setdefault(incident_id, {})[role] = user
+    ids = list(wanted)
+    columns: list[list[typing.Any]] = []
+    for role in models.ROLES:
+        columns.append([role in wanted[i] for i in ids])
+        columns.append([wanted[i].get(role) for i in ids])
+    await conn.execute(Q["set_roles"], ids, *columns)
+
+
+async def queue_notices(conn: db.Connection, mails: typing.Sequence[plan.Notice], now: datetime.datetime) -> None:
+    """Queue notices for the mailer (woken by NOTIFY once this transaction commits)."""
+    await conn.execute(
+        Q["queue_notices"],
+        now,
+        [m.kind for m in mails],
+        [m.incident_id for m in mails],
+        # a text[][] cannot be ragged, so each mail's recipients travel as one line-separated string
+        ["\n".join(m.recipients) for m in mails],
+        [m.subject for m in mails],
+        [m.body for m in mails],
+        [dict(m.data) for m in mails],
+    )
+
+
+async def open_drills(
+    conn: db.Connection, drills: typing.Sequence[plan.OpenDrill], now: datetime.datetime
+) -> list[int]:
+    """Open drill incidents (the engine's next claim walks their chains); returns their ids in order."""
+    rows = await conn.fetch(
+        Q["open_drills"],
+        now,
+        [d.service for d in drills],
+        [d.policy for d in drills],
+        [int(d.priority) for d in drills],
+        [d.summary for d in drills],
+        [d.actor for d in drills],
+        [f"drill-{uuid.uuid4().hex}" for _ in drills],
+    )
+    return [r["id"] for r in rows]
 
 
 async def append_log(conn: db.Connection | db.Pool, lines: typing.Sequence[plan.Line], now: datetime.datetime) -> None:
@@ -134,7 +257,9 @@ class Escalations:
                 rows = await conn.fetch(Q["claim_due_urgent" if urgent else "claim_due"], now, limit)
                 timers = await conn.fetch(Q["claim_timers_urgent" if urgent else "claim_timers"], now, limit)
                 timers += await conn.fetch(Q["claim_free_timers"], now, limit, 0 if urgent else 2)
-                yield Batch(conn, [models.Incident.from_row(r) for r in rows], [_timer(r) for r in timers])
+                claimed = [_timer(r) for r in timers]
+                held = await maintenance.for_claim(conn, claimed, len(rows), now)  # issue 14
+                yield Batch(conn, [models.Incident.from_row(r) for r in rows], claimed, held)
 
     @contextlib.asynccontextmanager
     async def lock(self, incident_id: int) -> typing.AsyncIterator[Batch]:
@@ -143,6 +268,11 @@ class Escalations:
             async with self.pool.acquire() as conn, conn.transaction():
                 row = await conn.fetchrow(Q["lock_incident"], incident_id)
                 yield Batch(conn, [] if row is None else [models.Incident.from_row(row)])
+
+    async def get(self, incident_id: int) -> models.Incident | None:
+        with db.translate_errors():
+            row = await self.pool.fetchrow(Q["get_incident"], incident_id)
+        return None if row is None else models.Incident.from_row(row)
 
     async def next_due(self, *, urgent: bool | None = None) -> datetime.datetime | None:
         """When the next escalation or timer of a lane (`urgent` True: P0/P1, False: P2/P3, None: any) is due."""

@@ -46,7 +46,10 @@ def group(alerts: typing.Iterable[models.Classified], policy_of: typing.Callable
 
 
 def _alerts(g: Group) -> list[dict[str, typing.Any]]:
-    """A group's alerts as the one JSON document pager_ingest unpacks (0006_ingest_json.sql)."""
+    """A group's alerts as the one JSON document pager_ingest unpacks (0006_ingest_json.sql).
+
+    "m" (only when there are any): the blast-radius rules the alert matches (0020_incident_practice.sql).
+    """
     return [
         {
             "f": c.alert.fingerprint,
@@ -58,6 +61,7 @@ def _alerts(g: Group) -> list[dict[str, typing.Any]]:
             "n": c.alert.annotations,
             "b": c.alert.starts_at,
             "e": c.alert.ends_at,
+            **({"m": [{"r": r, "n": n, "p": int(p)} for r, n, p in c.blast]} if c.blast else {}),
         }
         for c in g.alerts
     ]

@@ -31,6 +31,9 @@ class Claimed:
     incident_status: models.IncidentStatus
     annotations: dict[str, typing.Any]
     first_page: bool
+    opted_out: bool = False  # an SMS page to a number that replied STOP
+    drill: bool = False
+    recent_change: str | None = None  # the latest change of its service in the 2 h before it opened
 
     @classmethod
     def from_row(cls, row: typing.Mapping[str, typing.Any]) -> Claimed:

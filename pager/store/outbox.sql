@@ -17,9 +17,13 @@ WITH ready AS (
  RETURNING n.*
 )
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
-       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations,
+       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations, i.drill,
        NOT EXISTS (SELECT 1 FROM notifications o
-                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page
+                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page,
+       c.channel = 'sms' AND EXISTS (SELECT 1 FROM sms_opt_outs s WHERE s.phone = c.address) AS opted_out,
+       (SELECT ch.summary FROM changes ch  -- the SMS says "after deploy ..." (issue 14)
+         WHERE ch.service = i.service AND ch.at <= i.created_at AND ch.at >= i.created_at - interval '2 hours'
+         ORDER BY ch.at DESC, ch.id DESC LIMIT 1) AS recent_change
   FROM claimed c JOIN incidents i ON i.id = c.incident_id
  ORDER BY c.priority, c.not_before, c.id;
 
@@ -39,9 +43,13 @@ WITH ready AS (
  RETURNING n.*
 )
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
-       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations,
+       i.priority, i.service, i.summary, i.status AS incident_status, i.annotations, i.drill,
        NOT EXISTS (SELECT 1 FROM notifications o
-                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page
+                    WHERE o.incident_id = c.incident_id AND o.status IN ('sent', 'delivered')) AS first_page,
+       c.channel = 'sms' AND EXISTS (SELECT 1 FROM sms_opt_outs s WHERE s.phone = c.address) AS opted_out,
+       (SELECT ch.summary FROM changes ch  -- the SMS says "after deploy ..." (issue 14)
+         WHERE ch.service = i.service AND ch.at <= i.created_at AND ch.at >= i.created_at - interval '2 hours'
+         ORDER BY ch.at DESC, ch.id DESC LIMIT 1) AS recent_change
   FROM claimed c JOIN incidents i ON i.id = c.incident_id
  ORDER BY c.priority, c.not_before, c.id;
 

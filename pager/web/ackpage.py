@@ -71,8 +71,8 @@ def _when(value: datetime.datetime | None, tz: zoneinfo.ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _runbook(annotations: typing.Mapping[str, typing.Any]) -> str:
-    url = annotations.get("runbook_url") or annotations.get("runbook")
+def _link(annotations: typing.Mapping[str, typing.Any], *keys: str) -> str:
+    url = next((annotations[k] for k in keys or ("runbook_url", "runbook") if annotations.get(k)), None)
     if not isinstance(url, str) or not url.strip():
         return ""
     url = url.strip()
@@ -86,6 +86,8 @@ def _status_line(cfg: config.Config, inc: models.Incident, tz: zoneinfo.ZoneInfo
         text = f"Acknowledged by {_name(cfg, inc.acknowledged_by)} at {_when(inc.acknowledged_at, tz)}"
     elif inc.status is models.IncidentStatus.RESOLVED:
         text = f"Resolved by {_name(cfg, inc.resolved_by)} at {_when(inc.resolved_at, tz)}"
+    elif inc.status is models.IncidentStatus.STABILIZING:
+        text = f"Stabilizing: alerts cleared; resolves by itself at {_when(inc.stable_until, tz)}"
     else:
         text = "Triggered, not yet acknowledged"
     return f'<span class="status {html.escape(inc.status)}">{html.escape(text)}</span>'
@@ -116,7 +118,9 @@ async def _show(request: web.Request, link: acks.Link, status: int = 200, notice
         ("Service", html.escape(service.name if service and service.name else inc.service)),
         ("Opened", html.escape(_when(inc.created_at, tz))),
         ("Paged", html.escape(", ".join(_name(cfg, u) for u in paged) or "nobody yet")),
-        ("Runbook", _runbook(inc.annotations or {})),
+        ("Runbook", _link(inc.annotations or {})),
+        ("Dashboard", _link(inc.annotations or {}, "dashboardURL")),  # Grafana's (issue 14)
+        ("Panel", _link(inc.annotations or {}, "panelURL")),
         ("Acting as", html.escape(_name(cfg, link.user_id))),
     ]
     details = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows if value)

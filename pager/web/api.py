@@ -6,27 +6,53 @@ import datetime
 import json
 import typing
 
+import structlog
 from aiohttp import web
 
-from pager import ical, ingest, models
+from pager import config, ical, ingest, models
 from pager.store import db, store
 from pager.web import auth, jsonout, keys
+
+log = structlog.get_logger(__name__)
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 _STATUSES = (*models.IncidentStatus, "open")
 
 
+TOKEN = web.RequestKey("api_token", config.ApiToken)  # the token a request to /api/ was let in with
+PUBLIC = frozenset({"/api/v1/openapi.json"})
+
+
 @web.middleware
 async def require_token(
     request: web.Request, handler: typing.Callable[..., typing.Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    """/api/ needs a token: any for reading, a read-write one for POST/PUT/PATCH/DELETE."""
+    if not request.path.startswith("/api/") or request.path in PUBLIC:
+        return await handler(request)
     token = auth.bearer(request)
     if token is None and request.path.endswith(".ics"):
         token = request.query.get("token")  # calendar apps subscribe by URL and cannot send headers
-    if request.path.startswith("/api/") and not auth.api_token_ok(request.app[keys.SETTINGS], token):
+    key = auth.api_token(request.app[keys.SETTINGS], token)
+    if key is None:
         return jsonout.error(401, "missing or wrong API token: send Authorization: Bearer <token>")
+    if not auth.allows(key, request.method):
+        return jsonout.error(
+            403,
+            f"the API token {key.name} is read-only: it cannot {request.method} {request.path}; "
+            "use a token from api_tokens_env",
+        )
+    request[TOKEN] = key
     return await handler(request)
+
+
+def audit(request: web.Request) -> dict[str, str]:
+    """What every write through the API records in its timeline entry's details: the token's name.
+
+    A handler that writes passes this to the store; the entry then says which token made it (and,
+    in `actor`, which user the request named)."""
+    return {"token": request[TOKEN].name}
 
 
 class BadRequest(Exception):
@@ -55,6 +81,8 @@ async def _json_body(request: web.Request, *, optional: bool = False) -> dict[st
         data = json.loads(ingest.without_nul(raw))
     except json.JSONDecodeError as exc:
         raise BadRequest(f"request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except UnicodeDecodeError as exc:  # found by the schemathesis run: it was a 500
+        raise BadRequest(f"request body is not UTF-8: byte {exc.start} cannot be decoded") from None
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
     return data
@@ -141,7 +169,7 @@ async def _transition(request: web.Request, verb: str) -> web.Response:
     app = request.app
     st = app[keys.STORE]
     action = st.acknowledge if verb == "acknowledge" else st.resolve
-    changed = await action(incident_id, actor, "api", app[keys.CLOCK].now())
+    changed = await action(incident_id, actor, "api", app[keys.CLOCK].now(), audit(request))
     row = await st.get_incident(incident_id)
     if row is None:
         return jsonout.error(404, f"no incident {incident_id}")
@@ -164,12 +192,17 @@ async def add_note(request: web.Request) -> web.Response:
     try:
         data = await _json_body(request)
         text = _string(data, "text", required=True, max_len=10_000)
+        hypothesis = _string(data, "hypothesis", max_len=10_000)  # a change tried: what it should show,
+        result = _string(data, "result", max_len=10_000)  # and what it did
         actor = _actor(request, data)
     except BadRequest as exc:
         return jsonout.error(400, exc.message)
     assert text is not None
     app = request.app
-    if not await app[keys.STORE].add_note(incident_id, actor, text, app[keys.CLOCK].now()):
+    added = await app[keys.STORE].add_note(
+        incident_id, actor, text, app[keys.CLOCK].now(), audit(request), hypothesis=hypothesis, result=result
+    )
+    if not added:
         return jsonout.error(404, f"no incident {incident_id}")
     return jsonout.response({"status": "noted"}, 201)
 
@@ -204,6 +237,7 @@ async def create_incident(request: web.Request) -> web.Response:
             annotations=details,
             actor=actor,
             now=app[keys.CLOCK].now(),
+            audit=audit(request),
             dedup_key=dedup_key,
         )
     except db.UniqueViolation:
@@ -222,7 +256,7 @@ async def escalate(request: web.Request) -> web.Response:
         actor = _actor(request, await _json_body(request, optional=True))
     except BadRequest as exc:
         return jsonout.error(400, exc.message)
-    result = await request.app[keys.ENGINE].escalate(incident_id, actor)
+    result = await request.app[keys.ENGINE].escalate(incident_id, actor, audit=audit(request))
     if result == "not_found":
         return jsonout.error(404, f"no incident {incident_id}")
     row = await request.app[keys.STORE].get_incident(incident_id)

@@ -11,7 +11,27 @@ from pager import clock as clock_mod
 from pager import config
 from pager import metrics as metrics_mod
 from pager.store import db
-from pager.web import ackpage, api, health, ingest, jsonout, keys, twilio_sms, ui
+from pager.web import (
+    ackpage,
+    api,
+    changes,
+    channel_status,
+    health,
+    heartbeats,
+    ingest,
+    jsonout,
+    keys,
+    learning,
+    maintenance,
+    openapi,
+    practice,
+    slack_interactive,
+    statuspage,
+    twilio_sms,
+    twilio_voice,
+    ui,
+    webhooks,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +58,22 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return jsonout.error(500, "internal error; the event was not stored, retry later")
 
 
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@web.middleware
+async def readable_forms(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A form body that cannot be parsed (multipart without a boundary, ...) is the sender's 400, not our 500.
+
+    Parsed once here; aiohttp keeps the result, so handlers' own `request.post()` reads it again for free."""
+    if request.method in ("POST", "PUT", "PATCH") and request.content_type in _FORMS:
+        try:
+            await request.post()
+        except ValueError as exc:
+            return jsonout.error(400, f"the form body cannot be read: {exc}")
+    return await handler(request)
+
+
 def create_app(
     settings: config.Settings,
     *,
@@ -45,10 +81,18 @@ def create_app(
     metrics: metrics_mod.Metrics | None = None,
 ) -> web.Application:
     """Routes and middlewares; the store, engine and sender the handlers use are set on the app by the daemon."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[errors, api.require_token])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[errors, readable_forms, api.require_token])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or clock_mod.SystemClock()
     app[keys.METRICS] = metrics or metrics_mod.Metrics()
-    app.add_routes([*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes()])
+    app.add_routes(
+        [*health.routes(), *ingest.routes(), *api.routes(), *ackpage.routes(), *twilio_sms.routes(), *openapi.routes()]
+    )
+    app.add_routes([*practice.routes(), *statuspage.routes()])  # issue 12: running the incident
+    app.add_routes([*twilio_voice.routes(), *slack_interactive.routes(), *channel_status.routes()])  # issue 16
+    app.add_routes(learning.routes())
+    # issue 14: more ways in, and alert hygiene
+    app.add_routes([*webhooks.routes(), *changes.routes(), *heartbeats.routes(), *maintenance.routes()])
+    app[keys.MAINTENANCE_CACHE] = maintenance.Cache()
     ui.setup(app)
     return app

@@ -35,7 +35,20 @@ def integration(settings: config.Settings, token: str, kind: str) -> config.Inte
     return _match(token, settings.integrations(kind))
 
 
-def api_token_ok(settings: config.Settings, token: str | None) -> bool:
+def api_token(settings: config.Settings, token: str | None) -> config.ApiToken | None:
+    """The configured API token equal to `token` (its name and scope), or None."""
     if token is None:
-        return False
-    return _match(token, (("api", t) for t in settings.secrets.api_tokens)) is not None
+        return None
+    return _match(token, ((k, k.value) for k in settings.secrets.api_keys))
+
+
+def api_token_ok(settings: config.Settings, token: str | None) -> bool:
+    return api_token(settings, token) is not None
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def allows(key: config.ApiToken, method: str) -> bool:
+    """A read-only token may read, never write (POST, PUT, PATCH, DELETE)."""
+    return not key.read_only or method.upper() in READ_METHODS

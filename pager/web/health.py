@@ -40,6 +40,7 @@ async def metrics(request: web.Request) -> web.Response:
         for service, priority, state, n in counts:
             m.incidents_open.labels(service, priority.name, state).set(n)
         last = m.response_times_at
+        m.postmortems_overdue.set(await app[keys.POSTMORTEMS].overdue())
         if last is None or now - last >= RESPONSE_TIMES_TTL or now < last:
             m.set_response_times(await st.response_times(now))
             m.response_times_at = now

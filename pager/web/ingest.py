@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import typing
 
@@ -13,7 +14,7 @@ from pager import ingest as ingest_errors
 from pager.ingest import alertmanager, events_v2
 from pager.store import db
 from pager.store import ingest as ingest_store
-from pager.web import auth, jsonout, keys
+from pager.web import auth, heartbeats, jsonout, keys, maintenance
 
 log = structlog.get_logger(__name__)
 
@@ -24,12 +25,21 @@ _EVENT_STATUS = {
 }
 
 
-async def _body(request: web.Request, integration: str) -> bytes | web.Response:
+EVENTS_V2_MAX_BODY = 512 * 1024
+"""PagerDuty's documented limit for an Events API v2 request (and a change event)."""
+
+
+async def _body(request: web.Request, integration: str, limit: int | None = None) -> bytes | web.Response:
+    limit = limit or request.app._client_max_size
     try:
-        return await request.read()
+        if request.content_length is not None and request.content_length > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+        body = await request.read()
+        if len(body) > limit:  # chunked: no Content-Length to refuse it by
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(body))
+        return body
     except web.HTTPRequestEntityTooLarge:
         request.app[keys.METRICS].alerts_rejected.labels(integration, "too_large").inc()
-        limit = request.app._client_max_size
         return jsonout.error(413, f"request body is larger than the {limit // 1024} KiB limit")
 
 
@@ -39,7 +49,9 @@ async def _commit(
     app = request.app
     settings, metrics = app[keys.SETTINGS], app[keys.METRICS]
     cfg = settings.config
+    alerts = await heartbeats.feed(app, alerts)  # issue 14: an always-firing alert (Watchdog) beats, pages nobody
     classified = classify.classify_alerts(alerts, integration, cfg)
+    await maintenance.count_suppressed(app, classified, asyncio.get_running_loop().time())  # issue 14: metric only
     groups = ingest_store.group(classified, lambda service: cfg.service(service).escalation_policy)
     results = await app[keys.STORE].ingest(integration.id, groups, app[keys.CLOCK].now())
     for action, n in collections.Counter(alert.action for alert in alerts).items():
@@ -117,7 +129,7 @@ def _invalid_event(errors: list[str]) -> web.Response:
 async def events_v2_enqueue(request: web.Request) -> web.Response:
     """PagerDuty Events API v2: the routing key in the body is the integration token."""
     settings, metrics = request.app[keys.SETTINGS], request.app[keys.METRICS]
-    body = await _body(request, "unknown")
+    body = await _body(request, "unknown", EVENTS_V2_MAX_BODY)
     if isinstance(body, web.Response):
         return body
     try:

@@ -55,6 +55,7 @@ def incident(inc: models.Incident, now: datetime.datetime) -> dict[str, typing.A
         "resolved_by": inc.resolved_by,
         "last_seen_at": timestamp(inc.last_seen_at),
         "integration": inc.integration,
+        "drill": inc.drill,
         "alert_count": inc.alert_count,
         "priority_rule": inc.priority_rule,
         "labels": inc.labels,
@@ -71,6 +72,43 @@ def incident(inc: models.Incident, now: datetime.datetime) -> dict[str, typing.A
             "ack_breached": inc.breached("ack", now),
             "resolve_breached": inc.breached("resolve", now),
         },
+        "roles": {role: inc.roles.get(role) for role in models.ROLES},
+        "next_update_due": timestamp(inc.next_update_due),
+        "recovered_at": timestamp(inc.recovered_at),
+        "stable_until": timestamp(inc.stable_until),
+        "maintenance": inc.maintenance_id,
+        "recent_changes": [change(c) for c in inc.recent_changes],
+    }
+
+
+def update(u: models.StatusUpdate) -> dict[str, typing.Any]:
+    """A status update as the API shows it."""
+    return {
+        "id": u.id,
+        "incident_id": u.incident_id,
+        "at": timestamp(u.at),
+        "by": u.by,
+        "status": u.status,
+        "known": u.known,
+        "doing": u.doing,
+        "unknown": u.unknown,
+        "next_update_at": timestamp(u.next_update_at),
+    }
+
+
+def change(c: models.Change) -> dict[str, typing.Any]:
+    """A change event as /api/v1/changes and an incident's `recent_changes` show it."""
+    return {
+        "id": c.id,
+        "service": c.service,
+        "summary": c.summary,
+        "source": c.source,
+        "at": timestamp(c.at),
+        "received_at": timestamp(c.received_at),
+        "integration": c.integration,
+        "custom_details": c.custom_details,
+        "links": list(c.links),
+        "images": list(c.images),
     }
 
 

@@ -13,11 +13,10 @@ import typing
 
 import structlog
 from aiohttp import web
-from twilio import request_validator
 from twilio.twiml import messaging_response
 
-from pager import ack, config, models
-from pager.web import keys
+from pager import ack, config, models, replies
+from pager.web import keys, practice, sms_optout, twilio_signature
 
 log = structlog.get_logger(__name__)
 
@@ -35,24 +34,13 @@ def _forbidden(reason: str) -> web.Response:
     return web.Response(status=403, text=reason)
 
 
-def _verified(request: web.Request, settings: config.Settings, params: typing.Any) -> bool:
-    """Twilio signs the URL it was configured with, which behind a proxy is the public one, not ours."""
-    signature = request.headers.get("X-Twilio-Signature")
-    sms = settings.channel("sms")
-    auth_token = sms[1].get("auth_token") if sms else None
-    if not signature or not auth_token:
-        return False
-    url = settings.config.server.base_url() + request.path_qs
-    return bool(request_validator.RequestValidator(auth_token).validate(url, params, signature))
-
-
 async def _signed_form(request: web.Request, what: str) -> typing.Mapping[str, typing.Any] | web.Response:
     """The form Twilio posted, or the 403 to answer instead: anyone can POST to these webhooks."""
     settings = request.app[keys.SETTINGS]
     if not settings.enabled("sms"):
         return _forbidden("SMS is not configured")
     params = await request.post()
-    if not _verified(request, settings, params):
+    if not twilio_signature.verified(request, settings, params):
         log.warning(f"{what} rejected: bad or missing X-Twilio-Signature")
         return _forbidden("invalid X-Twilio-Signature")
     return params
@@ -90,6 +78,8 @@ async def _act(request: web.Request, user: config.User, reply: ack.Reply) -> str
         return f"{'Acknowledged' if acknowledging else 'Resolved'} #{number}: {summary}"
     if inc.status is models.IncidentStatus.RESOLVED:
         return f"#{number} is already resolved: {summary}"
+    if inc.status is models.IncidentStatus.STABILIZING:
+        return f"#{number} is stabilizing (its alerts cleared); it resolves by itself unless one fires again."
     who = app[keys.SETTINGS].config.user(inc.acknowledged_by or "")
     by = who.display_name if who else inc.acknowledged_by
     return f"#{number} is already acknowledged by {by}. Reply 'res {number}' to resolve it."
@@ -100,10 +90,16 @@ async def inbound(request: web.Request) -> web.Response:
     if isinstance(params, web.Response):
         return params
     sender = str(params.get("From", ""))
+    keyword = sms_optout.keyword(params)
+    if keyword is not None:
+        return await sms_optout.record(request, sender, keyword)
     user = _user_by_phone(request.app[keys.SETTINGS].config, sender)
     if user is None:
         log.info("inbound sms from an unknown number ignored", sender=_tail(sender))
         return _twiml("This number is not registered with pager; nothing changed.")
+    command = replies.parse(str(params.get("Body", "")))  # issue 12: own 1234, update 1234 <text>
+    if command is not None:
+        return _twiml(await practice.sms_command(request.app, user, command))
     reply = ack.parse_reply(str(params.get("Body", "")))
     if reply is None:
         return _twiml(HELP)

@@ -67,6 +67,7 @@ services:
   - {{id: web, escalation_policy: web}}
 integrations:
   - {{id: prod-am, type: alertmanager, token_env: PAGER_AM_TOKEN, service: checkout}}
+  - {{id: deploys, type: events_v2, token_env: PAGER_EVENTS_KEY, service: checkout}}
 notifiers:
   email: {{host: 127.0.0.1, port: {smtp_port}, from: pager@example.com}}
   console: {{enabled: false}}
@@ -114,6 +115,29 @@ class Site:
             assert resp.status == 200, await resp.text()
         async with self.api.get(f"{self.url}/api/v1/incidents", params={"limit": "1"}) as resp:
             return int((await resp.json())["incidents"][0]["id"])
+
+    async def change(self, summary: str, service: str = "checkout") -> None:
+        """A PagerDuty change event (a deploy) for `service`."""
+        body = {
+            "routing_key": support.EVENTS_KEY,
+            "payload": {"summary": summary, "source": "ci", "custom_details": {"service": service}},
+            "links": [{"href": "https://ci.example.com/builds/220", "text": "Build 220"}],
+        }
+        async with self.api.post(f"{self.url}/v2/change/enqueue", json=body) as resp:
+            assert resp.status == 202, await resp.text()
+
+    async def drill(self, service: str) -> int:
+        async with self.api.post(f"{self.url}/api/v1/drills", json={"service": service, "by": "bob"}) as resp:
+            assert resp.status == 201, await resp.text()
+            return int((await resp.json())["id"])
+
+    async def act(self, incident_id: int, verb: str, user: str) -> None:
+        async with self.api.post(f"{self.url}/api/v1/incidents/{incident_id}/{verb}", json={"user": user}) as resp:
+            assert resp.status == 200, await resp.text()
+
+    async def windows(self) -> list[dict[str, typing.Any]]:
+        async with self.api.get(f"{self.url}/api/v1/maintenance") as resp:
+            return typing.cast(list[dict[str, typing.Any]], (await resp.json())["maintenance"])
 
     async def incident(self, incident_id: int) -> dict[str, typing.Any]:
         async with self.api.get(f"{self.url}/api/v1/incidents/{incident_id}") as resp:

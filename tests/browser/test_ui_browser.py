@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.support import browser, ui
+from tests.support import browser, ui, wait
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -117,7 +117,8 @@ async def test_sign_in_by_mail_find_the_p0_and_acknowledge_it(site, viewport):
 
         inc = await site.incident(p0)
         assert inc["status"] == "acknowledged" and inc["acknowledged_by"] == "alice"
-        assert inc["timeline"][-1]["details"] == {"via": "web"}
+        [acked] = [e for e in inc["timeline"] if e["kind"] == "acknowledged"]  # then she commands: role_changed
+        assert acked["details"] == {"via": "web"}
 
         await page.goto(f"{site.url}/oncall")
         await page.locator("svg.chart").first.wait_for()
@@ -180,7 +181,20 @@ async def test_no_serious_or_critical_axe_violations_on_any_page(site, viewport,
         pytest.skip(f"axe-core not found at {browser.AXE} (npm install --prefix build/npm axe-core; .ci/run does)")
     from playwright.async_api import async_playwright
 
+    await site.change("Deploy checkout v2.4.1")
     p0 = await _checkout_outage(site)
+    drill = await site.drill("web")
+    async with site.api.post(
+        f"{site.url}/api/v1/maintenance",
+        json={"services": ["search"], "duration": "1h", "reason": "index rebuild", "by": "bob"},
+    ) as resp:
+        assert resp.status == 201
+    held = await site.open_incident("search p99 above 2 s", "P2", service="search")
+    async with site.api.post(
+        f"{site.url}/api/v1/incidents/{p0}/actions",
+        json={"title": "Alert on burn rate", "owner": "carol", "due": "2027-01-15"},
+    ) as resp:
+        assert resp.status == 201
     async with async_playwright() as pw:
         chromium = await browser.launch(pw)
         context = await chromium.new_context(viewport=browser.VIEWPORTS[viewport], bypass_csp=True)
@@ -216,6 +230,25 @@ async def test_no_serious_or_critical_axe_violations_on_any_page(site, viewport,
         for summary in await page.locator("details summary").all():
             await summary.click()
         await check("on call")
+        await page.goto(f"{site.url}/maintenance")
+        await check("maintenance")
+        await page.goto(f"{site.url}/reports")
+        await check("reports")
+        await page.goto(f"{site.url}/reports?since=7d&service=checkout")
+        await check("reports, one service")
+        await wait.eventually(lambda: _held(site, held))
+        await page.goto(f"{site.url}/incidents/{held}")
+        await check("incident in maintenance")
+        await page.goto(f"{site.url}/incidents/{drill}")
+        await check("drill")
+        await page.goto(f"{site.url}/incidents/{p0}")
+        await page.get_by_text("Add an action item").click()
+        await check("incident, changes and action items")
+        await page.goto(f"{site.url}/incidents/{p0}/postmortem")
+        await page.get_by_text("Start from pager's draft").click()
+        await check("post-mortem")
+        await page.goto(f"{site.url}/incidents/{p0}/postmortem?view=source")
+        await check("post-mortem, Markdown")
         await page.goto(f"{site.url}/incidents/999999")
         await check("not found")
         await page.goto(link)
@@ -229,3 +262,89 @@ async def test_no_serious_or_critical_axe_violations_on_any_page(site, viewport,
         )
     bad = {name: [v for v in vs if v["impact"] in ("serious", "critical")] for name, vs in found.items()}
     assert not any(bad.values()), json.dumps(bad, indent=1)
+
+
+@pytest.mark.parametrize("viewport", list(browser.VIEWPORTS))
+async def test_maintenance_a_post_mortem_action_items_and_the_report(site, viewport):
+    """Issues 14 and 15's screens: start a window by its form and see it hold an incident; an incident that
+    followed a deploy, its action item and post-mortem (saved as the user); the report with its picture; a drill."""
+    from playwright.async_api import async_playwright
+
+    await site.change("Deploy checkout v2.4.1")
+    await site.clock.advance(datetime.timedelta(minutes=20))
+    p0 = await _checkout_outage(site)
+    await site.clock.advance(datetime.timedelta(minutes=3))
+    await site.act(p0, "acknowledge", "bob")
+    await site.clock.advance(datetime.timedelta(minutes=40))
+    await site.act(p0, "resolve", "bob")
+    drill = await site.drill("web")
+
+    async with async_playwright() as pw:
+        chromium = await browser.launch(pw)
+        page = await (await chromium.new_context(viewport=browser.VIEWPORTS[viewport])).new_page()
+        await _sign_in(page, site)
+
+        await page.get_by_role("navigation", name="Main").get_by_role("link", name="Maintenance").click()
+        await page.get_by_role("heading", name="Start a window").wait_for()
+        await _seen(page, viewport, "12-maintenance")
+        await page.get_by_label("Search").check()
+        await page.get_by_label("Lasts").select_option("1h")
+        await page.get_by_label("Reason").fill("search index rebuild")
+        await page.get_by_role("button", name="Start maintenance").click()
+        await page.get_by_text("is active: nobody is paged").wait_for()
+        await _seen(page, viewport, "13-maintenance-active")
+        [window] = await site.windows()
+        assert (window["services"], window["by"], window["reason"]) == (["search"], "alice", "search index rebuild")
+
+        held = await site.open_incident("search p99 above 2 s", "P2", service="search")
+        await wait.eventually(lambda: _held(site, held))
+        await page.goto(f"{site.url}/incidents/{held}")
+        await page.get_by_text("In maintenance: nobody is paged").wait_for()
+        await _seen(page, viewport, "14-incident-in-maintenance")
+
+        await page.goto(f"{site.url}/incidents/{p0}")
+        await page.get_by_text("Deploy checkout v2.4.1").wait_for()
+        await page.get_by_text("Add an action item").click()
+        await page.get_by_label("What changes").fill("Alert on checkout's error budget burn, not on 5xx alone")
+        await page.get_by_label("Owner").select_option("carol")
+        await page.get_by_label("Due").fill((site.clock.now() + datetime.timedelta(days=7)).strftime("%Y-%m-%d"))
+        await page.get_by_role("button", name="Add action item").click()
+        await page.get_by_text("Action item added.").wait_for()
+        await _seen(page, viewport, "15-incident-changes-and-follow-up")
+
+        await page.get_by_role("link", name="Post-mortem draft").click()
+        await page.get_by_role("heading", name="Timeline").wait_for()
+        assert "Deploy checkout v2.4.1" in await page.inner_text("article")
+        await _seen(page, viewport, "16-postmortem")
+        await page.get_by_role("link", name="Markdown", exact=True).click()
+        await page.locator("pre.markdown-source").wait_for()
+        await _seen(page, viewport, "17-postmortem-markdown")
+        await page.get_by_text("Start from pager's draft").click()
+        text = await page.get_by_label("Markdown (saved as you").input_value()
+        await page.get_by_label("Markdown (saved as you").fill(
+            text.replace("_Which condition in the system", "A retry storm from the payment client. _Which condition")
+        )
+        await page.get_by_role("button", name="Save post-mortem").click()
+        await page.get_by_text("Post-mortem saved.").wait_for()
+        async with site.api.get(f"{site.url}/api/v1/incidents/{p0}/postmortem") as resp:
+            assert "A retry storm from the payment client." in await resp.text()
+
+        await page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+        picture = page.get_by_role("img", name="When incidents open")
+        await picture.wait_for()
+        assert await picture.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0  # the SVG loaded
+        await _seen(page, viewport, "18-reports")
+
+        await page.goto(f"{site.url}/incidents/{drill}")
+        await page.get_by_role("heading", name="This is a drill").wait_for()
+        await _seen(page, viewport, "19-drill")
+
+        await page.goto(f"{site.url}/maintenance")
+        await page.get_by_role("button", name="End now").click()
+        await page.get_by_text("has ended").wait_for()
+        assert await site.windows() == []
+        await chromium.close()
+
+
+async def _held(site, incident_id: int) -> bool:
+    return (await site.incident(incident_id))["maintenance"] is not None

@@ -56,8 +56,9 @@ async def test_post_acknowledge_acts_as_the_links_user_via_link(make_client, poo
 
     inc = await http.detail(client, incident_id)
     assert inc["status"] == "acknowledged" and inc["acknowledged_by"] == "alice"
-    entry = inc["timeline"][-1]
+    entry, took = inc["timeline"][-2:]  # acknowledging made her commander, too
     assert entry["kind"] == "acknowledged" and entry["actor"] == "alice" and entry["details"] == {"via": "link"}
+    assert took["kind"] == "role_changed" and inc["roles"]["commander"] == "alice"
 
     page = await (await client.get(url)).text()
     assert "Acknowledged by Alice" in page
@@ -158,3 +159,14 @@ async def test_needs_no_api_token(make_client, pool):
     )
     assert resp.status == 303
     assert (await http.detail(client, incident_id))["status"] == "acknowledged"
+
+
+async def test_a_grafana_incident_links_its_dashboard_and_panel(make_client, pool):
+    client = await make_client()
+    dashboard = "https://play.grafana.org/d/ece9fb32?orgId=1"
+    _, url = await link_for(
+        client, pool, details={"dashboardURL": dashboard, "panelURL": dashboard + "&viewPanel=2", "silenceURL": "x"}
+    )
+    page = await (await client.get(url)).text()
+    assert f'<dt>Dashboard</dt><dd><a href="{dashboard.replace("&", "&amp;")}"' in page
+    assert "<dt>Panel</dt>" in page and "viewPanel=2" in page

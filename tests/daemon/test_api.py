@@ -92,9 +92,10 @@ async def test_acknowledge_then_resolve_by_api_with_timeline(make_client):
     assert [(e["kind"], e["actor"]) for e in timeline] == [
         ("triggered", "integration:prod-am"),
         ("acknowledged", "alice"),
+        ("role_changed", "alice"),  # who acknowledges is commander when nobody was
         ("resolved", "api"),
     ]
-    assert timeline[1]["details"] == {"via": "api"}
+    assert timeline[1]["details"] == {"via": "api", "token": "PAGER_API_TOKEN"}  # the API token that did it
 
 
 async def test_open_an_incident_by_hand_and_add_a_note(make_client):

@@ -70,7 +70,7 @@ async def test_alert_to_sms_then_ack_link_stops_escalation(make_client):
         await client.app[keys.ENGINE].tick()
         await client.app[keys.SENDER].drain()
         assert len(double.messages) == 1  # carol (step 2) is never paged for an acknowledged incident
-        assert await kinds() == ["triggered", "escalated", "paged", "acknowledged"]
+        assert await kinds() == ["triggered", "escalated", "paged", "acknowledged", "role_changed"]
 
 
 async def test_unacknowledged_incident_pages_the_next_step_after_the_timeout(make_client):

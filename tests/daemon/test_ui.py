@@ -114,20 +114,44 @@ async def test_every_form_post_without_its_csrf_token_is_403(make_client):
         "/signout",
         "/signout/everywhere",
         *(f"/incidents/{incident_id}/{verb}" for verb in ("acknowledge", "resolve", "escalate", "note")),
+        "/maintenance",
+        "/maintenance/1/end",
+        f"/incidents/{incident_id}/postmortem",
+        f"/incidents/{incident_id}/actions",
+        "/actions/1/done",
     ]
     app_posts = {
         r.resource.canonical
         for r in client.server.app.router.routes()
-        if r.method == "POST" and not r.resource.canonical.startswith(("/api/", "/v1/", "/v2/", "/a/"))
+        if r.method == "POST" and not r.resource.canonical.startswith(("/api/", "/v1/", "/v2/", "/a/", "/u/"))
     }
-    assert app_posts == {"/signin", "/signin/{token}", "/signout", "/signout/{where}", "/incidents/{id}/{action}"}
+    assert app_posts == {
+        "/signin",
+        "/signin/{token}",
+        "/signout",
+        "/signout/{where}",
+        "/incidents/{id}/{action}",
+        "/maintenance",
+        "/maintenance/{id}/end",
+        "/incidents/{id}/postmortem",
+        "/incidents/{id}/actions",
+        "/actions/{id}/done",
+    }
     for path in posts:
-        for data in ({}, {"csrf": "forged"}, {"csrf": token + "x", "text": "hi"}):
+        for data in (
+            {},
+            {"csrf": "forged"},
+            {"csrf": token + "x", "text": "hi", "service": "web", "reason": "r", "body": "# x", "title": "t"},
+        ):
             resp = await client.post(path, data=data, allow_redirects=False)
             assert resp.status == 403, (path, data, resp.status)
             assert "security token" in await resp.text()
     inc = await http.detail(client, incident_id)
     assert inc["status"] == "triggered" and [e["kind"] for e in inc["timeline"]] == ["triggered"]
+    assert (await (await client.get("/api/v1/maintenance", headers=support.API)).json())["maintenance"] == []
+    assert (await (await client.get("/api/v1/actions", headers=support.API)).json())["actions"] == []
+    pm = await client.get(f"/api/v1/incidents/{incident_id}/postmortem", headers=support.API)
+    assert pm.headers["X-Pager-Postmortem"] == "draft"
     assert (await client.get("/")).status == 200  # still signed in: nothing was ended
 
 
@@ -149,10 +173,11 @@ async def test_acknowledge_resolve_note_as_the_signed_in_user(make_client):
     kinds = [(e["kind"], e["actor"], e["details"]) for e in inc["timeline"][1:]]
     assert kinds == [
         ("acknowledged", "bob", {"via": "web"}),
+        ("role_changed", "bob", {"role": "commander", "user": "bob", "was": None, "via": "web"}),
         ("note", "bob", None),
         ("resolved", "bob", {"via": "web"}),
     ]
-    assert inc["timeline"][2]["message"] == "rolled back 1.2.3"
+    assert inc["timeline"][3]["message"] == "rolled back 1.2.3"
 
     again = await client.post(f"/incidents/{incident_id}/acknowledge", data={"csrf": token})
     assert "Nothing changed" in await again.text()
@@ -299,3 +324,49 @@ async def test_new_incidents_arrive_on_the_event_stream(make_client):
     assert data["id"] == second and data["priority"] == "P0"
     assert f'href="/incidents/{second}"' in data["html"] and "&lt;b&gt;second&lt;/b&gt;" in data["html"]
     stream.close()
+
+
+async def test_a_status_update_and_roles_posted_from_the_incident_page_are_recorded_as_the_signed_in_user(
+    make_client,
+):
+    client = await make_client(support.settings("priorities: {P1: {channels: [console], update_every: 30m}}"))
+    incident_id = await http.open_incident(client)
+    token = await ui.sign_in(client, "carol")
+    page = await (await client.get(f"/incidents/{incident_id}")).text()
+    assert "Post a status update" in page and "Set roles" in page
+
+    resp = await client.post(
+        f"/incidents/{incident_id}/update",
+        data={
+            "csrf": token,
+            "status": "Rolling back deploy 412",
+            "known": "errors began at 12:02",
+            "next_update_in": "15m",
+        },
+    )
+    assert "Status update posted" in await resp.text()
+    [update] = (await (await client.get(f"/api/v1/incidents/{incident_id}/updates", headers=support.API)).json())[
+        "updates"
+    ]
+    assert (update["by"], update["status"], update["known"]) == (
+        "carol",
+        "Rolling back deploy 412",
+        "errors began at 12:02",
+    )
+
+    bad = await client.post(f"/incidents/{incident_id}/update", data={"csrf": token, "status": " "})
+    assert "was not posted" in await bad.text()
+
+    roles = {"csrf": token, "commander": "carol", "comms": "bob", "tech_lead": "", "scribe": ""}
+    resp = await client.post(f"/incidents/{incident_id}/roles", data=roles)
+    assert "Roles updated" in await resp.text()
+    inc = await http.detail(client, incident_id)
+    assert inc["roles"] == {"commander": "carol", "comms": "bob", "tech_lead": None, "scribe": None}
+    changed = [e for e in inc["timeline"] if e["kind"] == "role_changed"]
+    assert changed and all(e["actor"] == "carol" for e in changed)
+
+    resp = await client.post(f"/incidents/{incident_id}/roles", data={"csrf": token, "commander": "mallory"})
+    assert "Roles were not changed" in await resp.text()
+    assert (await http.detail(client, incident_id))["roles"]["commander"] == "carol"
+    refused = await client.post(f"/incidents/{incident_id}/update", data={"status": "no token"})
+    assert refused.status == 403

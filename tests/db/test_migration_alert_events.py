@@ -1,4 +1,4 @@
-"""alert_events: every accepted event as received, one row per group (0015), the events stored before kept."""
+"""alert_events: every accepted event as received, one row per group (0090), the events stored before kept."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ T2 = T1 + datetime.timedelta(seconds=5)
 
 
 async def test_events_stored_one_row_each_are_folded_into_their_groups(pg_server_url):
-    name = "pager_migration_0015"
+    name = "pager_migration_0090"
     await pg.admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
     conn = await db.connect(embedded.with_database(pg_server_url, name))
     try:
         for m in migrate.available():
-            if m.version < 15:
+            if m.version < 90:
                 await conn.execute(m.sql)
         inc = await conn.fetchval(
             "INSERT INTO incidents (service, dedup_key, priority, summary, created_at, last_seen_at)"
@@ -35,8 +35,8 @@ async def test_events_stored_one_row_each_are_folded_into_their_groups(pg_server
             " summary, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             rows,
         )
-        [m15] = [m for m in migrate.available() if m.version == 15]
-        await conn.execute(m15.sql)
+        [m90] = [m for m in migrate.available() if m.version == 90]
+        await conn.execute(m90.sql)
         got = await conn.fetch(
             "SELECT incident_id, integration, received_at, dedup_key, events FROM alert_events ORDER BY id"
         )

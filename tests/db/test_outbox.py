@@ -555,7 +555,12 @@ async def test_delivered_callback_records_delivery(aiohttp_server, aiohttp_clien
         [row] = await page_rows(pool, incident_id)
         assert (row["status"], row["provider_id"]) == ("delivered", sms_.sid)
         assert row["delivered_at"] == START + datetime.timedelta(seconds=7)
-        assert [k for k, _ in await timeline(pool, incident_id)] == ["triggered", "escalated", "paged"]
+        assert [k for k, _ in await timeline(pool, incident_id)] == [
+            "triggered",
+            "escalated",
+            "paged",
+            "page_delivered",
+        ]
         text = await (await client.get("/metrics")).text()
         assert 'pager_notifications_total{channel="sms",outcome="delivered"} 1.0' in text
         assert mailbox.received == []
@@ -660,7 +665,7 @@ async def test_a_delivered_report_that_overtakes_the_send_record_is_recorded(rig
 
     [row] = await rig.rows(incident_id)
     assert (row["status"], row["delivered_at"], row["error"]) == ("delivered", START, None)
-    assert await rig.kinds(incident_id) == ["triggered", "escalated", "paged"]
+    assert await rig.kinds(incident_id) == ["triggered", "escalated", "paged", "page_delivered"]
     assert rig.count("sms", "delivered") == 1 and rig.mailbox.received == []
     assert await pending_reports(rig.pool) == []
 

@@ -28,6 +28,7 @@ priorities:
   P1: {channels: [console]}
 notifiers:
   console: {enabled: true}
+postmortems: {priorities: []}  # no post-mortem due dates: only the target timers are under test
 """
 
 

@@ -101,3 +101,9 @@ SAMPLES = pathlib.Path(__file__).resolve().parent / "samples"
 def sample(name: str) -> dict[str, typing.Any]:
     """A request captured from Alertmanager 0.25 (`tests/support/samples`, copied from `../shared/samples`)."""
     return json.loads((SAMPLES / name).read_text())
+
+
+def grafana_sample(name: str) -> dict[str, typing.Any]:
+    """A Grafana webhook body from `samples/grafana-11-webhooks.json` (each entry says where it came from)."""
+    [found] = [s["body"] for s in sample("grafana-11-webhooks.json")["samples"] if s["name"] == name]
+    return found

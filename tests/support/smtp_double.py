@@ -66,9 +66,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def smtp_server(mailbox: Mailbox | None = None, **options: typing.Any) -> collections.abc.Iterator[tuple[Mailbox, int]]:
+def smtp_server(
+    mailbox: Mailbox | None = None, port: int | None = None, **options: typing.Any
+) -> collections.abc.Iterator[tuple[Mailbox, int]]:
+    """A server on `port` (default: a free one) for the block; `port` lets a test bring a dead server back."""
     mailbox = mailbox or Mailbox()
-    port = free_port()
+    port = port or free_port()
     server = controller.Controller(mailbox, hostname="127.0.0.1", port=port, **options)
     server.start()
     try:

@@ -24,7 +24,9 @@ def test_every_channel_has_an_adapter_that_builds_it(name):
 def test_an_unknown_channel_in_a_priority_is_an_error_naming_the_path():
     with pytest.raises(config.ConfigError) as caught:
         support.settings("priorities: {P0: {channels: [sms, pigeon]}}")
-    assert caught.value.errors == ["priorities.P0.channels[1]: Input should be 'sms', 'email' or 'console'"]
+    assert caught.value.errors == [
+        "priorities.P0.channels[1]: Input should be 'sms', 'email', 'console', 'voice' or 'slack'"
+    ]
 
 
 def test_users_are_reached_at_the_contact_their_channel_names():

@@ -59,7 +59,7 @@ def run(argv: list[str]) -> int:
 def test_check_config_accepts_the_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["check-config", str(EXAMPLE)]) == 0
     out, err = capsys.readouterr()
-    assert out == f"{EXAMPLE}: OK (2 services, 1 escalation policies, 2 integrations)\n"
+    assert out == f"{EXAMPLE}: OK (2 services, 1 escalation policies, 4 integrations)\n"
     assert "nobody on call" not in err
     assert all(line.startswith("warning: ") for line in err.splitlines())
 

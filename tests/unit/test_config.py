@@ -353,6 +353,17 @@ def test_resolve_reads_every_secret_and_warns_about_missing_twilio() -> None:
     assert settings.enabled_channels() == ("email", "console")
 
 
+def test_api_tokens_are_named_by_their_variable_and_read_tokens_are_read_only() -> None:
+    cfg = config.parse({"api_tokens_env": ["PAGER_API_TOKEN"], "api_read_tokens_env": ["GRAFANA_TOKEN", "UNSET"]})
+    settings = config.resolve(cfg, {"PAGER_API_TOKEN": "w", "GRAFANA_TOKEN": "r"})
+    assert [(k.name, k.value, k.read_only) for k in settings.secrets.api_keys] == [
+        ("PAGER_API_TOKEN", "w", False),
+        ("GRAFANA_TOKEN", "r", True),
+    ]
+    assert settings.secrets.api_tokens == ("w",)
+    assert "api_read_tokens_env[1]: $UNSET is not set; that API token is disabled" in settings.warnings
+
+
 def test_schema_and_reference_errors_are_reported_together() -> None:
     errors = errors_of(
         """
@@ -422,4 +433,50 @@ def test_errors_follow_the_file_not_the_kind_of_check() -> None:
         "rotations[1].handoff: expected a local date and time such as 2026-01-05T09:00, got 'soon'",
         "services[0].escalation_policy: unknown escalation policy 'nope'",
         "services[0].colour: unknown key",
+    ]
+
+
+def test_the_alert_hygiene_sections_report_each_error_with_its_yaml_path() -> None:
+    bad = """
+services: [{id: web}]
+priorities: {P0: {ack_expires: soon}}
+integrations:
+  - {id: g, type: grafana, service: web}
+  - {id: a, type: alertmanager, service: web, token_env: T, signing_secret_env: S}
+  - {id: gen, type: generic, token_env: T, service: web}
+  - {id: gen2, type: generic, token_env: T, service: web, fields: {summary: "$.[", status: "$.s"}}
+  - {id: g2, type: grafana, token_env: T, service: web, signature_header: "bad header"}
+heartbeats:
+  - {id: nightly, service: nope, interval: 500ms, token_env: HB}
+  - {id: quiet, service: web, interval: 5m}
+  - {id: nightly, service: web, interval: 1m, alert: ['team=~']}
+"""
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse(yaml.safe_load(bad))
+    assert caught.value.errors == [
+        "priorities.P0.ack_expires: expected a positive duration such as 30s, 5m, 12h, 1d or 1w, got 'soon'",
+        "integrations[0]: a grafana integration needs token_env, signing_secret_env or both",
+        "integrations[1].signing_secret_env: only a grafana integration is signed, not alertmanager",
+        "integrations[2].fields: required key is missing: a generic integration maps fields",
+        "integrations[3].fields.summary: not a JSONPath: '$.[': Parse error near the end of string!",
+        "integrations[4].signature_header: expected an HTTP header name such as X-Grafana-Alerting-Signature, got 'bad header'",
+        "heartbeats[0].service: unknown service 'nope'",
+        "heartbeats[0].interval: expected whole seconds such as 30s, 5m or 1h (second granularity), got '500ms'",
+        "heartbeats[1]: a heartbeat needs token_env (beats over HTTP), alert (an always-firing alert), or both",
+        "heartbeats[2].id: duplicate id 'nightly' (first at heartbeats[0])",
+        "heartbeats[2].alert[0]: bad matcher 'team=~': unquoted value '~' looks like a typo; "
+        'write name="value" or name=~"regex", and quote a value that contains " or starts with = or ~',
+    ]
+
+
+def test_a_status_mapping_needs_the_values_that_mean_resolved() -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse(
+            yaml.safe_load(
+                "services: [{id: web}]\nintegrations: [{id: g, type: generic, token_env: T, service: web,"
+                " fields: {summary: $.t, status: $.s}}]"
+            )
+        )
+    assert caught.value.errors == [
+        "integrations[0].fields: status and resolved_when go together: which values of status mean resolved"
     ]

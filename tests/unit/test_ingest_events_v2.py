@@ -187,9 +187,8 @@ def test_full_trigger_maps_every_field() -> None:
 @pytest.mark.parametrize(
     "details, labels, annotations",
     [
-        ("plain text", {}, {"custom_details": "plain text"}),
-        ([1, 2], {}, {"custom_details": "[1,2]"}),
         ({"severity": "info", "service": "checkout"}, {"severity": "warning", "service": "checkout"}, {}),
+        ({"n": 3, "nested": {"a": [1]}}, {"n": "3"}, {"nested": '{"a":[1]}'}),
     ],
 )
 def test_custom_details(details: object, labels: dict, annotations: dict) -> None:
@@ -198,11 +197,9 @@ def test_custom_details(details: object, labels: dict, annotations: dict) -> Non
     assert got.annotations == annotations
 
 
-@pytest.mark.parametrize(
-    "given, stored", [("warning", "warning"), ("CRITICAL", "critical"), ("Error", "error"), ("info", "info")]
-)
-def test_severity_is_case_insensitive(given: str, stored: str) -> None:
-    assert parse(event(payload(severity=given))).alert.labels["severity"] == stored
+@pytest.mark.parametrize("given", ["critical", "error", "warning", "info"])
+def test_each_severity_of_the_schema_is_a_label(given: str) -> None:
+    assert parse(event(payload(severity=given))).alert.labels["severity"] == given
 
 
 def test_naive_timestamp_is_utc() -> None:
@@ -218,17 +215,21 @@ def test_acknowledge_and_resolve_need_only_a_dedup_key(action: str) -> None:
     )
 
 
-def test_resolve_ignores_a_broken_payload_but_keeps_what_is_usable() -> None:
-    got = parse(
-        event(
-            payload(summary=..., severity="bogus", custom_details={"service": "checkout"}),
-            event_action="resolve",
-            dedup_key="d",
-            links="x",
-        )
-    )
+def test_a_resolve_keeps_its_payloads_labels_for_routing() -> None:
+    got = parse(event(payload(custom_details={"service": "checkout"}), event_action="resolve", dedup_key="d"))
     assert got.alert.action is models.Action.RESOLVE
-    assert got.alert.labels == {"source": "db-1", "service": "checkout"}
+    assert got.alert.labels == {"source": "db-1", "severity": "warning", "service": "checkout"}
+
+
+def test_a_resolve_with_a_payload_that_breaks_the_published_schema_is_refused_too() -> None:
+    """PagerDuty's OpenAPI document is the contract for every action (issue 14), not only for triggers."""
+    with pytest.raises(ingest.InvalidPayload) as caught:
+        parse(event(payload(summary=..., severity="bogus"), event_action="resolve", dedup_key="d", links="x"))
+    assert caught.value.errors == [
+        "'payload.summary' is missing or blank",
+        BAD_SEVERITY.format("bogus"),
+        "'links' is invalid (must be an array of objects)",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -265,6 +266,10 @@ def test_resolve_ignores_a_broken_payload_but_keeps_what_is_usable() -> None:
         (event(client=1, client_url=2), [NOT_STRING.format("client"), NOT_STRING.format("client_url")]),
         (event(links={"href": "x"}), ["'links' is invalid (must be an array of objects)"]),
         (event(images=["x.png"]), ["'images' is invalid (must be an array of objects)"]),
+        (event(links=[{"text": "x"}]), ["'links[0].href' is missing"]),
+        (event(images=[{"src": 1, "alt": 2}]), ["'images[0].src' is invalid", "'images[0].alt' is invalid"]),
+        (event(payload(custom_details="text")), ["'payload.custom_details' is invalid (must be an object)"]),
+        (event(payload(severity="CRITICAL")), [BAD_SEVERITY.format("CRITICAL")]),
         (
             event(payload(summary=..., source=..., severity="fatal"), routing_key=..., dedup_key="y" * 300),
             [

@@ -168,3 +168,37 @@ def test_segments(text: str, segments: int) -> None:
 def test_to_gsm7(raw: str, folded: str) -> None:
     assert sms_text.to_gsm7(raw) == folded
     assert sms_text.is_gsm7(folded)
+
+
+def test_the_change_an_incident_followed_is_named_when_there_is_room():
+    text = sms_text.render(page(after_change="deploy checkout v1.4.2"))
+    assert text == f"[P0] checkout: 5xx above 5% (after deploy deploy checkout v1.4.2) #1234 ack: {ACK} or reply 1234"
+    assert sms_text.segments(text) == 1
+
+
+def test_a_long_change_is_shortened_and_never_costs_the_summary_its_minimum_or_a_segment():
+    summary = "checkout p99 latency above 2 s for 10 minutes on every node of the eu-west cluster"
+    text = sms_text.render(
+        page(summary=summary, after_change="Build Success: Increase snapshot create timeout to 30 s")
+    )
+    assert sms_text.segments(text) == 1
+    assert "(after deploy Build" in text and "...)" in text
+    assert text.startswith("[P0] checkout: checkout p99 latency above... (")  # SUMMARY_MIN, ellipsis included
+
+
+def test_no_room_for_the_change_leaves_it_out():
+    summary = "x" * 200
+    text = sms_text.render(page(summary=summary, after_change="v2", more=tuple((n, "s") for n in range(1, 9))))
+    assert "after deploy" not in text and sms_text.segments(text) == 1
+
+
+def test_a_short_dashboard_link_goes_whole_after_the_ack_link():
+    text = sms_text.render(page(dashboard_url="https://g.example/d/abc"))
+    assert text.endswith("or reply 1234 dash: https://g.example/d/abc")
+    assert sms_text.segments(text) == 1
+
+
+def test_a_dashboard_link_too_long_for_one_segment_is_left_to_the_ack_page():
+    url = "https://play.grafana.org/d/ece9fb32-7f71-4be9-bd94-2f23608ae5b9?orgId=1"
+    text = sms_text.render(page(dashboard_url=url))
+    assert url not in text and ACK in text and sms_text.segments(text) == 1

@@ -14,8 +14,8 @@ from aiohttp import web
 
 from pager.store import sessions
 from pager.web import keys
+from pager.web.ui import followup, live, pages, render, report, signin, uikeys, windows
 from pager.web.ui import hub as hub_mod
-from pager.web.ui import live, pages, render, signin, uikeys
 
 
 def routes() -> list[web.AbstractRouteDef]:
@@ -23,8 +23,18 @@ def routes() -> list[web.AbstractRouteDef]:
         web.get("/", pages.incidents),
         web.get("/events", live.stream),
         web.get("/incidents/{id}", pages.incident),
-        web.post("/incidents/{id}/{action:acknowledge|resolve|escalate|note}", pages.act),
+        web.post("/incidents/{id}/{action:acknowledge|resolve|escalate|note|update|roles}", pages.act),
         web.get("/oncall", pages.oncall),
+        # issues 14 and 15: maintenance windows, the report, post-mortems and action items
+        web.get("/maintenance", windows.page),
+        web.post("/maintenance", windows.start),
+        web.post("/maintenance/{id}/end", windows.end),
+        web.get("/reports", report.page),
+        web.get("/reports/incidents.svg", report.picture),
+        web.get("/incidents/{id}/postmortem", followup.show),
+        web.post("/incidents/{id}/postmortem", followup.save),
+        web.post("/incidents/{id}/actions", followup.add_action),
+        web.post("/actions/{id}/done", followup.action_done),
         web.get("/signin", signin.form),
         web.post("/signin", signin.ask),
         web.get("/signin/{token}", signin.confirm),

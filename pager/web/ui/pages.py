@@ -13,10 +13,10 @@ import zoneinfo
 import structlog
 from aiohttp import web
 
-from pager import models
+from pager import models, updates
 from pager.store import store
 from pager.web import keys
-from pager.web.ui import render, schedule, viewer, views
+from pager.web.ui import incident_extras, render, schedule, viewer, views
 
 log = structlog.get_logger(__name__)
 
@@ -39,9 +39,13 @@ class NavItem:
     label: str
 
 
-# The pages in the menu. /maintenance (issue 14) and /reports (issue 15) join here once those
-# features are on main: a NavItem, a handler module beside this one, and its routes in ui.routes().
-NAV = (NavItem("/", "Incidents"), NavItem("/oncall", "On call"))
+# The pages in the menu: a NavItem, a handler module beside this one, and its routes in ui.routes().
+NAV = (
+    NavItem("/", "Incidents"),
+    NavItem("/oncall", "On call"),
+    NavItem("/maintenance", "Maintenance"),  # issue 14: ui/windows.py
+    NavItem("/reports", "Reports"),  # issue 15: ui/report.py
+)
 
 NOTICES = {
     "acknowledged": "Acknowledged. Pending pages for it are cancelled.",
@@ -53,6 +57,11 @@ NOTICES = {
     "no_policy": "This incident's service has no escalation policy: nobody to escalate to.",
     "empty_note": "The note was empty; nothing was added.",
     "long_note": f"The note is longer than {MAX_NOTE} characters; nothing was added.",
+    "updated": "Status update posted: on the timeline, mailed to the stakeholders, and on the status page.",
+    "bad_update": "The status update was not posted: it needs a current status, and a next update such as 30m.",
+    "closed": "This incident is resolved: it takes no more status updates (add a note).",
+    "roles_set": "Roles updated.",
+    "bad_roles": "Roles were not changed: choose people who are configured in pager.",
 }
 
 
@@ -183,7 +192,10 @@ async def incident(request: web.Request, visit: viewer.Visit) -> web.Response:
         return not_found(request, visit, f"There is no incident {request.match_info['id']}.")
     assert ident is not None
     paged = await request.app[keys.ACKS].paged_users(ident)
-    view = views.incident_page(context(request, visit.viewer), detail, paged)
+    updates = await request.app[keys.STORE].updates(ident)
+    ctx = context(request, visit.viewer)
+    view = views.incident_page(ctx, detail, paged, updates)
+    more = await incident_extras.load(request.app, ctx, detail)  # issues 14 and 15: drill, maintenance, follow-up
     done = request.query.get("done", "")
     return show(
         request,
@@ -192,13 +204,14 @@ async def incident(request: web.Request, visit: viewer.Visit) -> web.Response:
         {
             "title": f"#{view.row.number} {view.row.summary}"[:100],
             "inc": view,
-            "notice": NOTICES.get(done, ""),
+            "more": more,
+            "notice": NOTICES.get(done) or incident_extras.NOTICES.get(done, ""),
             "max_note": MAX_NOTE,
         },
     )
 
 
-ACTIONS = ("acknowledge", "resolve", "escalate", "note")
+ACTIONS = ("acknowledge", "resolve", "escalate", "note", "update", "roles")
 
 
 @viewer.action
@@ -219,6 +232,10 @@ async def act(request: web.Request, visit: viewer.Visit) -> web.Response:
         done = f"{verb}d" if await do(ident, user, "web", now) else "unchanged"
     elif verb == "escalate":
         done = await app[keys.ENGINE].escalate(ident, user)
+    elif verb == "update":
+        done = await _post_update(request, ident, user)
+    elif verb == "roles":
+        done = await _set_roles(request, ident, user)
     else:
         text = str((await request.post()).get("text", "")).strip()
         if not text:
@@ -230,6 +247,35 @@ async def act(request: web.Request, visit: viewer.Visit) -> web.Response:
             done = "noted"
     log.info("incident action from the web UI", incident=ident, user=user, action=verb, outcome=done)
     return render.see_other(request, f"/incidents/{ident}", done=done)
+
+
+async def _post_update(request: web.Request, ident: int, user: str) -> str:
+    form = await request.post()
+    try:
+        draft = updates.draft(
+            {k: str(form.get(k, "")).strip() for k in ("status", "known", "doing", "unknown", "next_update_in")}
+        )
+    except updates.Invalid:
+        return "bad_update"
+    posted = await request.app[keys.ENGINE].post_update(ident, draft, user, "web")
+    return "closed" if posted == "resolved" else "updated" if isinstance(posted, models.StatusUpdate) else "unchanged"
+
+
+async def _set_roles(request: web.Request, ident: int, user: str) -> str:
+    """The roles form sends every role: an empty choice clears it; only roles that change are written."""
+    form = await request.post()
+    cfg = request.app[keys.SETTINGS].config
+    wanted: dict[str, str | None] = {}
+    for role in models.ROLES:
+        if role in form:
+            holder = str(form[role]).strip() or None
+            if holder is not None and cfg.user(holder) is None:
+                return "bad_roles"
+            wanted[role] = holder
+    if not wanted:
+        return "bad_roles"
+    await request.app[keys.ENGINE].set_roles(ident, wanted, user, "web")
+    return "roles_set"
 
 
 @viewer.page

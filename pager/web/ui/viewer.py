@@ -204,6 +204,9 @@ action = _guard(signed_in=True, form=True)
 stream = _guard(signed_in=True, form=False, redirect=False)
 """A GET for signed-in users that is no page (an event stream): 401 for anyone else."""
 
+resource = _guard(signed_in=True, form=False, redirect=False)
+"""A GET for signed-in users that is no page (a picture a page shows): 401 for anyone else."""
+
 public = _guard(signed_in=False, form=False)
 """A GET anyone may see (the sign-in pages)."""
 

@@ -14,7 +14,7 @@ import datetime
 import typing
 import zoneinfo
 
-from pager import config, models, oncall
+from pager import actions, config, models, oncall, postmortem, reports
 
 Row = typing.Any  # something issue 12 adds (roles, an update): a mapping or a dataclass
 
@@ -116,6 +116,8 @@ class IncidentRow:
     alert_count: int
     holder: str  # who holds it: the acknowledger (the commander once roles exist), or who is being paged
     held_by: str  # the same without who is being paged (the incident page says that under Escalation)
+    drill: bool = False  # issue 15: a drill, marked as one wherever it shows
+    in_maintenance: bool = False  # issue 14: a maintenance window holds it, so nobody is paged
 
 
 def _paging(ctx: Context, inc: models.Incident) -> str:
@@ -143,6 +145,8 @@ def _holder(ctx: Context, inc: models.Incident) -> str:
         return f"resolved by {user_name(ctx.cfg, inc.resolved_by) or 'unknown'}"
     if inc.acknowledged_by:
         return user_name(ctx.cfg, inc.acknowledged_by)
+    if inc.maintenance_id is not None:
+        return "not acknowledged · in maintenance: nobody is paged"
     paging = _paging(ctx, inc)
     return f"not acknowledged · {paging}" if paging else "not acknowledged"
 
@@ -167,6 +171,8 @@ def incident_row(ctx: Context, inc: models.Incident) -> IncidentRow:
         alert_count=inc.alert_count,
         holder=holder,
         held_by=holder.partition(" · ")[0],
+        drill=inc.drill,
+        in_maintenance=inc.maintenance_id is not None,
     )
 
 
@@ -270,11 +276,44 @@ class IncidentPage:
     resolved: str
     ack_target: str  # the response targets (priorities.*.ack_within, resolve_within), if set
     resolve_target: str
-    roles: tuple[Role, ...]  # shown once the store has them (issue 12)
+    roles: tuple[Role, ...]
     updates: tuple[Update, ...]
+    next_update: str  # when the next status update is due (priorities.*.update_every), "overdue" when past
+    stabilizing: str  # while stabilizing: since when the alerts are clear, and until when it waits
+    role_choices: tuple[RoleChoice, ...]  # the roles form: each role, who holds it, who could
+    can_update: bool
     can_acknowledge: bool
     can_resolve: bool
     can_escalate: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RoleChoice:
+    field: str  # commander, comms, tech_lead, scribe
+    label: str
+    holder: str | None  # user id
+    users: tuple[tuple[str, str], ...]  # (id, name) of everyone who could take it
+
+
+def _role_choices(ctx: Context, inc: models.Incident) -> tuple[RoleChoice, ...]:
+    users = tuple((u.id, u.display_name) for u in ctx.cfg.users)
+    return tuple(
+        RoleChoice(name, name.replace("_", " ").capitalize(), inc.roles.get(name), users) for name in models.ROLES
+    )
+
+
+def _next_update(ctx: Context, inc: models.Incident) -> str:
+    due = inc.next_update_due
+    if due is None or not inc.status.open:
+        return ""
+    return f"by {when(due, ctx.tz, ctx.now)}" + (" — overdue" if due <= ctx.now else "")
+
+
+def _stabilizing(ctx: Context, inc: models.Incident) -> str:
+    if inc.status is not models.IncidentStatus.STABILIZING or inc.stable_until is None:
+        return ""
+    since = f"alerts clear since {when(inc.recovered_at, ctx.tz, ctx.now)}; " if inc.recovered_at else ""
+    return f"{since}resolves by itself at {when(inc.stable_until, ctx.tz, ctx.now)} unless an alert fires again"
 
 
 def _roles(ctx: Context, roles: Row) -> tuple[Role, ...]:
@@ -310,7 +349,12 @@ def _target(ctx: Context, inc: models.Incident, which: str) -> str:
     return f"by {when(due, ctx.tz, ctx.now)}" + (" — missed" if inc.breached(which, ctx.now) else "")
 
 
-def incident_page(ctx: Context, detail: models.IncidentDetail, paged: typing.Sequence[str]) -> IncidentPage:
+def incident_page(
+    ctx: Context,
+    detail: models.IncidentDetail,
+    paged: typing.Sequence[str],
+    updates: typing.Sequence[models.StatusUpdate] = (),
+) -> IncidentPage:
     inc = detail.incident
     row = incident_row(ctx, inc)
     policy = ctx.cfg.policy(inc.escalation_policy) if inc.escalation_policy else None
@@ -323,6 +367,8 @@ def incident_page(ctx: Context, detail: models.IncidentDetail, paged: typing.Seq
         )
     elif inc.status is not models.IncidentStatus.TRIGGERED:
         escalation = f"{policy.id}: stopped"
+    elif inc.maintenance_id is not None:
+        escalation = f"{policy.id}: held by maintenance window #{inc.maintenance_id}; step 1 is paged when it ends"
     elif step < 0:
         escalation = f"{policy.id}: starting"
     else:
@@ -342,7 +388,11 @@ def incident_page(ctx: Context, detail: models.IncidentDetail, paged: typing.Seq
         ack_target=_target(ctx, inc, "ack"),
         resolve_target=_target(ctx, inc, "resolve"),
         roles=_roles(ctx, _field(detail, "roles") or _field(inc, "roles")),
-        updates=_updates(ctx, _field(detail, "updates") or ()),
+        updates=_updates(ctx, updates),
+        next_update=_next_update(ctx, inc),
+        stabilizing=_stabilizing(ctx, inc),
+        role_choices=_role_choices(ctx, inc),
+        can_update=inc.status.open,
         can_acknowledge=inc.status is models.IncidentStatus.TRIGGERED,
         can_resolve=inc.status is not models.IncidentStatus.RESOLVED,
         can_escalate=inc.status is models.IncidentStatus.TRIGGERED and policy is not None,
@@ -367,3 +417,343 @@ def open_counts(rows: typing.Iterable[tuple[typing.Any, models.Priority, typing.
     for _service, priority, _status, n in rows:
         totals[models.Priority(priority)] += n
     return tuple(OpenCount(p.name, n) for p, n in totals.items())
+
+
+# --- what issues 14 and 15 add: maintenance windows, changes, drills, post-mortems, action items, the report -------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChangeView:
+    at: str
+    at_iso: str
+    before: str  # how long before the incident opened
+    summary: str
+    source: str
+    links: tuple[Link, ...]
+
+
+def change_view(ctx: Context, c: models.Change, opened: datetime.datetime) -> ChangeView:
+    links = []
+    for item in c.links:
+        url = web_link(_field(item, "href"))
+        if url:
+            links.append(Link(_text(_field(item, "text")).strip() or url, url))
+    return ChangeView(
+        at=when(c.at, ctx.tz, ctx.now),
+        at_iso=c.at.astimezone(datetime.UTC).isoformat(),
+        before=ago(opened - c.at),
+        summary=c.summary,
+        source=c.source or "",
+        links=tuple(links),
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WindowView:
+    id: int
+    state: str  # active, upcoming or ended
+    state_label: str
+    services: tuple[str, ...]
+    matchers: tuple[str, ...]
+    starts: str
+    ends: str
+    starts_iso: str
+    ends_iso: str
+    remaining: str  # "1h 20m left", "starts in 2h"
+    reason: str
+    by: str
+    ended_by: str
+
+
+def window_view(ctx: Context, w: models.MaintenanceWindow) -> WindowView:
+    state = "active" if w.active(ctx.now) else "upcoming" if w.starts_at > ctx.now else "ended"
+    if state == "active":
+        remaining = f"{ago(w.ends_at - ctx.now)} left"
+    elif state == "upcoming":
+        remaining = f"starts in {ago(w.starts_at - ctx.now)}"
+    else:
+        remaining = f"ended {ago(ctx.now - w.ends_at)} ago"
+    names = []
+    for ident in w.services:
+        svc = ctx.cfg.service(ident)
+        names.append(svc.name if svc and svc.name else ident)
+    return WindowView(
+        id=w.id,
+        state=state,
+        state_label=state.capitalize(),
+        services=tuple(names),
+        matchers=w.matchers,
+        starts=when(w.starts_at, ctx.tz, ctx.now),
+        ends=when(w.ends_at, ctx.tz, ctx.now),
+        starts_iso=w.starts_at.astimezone(datetime.UTC).isoformat(),
+        ends_iso=w.ends_at.astimezone(datetime.UTC).isoformat(),
+        remaining=remaining,
+        reason=w.reason,
+        by=user_name(ctx.cfg, w.created_by),
+        ended_by=user_name(ctx.cfg, w.ended_by),
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DrillView:
+    outcome: str  # running, acknowledged or unacknowledged
+    text: str
+    failures: tuple[str, ...]
+
+
+def drill_view(ctx: Context, report: typing.Mapping[str, typing.Any]) -> DrillView:
+    """From the drill report (`pager.drills.report`): how it went, and what failed."""
+    outcome = str(report["outcome"])
+    seconds = report.get("seconds_to_acknowledge")
+    if seconds is not None:
+        by = user_name(ctx.cfg, report.get("acknowledged_by")) or "someone"
+        text = f"Acknowledged by {by} after {ago(datetime.timedelta(seconds=seconds)) if seconds >= 60 else f'{seconds}s'}."
+    elif outcome == "running":
+        text = "Running: nobody has acknowledged it yet."
+    else:
+        text = "Over: nobody acknowledged it."
+    failures = tuple(f"{f['what']}: {f['message']}" for f in report.get("failures", ()))
+    return DrillView(outcome, text, failures)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionView:
+    id: int
+    title: str
+    owner: str
+    due: str
+    due_iso: str
+    is_open: bool
+    overdue: bool
+    done: str  # who marked it done, and when
+
+
+def action_view(ctx: Context, item: actions.ActionItem) -> ActionView:
+    done = ""
+    if item.status == "done":
+        done = f"done by {user_name(ctx.cfg, item.done_by) or 'someone'}" + (
+            f", {when(item.done_at, ctx.tz, ctx.now)}" if item.done_at else ""
+        )
+    return ActionView(
+        id=item.id,
+        title=item.title,
+        owner=user_name(ctx.cfg, item.owner),
+        due=item.due.strftime("%a %d %b %Y"),
+        due_iso=item.due.isoformat(),
+        is_open=item.status == "open",
+        overdue=item.overdue(ctx.now, ctx.cfg),
+        done=done,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PostmortemState:
+    saved: str  # "saved by Alice, Tue 24 Nov 10:00"; empty: only pager's draft exists
+    due: str  # "due Wed 25 Nov 12:47", for the priorities that need one
+    overdue: bool
+
+
+def postmortem_state(
+    ctx: Context,
+    inc: models.Incident,
+    saved_by: str | None,
+    saved_at: datetime.datetime | None,
+) -> PostmortemState:
+    saved = (
+        f"saved by {user_name(ctx.cfg, saved_by) or 'someone'}, {when(saved_at, ctx.tz, ctx.now)}" if saved_at else ""
+    )
+    due_at = postmortem.due_at(inc, ctx.cfg)
+    overdue = bool(due_at and not saved and ctx.now >= due_at)
+    due = f"due {when(due_at, ctx.tz, ctx.now)}" if due_at else ""
+    return PostmortemState(saved, due, overdue)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IncidentContext:
+    """What issues 14 and 15 show on an incident: its drill, the window holding it, changes before it, follow-up."""
+
+    drill: DrillView | None
+    window: WindowView | None
+    held: bool
+    changes: tuple[ChangeView, ...]
+    postmortem: PostmortemState | None  # None for a drill: it has no post-mortem
+    actions: tuple[ActionView, ...]
+    owners: tuple[tuple[str, str], ...]  # (id, name) of everyone who may own an action item
+    today: str
+
+
+def incident_context(
+    ctx: Context,
+    inc: models.Incident,
+    *,
+    drill: typing.Mapping[str, typing.Any] | None,
+    window: models.MaintenanceWindow | None,
+    saved_by: str | None,
+    saved_at: datetime.datetime | None,
+    items: typing.Sequence[actions.ActionItem],
+) -> IncidentContext:
+    return IncidentContext(
+        drill=drill_view(ctx, drill) if inc.drill and drill is not None else None,
+        window=window_view(ctx, window) if window is not None else None,
+        held=inc.maintenance_id is not None,
+        changes=tuple(change_view(ctx, c, inc.created_at) for c in inc.recent_changes),
+        postmortem=None if inc.drill else postmortem_state(ctx, inc, saved_by, saved_at),
+        actions=tuple(action_view(ctx, a) for a in items),
+        owners=tuple((u.id, u.display_name) for u in ctx.cfg.users),
+        today=ctx.now.astimezone(ctx.tz).date().isoformat(),
+    )
+
+
+# --- the incident report, as tables -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Figure:
+    label: str
+    value: str
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeatRow:
+    day: str
+    cells: tuple[tuple[int, int], ...]  # (count, level 0-5) per hour
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReportView:
+    title: str
+    period: str
+    figures: tuple[Figure, ...]
+    response: tuple[tuple[str, ...], ...]  # service, priority, incidents, MTTA, change, MTTR, change
+    zones: str
+    heat: tuple[HeatRow, ...]
+    hours: tuple[int, ...]
+    heat_max: int
+    weekday_weekend: tuple[Figure, ...]
+    after_change: str
+    after_change_rows: tuple[tuple[str, ...], ...]
+    noisy: tuple[tuple[str, ...], ...]
+    load_night: str
+    load: tuple[tuple[str, ...], ...]
+    outliers: tuple[str, ...]
+    drills: str
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _day(ts: str, tz: zoneinfo.ZoneInfo) -> str:
+    return datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(tz).strftime("%a %d %b %Y")
+
+
+def report_view(ctx: Context, r: typing.Mapping[str, typing.Any]) -> ReportView:
+    """The report's JSON (`pager.reports.build`) as the /reports page shows it."""
+    o = r["response"]["overall"]
+    trend = o["trend"]
+    ac = r["after_change"]
+    ww = r["weekday_weekend"]
+    service = ctx.cfg.service(r["service"]) if r["service"] else None
+    scope = (service.name or service.id) if service else "all services"
+    before = f"the previous {r['since']}"
+
+    def against(change: typing.Mapping[str, typing.Any]) -> str:
+        text = reports.change_text(change)
+        return f"{text} on {before}" if text != "—" else f"nothing to compare in {before}"
+
+    figures = (
+        Figure("Incidents", f"{o['incidents']:,}", f"{o['previous']['incidents']:,} in {before}"),
+        Figure("Still open", f"{o['open']:,}"),
+        Figure("MTTA", reports.duration_text(o["mtta_seconds"]), against(trend["mtta"])),
+        Figure("MTTR", reports.duration_text(o["mttr_seconds"]), against(trend["mttr"])),
+        Figure(
+            f"Opened within {ac['window']} after a change",
+            reports.percent(ac["share"]) if ac.get("available") else "unknown",
+            f"{ac['incidents']:,} of {ac['of']:,}" if ac.get("available") else str(ac.get("why", "")),
+        ),
+        Figure(
+            "On weekends",
+            reports.percent(ww["weekend_share"]),
+            f"{ww['weekend']:,} of {ww['weekday'] + ww['weekend']:,}",
+        ),
+    )
+    response = [
+        (
+            x["service"],
+            x["priority"],
+            f"{x['incidents']:,} ({x['trend']['incidents']:+,})",
+            reports.duration_text(x["mtta_seconds"]),
+            reports.change_text(x["trend"]["mtta"]),
+            reports.duration_text(x["mttr_seconds"]),
+            reports.change_text(x["trend"]["mttr"]),
+        )
+        for x in r["response"]["by_service_priority"]
+    ]
+    matrix = r["hour_of_week"]["matrix"]
+    top = max((n for row in matrix for n in row), default=0)
+    heat = tuple(
+        HeatRow(day, tuple((n, 0 if not n else 1 + min(4, (n * 5 - 1) // top)) for n in row))
+        for day, row in zip(r["hour_of_week"]["days"], matrix)
+    )
+    if ac.get("available"):
+        prev = ac["previous"]
+        earlier = (
+            f"{prev['incidents']:,} of {prev['of']:,} ({reports.percent(prev['share'])}) in {before}"
+            if prev["of"]
+            else f"no incidents in {before}"
+        )
+        after = (
+            f"{ac['incidents']:,} of {ac['of']:,} incidents ({reports.percent(ac['share'])}) opened within "
+            f"{ac['window']} after a change of their service; {earlier}. "
+            f"{_count(ac['changes'], 'change')} recorded, {ac['changes_followed']:,} followed by an incident "
+            f"within {ac['window']}."
+        )
+        after_rows = tuple(
+            (
+                svc,
+                f"{x['incidents']:,} of {x['of']:,}",
+                reports.percent(x["share"]),
+                f"{x['changes']:,}",
+                f"{x['changes_followed']:,}",
+            )
+            for svc, x in ac["by_service"].items()
+        )
+    else:
+        after, after_rows = f"Not known: {ac.get('why')}.", ()
+    ld = r["load"]
+    load = tuple(
+        (
+            p["name"],
+            f"{p['total']['pages']:,}",
+            f"{p['total']['night_pages']:,}",
+            f"{p['total']['holding_hours']:g}",
+            f"{p['total']['oncall_hours']:g}",
+        )
+        for p in ld["people"]
+    )
+    d = r["drills"]
+    return ReportView(
+        title=f"Incidents, last {r['since']}, {scope}",
+        period=f"{_day(r['from'], ctx.tz)} to {_day(r['until'], ctx.tz)}, against the {r['since']} before",
+        figures=figures,
+        response=tuple(response),
+        zones=", ".join(sorted(set(r["hour_of_week"]["zones"].values()))) or "UTC",
+        heat=heat,
+        hours=tuple(r["hour_of_week"]["hours"]),
+        heat_max=top,
+        weekday_weekend=(
+            Figure("Weekdays", f"{ww['weekday']:,}", f"{ww['weekday_per_day']} a day over {ww['weekday_days']} days"),
+            Figure("Weekends", f"{ww['weekend']:,}", f"{ww['weekend_per_day']} a day over {ww['weekend_days']} days"),
+        ),
+        after_change=after,
+        after_change_rows=after_rows,
+        noisy=tuple(
+            (n["name"], f"{n['events']:,}", f"{n['alerts']:,}", f"{n['incidents']:,}") for n in r["noisiest_alerts"]
+        ),
+        load_night=ld["night"],
+        load=load,
+        outliers=tuple(f"{x['name']}: {x['why']}" for x in ld["outliers"]),
+        drills=f"Drills are left out of every figure: {_count(d['drills'], 'drill')} in this period, "
+        f"{d['acknowledged']:,} acknowledged.",
+    )

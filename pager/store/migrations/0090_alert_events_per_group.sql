@@ -5,7 +5,8 @@
 -- WAL and a third of PostgreSQL's CPU per batched alert.
 --
 -- Existing rows are kept, folded into one row per (incident, integration, received_at, dedup_key),
--- which is one request's group.
+-- which is one request's group. (On the path of issue 11, after issue 12's 0020, whose pager_ingest
+-- this keeps but for where it writes the events, and an empty pager_incidents payload: 0091.)
 
 CREATE TEMPORARY TABLE alert_events_0001 ON COMMIT DROP AS
 SELECT incident_id, integration, received_at, dedup_key,
@@ -54,6 +55,13 @@ DECLARE
     v_status    text;
     v_new       integer := 0;
     v_notice    bigint;
+    -- issue 12: blast radius, the stability window, timers for the engine
+    v_has_blast boolean;
+    v_blast     smallint;
+    v_blast_rule text;
+    v_blast_n   integer;
+    v_relapsed  boolean := false;
+    v_wake      boolean := false;
     p_fingerprints  text[];
     p_actions       text[];
     p_priorities    smallint[];
@@ -63,16 +71,18 @@ DECLARE
     p_annotations   jsonb[];
     p_starts        timestamptz[];
     p_ends          timestamptz[];
+    p_blasts        jsonb[];
 BEGIN
     SELECT array_agg(a.f ORDER BY a.ord), array_agg(a.a ORDER BY a.ord), array_agg(a.p ORDER BY a.ord),
            array_agg(a.r ORDER BY a.ord), array_agg(a.s ORDER BY a.ord), array_agg(a.l ORDER BY a.ord),
-           array_agg(a.n ORDER BY a.ord), array_agg(a.b ORDER BY a.ord), array_agg(a.e ORDER BY a.ord)
+           array_agg(a.n ORDER BY a.ord), array_agg(a.b ORDER BY a.ord), array_agg(a.e ORDER BY a.ord),
+           array_agg(coalesce(a.m, '[]') ORDER BY a.ord), bool_or(a.m IS NOT NULL)
       INTO p_fingerprints, p_actions, p_priorities, p_rules, p_summaries, p_labels, p_annotations,
-           p_starts, p_ends
+           p_starts, p_ends, p_blasts, v_has_blast
       FROM ROWS FROM (jsonb_to_recordset(p_alerts)
                       AS (f text, a text, p smallint, r text, s text, l jsonb, n jsonb, b timestamptz,
-                          e timestamptz))
-           WITH ORDINALITY AS a(f, a, p, r, s, l, n, b, e, ord);
+                          e timestamptz, m jsonb))
+           WITH ORDINALITY AS a(f, a, p, r, s, l, n, b, e, m, ord);
 
     SELECT i INTO v_top FROM generate_subscripts(p_actions, 1) AS i
      WHERE p_actions[i] = 'trigger' ORDER BY p_priorities[i], i LIMIT 1;
@@ -121,11 +131,11 @@ BEGIN
                 format('Incident opened (%s) by %s: %s', 'P' || v_inc.priority, p_integration, v_inc.summary),
                 jsonb_build_object('priority', 'P' || v_inc.priority, 'rule', v_inc.priority_rule,
                                    'alerts', cardinality(p_fingerprints)));
-        PERFORM pg_notify('pager_incidents', v_inc.id::text);
+        PERFORM pg_notify('pager_incidents', '');  -- identical payloads: one notification per transaction
 
         -- Fast path: every alert new, distinct and firing, so the row was inserted complete
         -- (top priority, alert count) and there is nothing to compare, log per alert or update.
-        IF p_actions <@ ARRAY['trigger']
+        IF p_actions <@ ARRAY['trigger'] AND NOT v_has_blast
            AND (cardinality(p_fingerprints) = 1
                 OR cardinality(p_fingerprints) = (SELECT count(DISTINCT f) FROM unnest(p_fingerprints) AS f)) THEN
             INSERT INTO alerts (incident_id, fingerprint, status, priority, summary, labels, annotations,
@@ -142,8 +152,8 @@ BEGIN
     WITH input AS (
         SELECT DISTINCT ON (fp) *
           FROM unnest(p_fingerprints, p_actions, p_priorities, p_summaries, p_labels, p_annotations,
-                      p_starts, p_ends) WITH ORDINALITY
-               AS t(fp, action, prio, summary, labels, annotations, starts, ends, ord)
+                      p_starts, p_ends, p_blasts) WITH ORDINALITY
+               AS t(fp, action, prio, summary, labels, annotations, starts, ends, blast, ord)
          WHERE action <> 'acknowledge'
          ORDER BY fp, ord DESC
     ), old AS (
@@ -151,14 +161,15 @@ BEGIN
          WHERE a.incident_id = v_inc.id AND a.fingerprint IN (SELECT fp FROM input)
     ), up AS (
         INSERT INTO alerts AS a (incident_id, fingerprint, status, priority, summary, labels,
-                                 annotations, starts_at, ends_at, first_seen_at, last_seen_at)
+                                 annotations, starts_at, ends_at, first_seen_at, last_seen_at, blast)
         SELECT v_inc.id, fp, CASE action WHEN 'trigger' THEN 'firing' ELSE 'resolved' END, prio,
-               summary, labels, annotations, starts, ends, p_now, p_now
+               summary, labels, annotations, starts, ends, p_now, p_now, blast
           FROM input
         ON CONFLICT (incident_id, fingerprint) DO UPDATE
            SET status = EXCLUDED.status, priority = EXCLUDED.priority, summary = EXCLUDED.summary,
                labels = EXCLUDED.labels, annotations = EXCLUDED.annotations,
-               ends_at = EXCLUDED.ends_at, last_seen_at = EXCLUDED.last_seen_at
+               ends_at = EXCLUDED.ends_at, last_seen_at = EXCLUDED.last_seen_at,
+               blast = CASE WHEN EXCLUDED.status = 'firing' THEN EXCLUDED.blast ELSE a.blast END
         RETURNING a.fingerprint, a.status, a.summary, a.priority
     ), changes AS (
         SELECT up.*, old.status AS old_status FROM up LEFT JOIN old USING (fingerprint)
@@ -188,21 +199,86 @@ BEGIN
       INTO v_firing, v_min, v_count
       FROM alerts a WHERE a.incident_id = v_inc.id;
 
-    v_status := v_inc.status;
-    IF NOT v_created AND v_min < v_inc.priority THEN
-        INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
-        VALUES (v_inc.id, p_now, 'priority_raised', v_actor,
-                format('Priority raised from P%s to P%s', v_inc.priority, v_min),
-                jsonb_build_object('from', 'P' || v_inc.priority, 'to', 'P' || v_min));
-        v_inc.priority := v_min;
-        v_inc.priority_rule := p_rules[v_top];
+    -- issue 12, blast radius: a rule with min_firing N ranks the incident once N of its firing
+    -- alerts match it. Only a request with such alerts can grow a count, so only it looks.
+    IF v_has_blast THEN
+        SELECT t.p, t.r, t.c INTO v_blast, v_blast_rule, v_blast_n
+          FROM (SELECT m->>'r' AS r, (m->>'n')::integer AS n, (m->>'p')::smallint AS p, count(*) AS c
+                  FROM alerts a, jsonb_array_elements(a.blast) AS m
+                 WHERE a.incident_id = v_inc.id AND a.status = 'firing'
+                 GROUP BY 1, 2, 3) AS t
+         WHERE t.c >= t.n
+         ORDER BY t.p, t.r LIMIT 1;
+        IF v_blast IS NOT NULL AND v_blast < coalesce(v_min, 4) THEN
+            v_min := v_blast;
+        ELSE
+            v_blast := NULL;
+        END IF;
     END IF;
 
-    IF v_firing = 0 AND 'resolve' = ANY (p_actions) THEN
+    v_status := v_inc.status;
+    IF (NOT v_created OR v_blast IS NOT NULL) AND v_min < v_inc.priority THEN
+        INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+        VALUES (v_inc.id, p_now, 'priority_raised', v_actor,
+                CASE WHEN v_blast IS NULL THEN format('Priority raised from P%s to P%s', v_inc.priority, v_min)
+                     ELSE format('Priority raised from P%s to P%s: %s firing alerts match %s (min_firing)',
+                                 v_inc.priority, v_min, v_blast_n, v_blast_rule) END,
+                jsonb_build_object('from', 'P' || v_inc.priority, 'to', 'P' || v_min)
+                || CASE WHEN v_blast IS NULL THEN '{}'::jsonb
+                        ELSE jsonb_build_object('rule', v_blast_rule, 'firing', v_blast_n) END);
+        v_inc.priority := v_min;
+        v_inc.priority_rule := coalesce(CASE WHEN v_blast IS NOT NULL THEN v_blast_rule END, p_rules[v_top],
+                                        v_inc.priority_rule);
+        -- issue 12: the engine reassesses (stakeholders, cadence, stable_for) at the new priority
+        IF NOT v_created THEN
+            INSERT INTO timers (kind, subject, due_at, priority, incident_id)
+            VALUES ('reassess', v_inc.id::text, p_now, v_inc.priority, v_inc.id)
+            ON CONFLICT (kind, subject) DO UPDATE SET due_at = EXCLUDED.due_at, priority = EXCLUDED.priority;
+            v_wake := true;
+        END IF;
+    END IF;
+
+    IF v_firing = 0 AND 'resolve' = ANY (p_actions) AND v_inc.stable_for IS NOT NULL THEN
+        -- issue 12, stability window: cleared → stabilizing, resolved by the engine at stable_until
+        IF v_status <> 'stabilizing' THEN
+            v_status := 'stabilizing';
+            v_inc.recovered_at := p_now;
+            v_inc.stable_until := p_now + v_inc.stable_for;
+            INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+            VALUES (v_inc.id, p_now, 'stabilizing', v_actor,
+                    format('No alert is firing: stabilizing until %s UTC; an alert firing before then reopens it',
+                           to_char(v_inc.stable_until AT TIME ZONE 'UTC', 'HH24:MI:SS')),
+                    jsonb_build_object('stable_until', v_inc.stable_until));
+            INSERT INTO timers (kind, subject, due_at, priority, incident_id)
+            VALUES ('stable_window', v_inc.id::text, v_inc.stable_until, v_inc.priority, v_inc.id)
+            ON CONFLICT (kind, subject) DO UPDATE SET due_at = EXCLUDED.due_at, priority = EXCLUDED.priority;
+        END IF;
+    ELSIF v_firing = 0 AND 'resolve' = ANY (p_actions) THEN
         v_status := 'resolved';
         INSERT INTO incident_log (incident_id, at, kind, actor, message)
         VALUES (v_inc.id, p_now, 'resolved', v_actor,
                 format('Resolved by %s: no alert is firing', p_integration));
+        -- issue 12: the stakeholders' all clear, queued by the engine
+        IF cardinality(v_inc.stakeholders) > 0 THEN
+            INSERT INTO timers (kind, subject, due_at, priority, incident_id)
+            VALUES ('all_clear', v_inc.id::text, p_now, v_inc.priority, v_inc.id)
+            ON CONFLICT (kind, subject) DO NOTHING;
+            v_wake := true;
+        END IF;
+    ELSIF v_status = 'stabilizing' AND v_firing > 0 THEN
+        -- issue 12: an alert fired again inside the window: triggered again, escalation from step 1
+        v_status := 'triggered';
+        v_relapsed := true;
+        v_inc.recovered_at := NULL;
+        v_inc.stable_until := NULL;
+        v_wake := true;
+        INSERT INTO incident_log (incident_id, at, kind, actor, message)
+        VALUES (v_inc.id, p_now, 'relapsed', v_actor,
+                'An alert fired again while stabilizing: triggered again, escalating from step 1');
+        -- the engine starts the walk over (escalation.restart: a new round, new outbox keys)
+        INSERT INTO timers (kind, subject, due_at, priority, incident_id)
+        VALUES ('relapse', v_inc.id::text, p_now, v_inc.priority, v_inc.id)
+        ON CONFLICT (kind, subject) DO UPDATE SET due_at = EXCLUDED.due_at, priority = EXCLUDED.priority;
     ELSIF v_status = 'triggered' AND 'acknowledge' = ANY (p_actions) THEN
         v_status := 'acknowledged';
         INSERT INTO incident_log (incident_id, at, kind, actor, message)
@@ -221,10 +297,17 @@ BEGIN
                                   THEN v_actor ELSE i.acknowledged_by END,
            resolved_at = CASE WHEN v_status = 'resolved' THEN p_now END,
            resolved_by = CASE WHEN v_status = 'resolved' THEN v_actor END,
-           next_escalation_at = CASE WHEN v_status = 'triggered' THEN i.next_escalation_at END
+           next_escalation_at = CASE WHEN v_status = 'triggered' AND NOT v_relapsed THEN i.next_escalation_at END,
+           -- issue 12: the stability window (a relapse's walk from step 1 is the 'relapse' timer's)
+           recovered_at = v_inc.recovered_at,
+           stable_until = v_inc.stable_until
      WHERE i.id = v_inc.id;
 
-    IF v_status <> v_inc.status AND v_status IN ('acknowledged', 'resolved') THEN
+    IF v_wake THEN
+        PERFORM pg_notify('pager_incidents', '');  -- identical payloads: one notification per transaction
+    END IF;
+
+    IF v_status <> v_inc.status AND v_status IN ('acknowledged', 'stabilizing', 'resolved') THEN
         UPDATE notifications SET status = 'cancelled', lease_until = NULL
          WHERE notifications.incident_id = v_inc.id AND notifications.status = 'pending';
     END IF;
@@ -239,3 +322,4 @@ BEGIN
                         v_inc.acknowledged_by, v_notice;
 END;
 $$;
+

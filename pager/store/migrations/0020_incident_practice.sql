@@ -1,0 +1,365 @@
+-- Running the incident (issue 12): roles, status updates on a cadence, stakeholders told by email,
+-- a stable all-clear, blast radius.
+--
+-- incidents gain their roles, when the next status update is due, and the stability window
+-- (recovered_at: the last firing alert cleared; stable_until: it resolves then unless an alert
+-- fires again). stable_for is the incident's priority's stable_for, kept on the row by the engine
+-- so pager_ingest can decide stabilizing vs resolved in its own statement; stakeholders lists the
+-- stakeholder groups told of the incident (they hear its updates and its all clear).
+
+ALTER TABLE incidents DROP CONSTRAINT incidents_status_check;
+ALTER TABLE incidents ADD CONSTRAINT incidents_status_check
+    CHECK (status IN ('triggered', 'acknowledged', 'stabilizing', 'resolved'));
+ALTER TABLE incidents
+    ADD COLUMN commander        text,
+    ADD COLUMN comms            text,
+    ADD COLUMN tech_lead        text,
+    ADD COLUMN scribe           text,
+    ADD COLUMN next_update_due  timestamptz,
+    ADD COLUMN recovered_at     timestamptz,
+    ADD COLUMN stable_until     timestamptz,
+    ADD COLUMN stable_for       interval,
+    ADD COLUMN stakeholders     text[] NOT NULL DEFAULT '{}';
+
+-- The blast-radius rules (classification with min_firing) each alert matched: [{"r", "n", "p"}].
+ALTER TABLE alerts ADD COLUMN blast jsonb NOT NULL DEFAULT '[]';
+
+-- Status updates in the guides' structure; the public status page shows these and nothing else.
+CREATE TABLE status_updates (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    at              timestamptz NOT NULL,
+    by              text NOT NULL,
+    status          text NOT NULL,
+    known           text,
+    doing           text,
+    unknown         text,
+    next_update_at  timestamptz
+);
+CREATE INDEX status_updates_incident ON status_updates (incident_id, id);
+
+-- Stakeholder mail: its own outbox, never a page (no throttle, no SMS, no ack link, not in
+-- pager_notifications_total). Composed when queued, sent (leased, retried) by the mail sender.
+-- An incident is declared to, and cleared for, each stakeholder group once.
+CREATE TABLE stakeholder_mail (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    incident_id     bigint NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    stakeholder     text NOT NULL,
+    event           text NOT NULL CHECK (event IN ('declared', 'update', 'all_clear')),
+    recipients      text[] NOT NULL,
+    subject         text NOT NULL,
+    body            text NOT NULL,
+    status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    created_at      timestamptz NOT NULL,
+    not_before      timestamptz NOT NULL,
+    lease_until     timestamptz,
+    attempts        integer NOT NULL DEFAULT 0,
+    error           text,
+    sent_at         timestamptz,
+    message_id      text
+);
+CREATE UNIQUE INDEX stakeholder_mail_once ON stakeholder_mail (incident_id, stakeholder, event) WHERE event <> 'update';
+CREATE INDEX stakeholder_mail_ready ON stakeholder_mail (not_before) WHERE status IN ('pending', 'sending');
+
+-- pager_ingest, as 0008 left it, with issue 12's changes (each marked "issue 12"):
+--  * blast radius: an alert's blast-radius rules ("m") are kept on its row; once N firing alerts of the
+--    incident carry a rule with min_firing N, it ranks the incident (priority_raised says why);
+--  * a priority raised arms the engine's 'reassess' timer (stakeholders, cadence at the new priority);
+--  * the last firing alert cleared with stable_for set: 'stabilizing' (not resolved), recovered_at,
+--    stable_until and the 'stable_window' timer; an alert firing before then: 'relapsed', triggered
+--    again, and the 'relapse' timer, whose handler walks the policy again from step 1;
+--  * resolved with stakeholders told: the 'all_clear' timer, so the engine mails the all clear.
+
+CREATE OR REPLACE FUNCTION pager_ingest(
+    p_now           timestamptz,
+    p_integration   text,
+    p_service       text,
+    p_dedup_key     text,
+    p_policy        text,
+    p_alerts        jsonb
+) RETURNS TABLE (incident_id bigint, created boolean, status text, deduplicated integer,
+                 priority smallint, created_at timestamptz, changed_to text,
+                 incident_service text, notify_user text, notice_seq bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_inc       incidents%ROWTYPE;
+    v_created   boolean := false;
+    v_top       integer;
+    v_actor     text := 'integration:' || p_integration;
+    v_dups      integer := 0;
+    v_firing    integer;
+    v_count     integer;
+    v_min       smallint;
+    v_status    text;
+    v_new       integer := 0;
+    v_notice    bigint;
+    -- issue 12: blast radius, the stability window, timers for the engine
+    v_has_blast boolean;
+    v_blast     smallint;
+    v_blast_rule text;
+    v_blast_n   integer;
+    v_relapsed  boolean := false;
+    v_wake      boolean := false;
+    p_fingerprints  text[];
+    p_actions       text[];
+    p_priorities    smallint[];
+    p_rules         text[];
+    p_summaries     text[];
+    p_labels        jsonb[];
+    p_annotations   jsonb[];
+    p_starts        timestamptz[];
+    p_ends          timestamptz[];
+    p_blasts        jsonb[];
+BEGIN
+    SELECT array_agg(a.f ORDER BY a.ord), array_agg(a.a ORDER BY a.ord), array_agg(a.p ORDER BY a.ord),
+           array_agg(a.r ORDER BY a.ord), array_agg(a.s ORDER BY a.ord), array_agg(a.l ORDER BY a.ord),
+           array_agg(a.n ORDER BY a.ord), array_agg(a.b ORDER BY a.ord), array_agg(a.e ORDER BY a.ord),
+           array_agg(coalesce(a.m, '[]') ORDER BY a.ord), bool_or(a.m IS NOT NULL)
+      INTO p_fingerprints, p_actions, p_priorities, p_rules, p_summaries, p_labels, p_annotations,
+           p_starts, p_ends, p_blasts, v_has_blast
+      FROM ROWS FROM (jsonb_to_recordset(p_alerts)
+                      AS (f text, a text, p smallint, r text, s text, l jsonb, n jsonb, b timestamptz,
+                          e timestamptz, m jsonb))
+           WITH ORDINALITY AS a(f, a, p, r, s, l, n, b, e, m, ord);
+
+    SELECT i INTO v_top FROM generate_subscripts(p_actions, 1) AS i
+     WHERE p_actions[i] = 'trigger' ORDER BY p_priorities[i], i LIMIT 1;
+
+    -- Without a trigger nothing opens; acknowledge/resolve find the incident by the
+    -- key its integration gave it, whatever service the trigger was routed to.
+    IF v_top IS NULL THEN
+        SELECT * INTO v_inc FROM incidents
+         WHERE integration = p_integration AND dedup_key = p_dedup_key AND status <> 'resolved'
+         ORDER BY id LIMIT 1
+         FOR UPDATE;
+    END IF;
+
+    WHILE v_top IS NOT NULL LOOP
+        SELECT * INTO v_inc FROM incidents
+         WHERE service = p_service AND dedup_key = p_dedup_key AND status <> 'resolved'
+         FOR UPDATE;
+        EXIT WHEN FOUND;
+        INSERT INTO incidents (service, dedup_key, integration, priority, priority_rule, summary,
+                               labels, annotations, escalation_policy, next_escalation_at,
+                               created_at, last_seen_at, alert_count)
+        VALUES (p_service, p_dedup_key, p_integration, p_priorities[v_top], p_rules[v_top],
+                p_summaries[v_top], p_labels[v_top], p_annotations[v_top], p_policy,
+                p_now, p_now, p_now,
+                cardinality(p_fingerprints))
+        ON CONFLICT (service, dedup_key) WHERE status <> 'resolved' DO NOTHING
+        RETURNING * INTO v_inc;
+        IF FOUND THEN
+            v_created := true;
+            EXIT;
+        END IF;
+    END LOOP;
+
+    INSERT INTO alert_events (incident_id, integration, received_at, dedup_key, fingerprint,
+                              action, summary, labels, annotations)
+    SELECT v_inc.id, p_integration, p_now, p_dedup_key, f, a, s, l, an
+      FROM unnest(p_fingerprints, p_actions, p_summaries, p_labels, p_annotations) AS t(f, a, s, l, an);
+
+    IF v_inc.id IS NULL THEN
+        RETURN QUERY SELECT NULL::bigint, false, 'ignored'::text, 0, NULL::smallint, NULL::timestamptz, NULL::text, NULL::text,
+                            NULL::text, NULL::bigint;
+        RETURN;
+    END IF;
+
+    IF v_created THEN
+        INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+        VALUES (v_inc.id, p_now, 'triggered', v_actor,
+                format('Incident opened (%s) by %s: %s', 'P' || v_inc.priority, p_integration, v_inc.summary),
+                jsonb_build_object('priority', 'P' || v_inc.priority, 'rule', v_inc.priority_rule,
+                                   'alerts', cardinality(p_fingerprints)));
+        PERFORM pg_notify('pager_incidents', v_inc.id::text);
+
+        -- Fast path: every alert new, distinct and firing, so the row was inserted complete
+        -- (top priority, alert count) and there is nothing to compare, log per alert or update.
+        IF p_actions <@ ARRAY['trigger'] AND NOT v_has_blast
+           AND (cardinality(p_fingerprints) = 1
+                OR cardinality(p_fingerprints) = (SELECT count(DISTINCT f) FROM unnest(p_fingerprints) AS f)) THEN
+            INSERT INTO alerts (incident_id, fingerprint, status, priority, summary, labels, annotations,
+                                starts_at, ends_at, first_seen_at, last_seen_at)
+            SELECT v_inc.id, fp, 'firing', prio, summary, labels, annotations, starts, ends, p_now, p_now
+              FROM unnest(p_fingerprints, p_priorities, p_summaries, p_labels, p_annotations, p_starts, p_ends)
+                   AS t(fp, prio, summary, labels, annotations, starts, ends);
+            RETURN QUERY SELECT v_inc.id, true, 'triggered'::text, 0, v_inc.priority, v_inc.created_at,
+                                NULL::text, v_inc.service, NULL::text, NULL::bigint;
+            RETURN;
+        END IF;
+    END IF;
+
+    WITH input AS (
+        SELECT DISTINCT ON (fp) *
+          FROM unnest(p_fingerprints, p_actions, p_priorities, p_summaries, p_labels, p_annotations,
+                      p_starts, p_ends, p_blasts) WITH ORDINALITY
+               AS t(fp, action, prio, summary, labels, annotations, starts, ends, blast, ord)
+         WHERE action <> 'acknowledge'
+         ORDER BY fp, ord DESC
+    ), old AS (
+        SELECT a.fingerprint, a.status FROM alerts a
+         WHERE a.incident_id = v_inc.id AND a.fingerprint IN (SELECT fp FROM input)
+    ), up AS (
+        INSERT INTO alerts AS a (incident_id, fingerprint, status, priority, summary, labels,
+                                 annotations, starts_at, ends_at, first_seen_at, last_seen_at, blast)
+        SELECT v_inc.id, fp, CASE action WHEN 'trigger' THEN 'firing' ELSE 'resolved' END, prio,
+               summary, labels, annotations, starts, ends, p_now, p_now, blast
+          FROM input
+        ON CONFLICT (incident_id, fingerprint) DO UPDATE
+           SET status = EXCLUDED.status, priority = EXCLUDED.priority, summary = EXCLUDED.summary,
+               labels = EXCLUDED.labels, annotations = EXCLUDED.annotations,
+               ends_at = EXCLUDED.ends_at, last_seen_at = EXCLUDED.last_seen_at,
+               blast = CASE WHEN EXCLUDED.status = 'firing' THEN EXCLUDED.blast ELSE a.blast END
+        RETURNING a.fingerprint, a.status, a.summary, a.priority
+    ), changes AS (
+        SELECT up.*, old.status AS old_status FROM up LEFT JOIN old USING (fingerprint)
+    ), logged AS (
+        INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+        SELECT v_inc.id, p_now,
+               CASE WHEN old_status IS NULL THEN 'alert_added'
+                    WHEN status = 'firing' THEN 'alert_refired'
+                    ELSE 'alert_resolved' END,
+               v_actor,
+               CASE WHEN old_status IS NULL THEN format('New alert (P%s): %s', priority, summary)
+                    WHEN status = 'firing' THEN format('Alert firing again (P%s): %s', priority, summary)
+                    ELSE format('Alert resolved: %s', summary) END,
+               jsonb_build_object('fingerprint', fingerprint)
+          FROM changes
+         WHERE NOT v_created
+           AND old_status IS DISTINCT FROM status
+           AND NOT (old_status IS NULL AND status = 'resolved')
+        RETURNING 1
+    )
+    SELECT count(*) FILTER (WHERE old_status = status),
+           count(*) FILTER (WHERE status = 'firing' AND old_status IS DISTINCT FROM 'firing')
+      INTO v_dups, v_new FROM changes;
+
+    SELECT count(*) FILTER (WHERE a.status = 'firing'), min(a.priority) FILTER (WHERE a.status = 'firing'),
+           count(*)
+      INTO v_firing, v_min, v_count
+      FROM alerts a WHERE a.incident_id = v_inc.id;
+
+    -- issue 12, blast radius: a rule with min_firing N ranks the incident once N of its firing
+    -- alerts match it. Only a request with such alerts can grow a count, so only it looks.
+    IF v_has_blast THEN
+        SELECT t.p, t.r, t.c INTO v_blast, v_blast_rule, v_blast_n
+          FROM (SELECT m->>'r' AS r, (m->>'n')::integer AS n, (m->>'p')::smallint AS p, count(*) AS c
+                  FROM alerts a, jsonb_array_elements(a.blast) AS m
+                 WHERE a.incident_id = v_inc.id AND a.status = 'firing'
+                 GROUP BY 1, 2, 3) AS t
+         WHERE t.c >= t.n
+         ORDER BY t.p, t.r LIMIT 1;
+        IF v_blast IS NOT NULL AND v_blast < coalesce(v_min, 4) THEN
+            v_min := v_blast;
+        ELSE
+            v_blast := NULL;
+        END IF;
+    END IF;
+
+    v_status := v_inc.status;
+    IF (NOT v_created OR v_blast IS NOT NULL) AND v_min < v_inc.priority THEN
+        INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+        VALUES (v_inc.id, p_now, 'priority_raised', v_actor,
+                CASE WHEN v_blast IS NULL THEN format('Priority raised from P%s to P%s', v_inc.priority, v_min)
+                     ELSE format('Priority raised from P%s to P%s: %s firing alerts match %s (min_firing)',
+                                 v_inc.priority, v_min, v_blast_n, v_blast_rule) END,
+                jsonb_build_object('from', 'P' || v_inc.priority, 'to', 'P' || v_min)
+                || CASE WHEN v_blast IS NULL THEN '{}'::jsonb
+                        ELSE jsonb_build_object('rule', v_blast_rule, 'firing', v_blast_n) END);
+        v_inc.priority := v_min;
+        v_inc.priority_rule := coalesce(CASE WHEN v_blast IS NOT NULL THEN v_blast_rule END, p_rules[v_top],
+                                        v_inc.priority_rule);
+        -- issue 12: the engine reassesses (stakeholders, cadence, stable_for) at the new priority
+        IF NOT v_created THEN
+            INSERT INTO timers (kind, subject, due_at, priority, incident_id)
+            VALUES ('reassess', v_inc.id::text, p_now, v_inc.priority, v_inc.id)
+            ON CONFLICT (kind, subject) DO UPDATE SET due_at = EXCLUDED.due_at, priority = EXCLUDED.priority;
+            v_wake := true;
+        END IF;
+    END IF;
+
+    IF v_firing = 0 AND 'resolve' = ANY (p_actions) AND v_inc.stable_for IS NOT NULL THEN
+        -- issue 12, stability window: cleared → stabilizing, resolved by the engine at stable_until
+        IF v_status <> 'stabilizing' THEN
+            v_status := 'stabilizing';
+            v_inc.recovered_at := p_now;
+            v_inc.stable_until := p_now + v_inc.stable_for;
+            INSERT INTO incident_log (incident_id, at, kind, actor, message, details)
+            VALUES (v_inc.id, p_now, 'stabilizing', v_actor,
+                    format('No alert is firing: stabilizing until %s UTC; an alert firing before then reopens it',
+                           to_char(v_inc.stable_until AT TIME ZONE 'UTC', 'HH24:MI:SS')),
+                    jsonb_build_object('stable_until', v_inc.stable_until));
+            INSERT INTO timers (kind, subject, due_at, priority, incident_id)
+            VALUES ('stable_window', v_inc.id::text, v_inc.stable_until, v_inc.priority, v_inc.id)
+            ON CONFLICT (kind, subject) DO UPDATE SET due_at = EXCLUDED.due_at, priority = EXCLUDED.priority;
+        END IF;
+    ELSIF v_firing = 0 AND 'resolve' = ANY (p_actions) THEN
+        v_status := 'resolved';
+        INSERT INTO incident_log (incident_id, at, kind, actor, message)
+        VALUES (v_inc.id, p_now, 'resolved', v_actor,
+                format('Resolved by %s: no alert is firing', p_integration));
+        -- issue 12: the stakeholders' all clear, queued by the engine
+        IF cardinality(v_inc.stakeholders) > 0 THEN
+            INSERT INTO timers (kind, subject, due_at, priority, incident_id)
+            VALUES ('all_clear', v_inc.id::text, p_now, v_inc.priority, v_inc.id)
+            ON CONFLICT (kind, subject) DO NOTHING;
+            v_wake := true;
+        END IF;
+    ELSIF v_status = 'stabilizing' AND v_firing > 0 THEN
+        -- issue 12: an alert fired again inside the window: triggered again, escalation from step 1
+        v_status := 'triggered';
+        v_relapsed := true;
+        v_inc.recovered_at := NULL;
+        v_inc.stable_until := NULL;
+        v_wake := true;
+        INSERT INTO incident_log (incident_id, at, kind, actor, message)
+        VALUES (v_inc.id, p_now, 'relapsed', v_actor,
+                'An alert fired again while stabilizing: triggered again, escalating from step 1');
+        -- the engine starts the walk over (escalation.restart: a new round, new outbox keys)
+        INSERT INTO timers (kind, subject, due_at, priority, incident_id)
+        VALUES ('relapse', v_inc.id::text, p_now, v_inc.priority, v_inc.id)
+        ON CONFLICT (kind, subject) DO UPDATE SET due_at = EXCLUDED.due_at, priority = EXCLUDED.priority;
+    ELSIF v_status = 'triggered' AND 'acknowledge' = ANY (p_actions) THEN
+        v_status := 'acknowledged';
+        INSERT INTO incident_log (incident_id, at, kind, actor, message)
+        VALUES (v_inc.id, p_now, 'acknowledged', v_actor, format('Acknowledged by %s', p_integration));
+    END IF;
+
+    UPDATE incidents i
+       SET last_seen_at = p_now,
+           alert_count = v_count,
+           priority = v_inc.priority,
+           priority_rule = v_inc.priority_rule,
+           status = v_status,
+           acknowledged_at = CASE WHEN v_status = 'acknowledged' AND i.acknowledged_at IS NULL
+                                  THEN p_now ELSE i.acknowledged_at END,
+           acknowledged_by = CASE WHEN v_status = 'acknowledged' AND i.acknowledged_at IS NULL
+                                  THEN v_actor ELSE i.acknowledged_by END,
+           resolved_at = CASE WHEN v_status = 'resolved' THEN p_now END,
+           resolved_by = CASE WHEN v_status = 'resolved' THEN v_actor END,
+           next_escalation_at = CASE WHEN v_status = 'triggered' AND NOT v_relapsed THEN i.next_escalation_at END,
+           -- issue 12: the stability window (a relapse's walk from step 1 is the 'relapse' timer's)
+           recovered_at = v_inc.recovered_at,
+           stable_until = v_inc.stable_until
+     WHERE i.id = v_inc.id;
+
+    IF v_wake THEN
+        PERFORM pg_notify('pager_incidents', v_inc.id::text);
+    END IF;
+
+    IF v_status <> v_inc.status AND v_status IN ('acknowledged', 'stabilizing', 'resolved') THEN
+        UPDATE notifications SET status = 'cancelled', lease_until = NULL
+         WHERE notifications.incident_id = v_inc.id AND notifications.status = 'pending';
+    END IF;
+
+    -- A new symptom must never hide behind an old ack: tell whoever acknowledged.
+    IF NOT v_created AND v_inc.status = 'acknowledged' AND v_status = 'acknowledged' AND v_new > 0 THEN
+        SELECT max(l.id) INTO v_notice FROM incident_log l WHERE l.incident_id = v_inc.id;
+    END IF;
+
+    RETURN QUERY SELECT v_inc.id, v_created, v_status, v_dups, v_inc.priority, v_inc.created_at,
+                        CASE WHEN v_status <> v_inc.status THEN v_status END, v_inc.service,
+                        v_inc.acknowledged_by, v_notice;
+END;
+$$;
