@@ -176,6 +176,7 @@ async def test_the_draft_shows_the_changes_before_and_during_the_incident(make_c
         "Escalated",
         "Paged",
         "Acknowledged",
+        "Role changed",  # issue 12: acknowledging made alice commander
         "Change",
         "Alert cleared",
         "Resolved",
