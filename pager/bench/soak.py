@@ -189,7 +189,7 @@ async def run(bench: typing.Any) -> dict[str, typing.Any]:
 
     async def reporter() -> None:
         k = 1
-        while True:
+        while k * interval <= soak + 1e-6:  # the drain after the soak is the final, partial interval
             await asyncio.sleep(max(0.0, t0 + k * interval - time.perf_counter()))
             await report()
             k += 1

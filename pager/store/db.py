@@ -22,6 +22,11 @@ class Unavailable(Exception):
     """The database cannot be reached now; the caller should answer 503 and let the client retry."""
 
 
+class Conflict(Unavailable):
+    """A deadlock or serialization failure (class 40): PostgreSQL rolled the transaction back, and the
+    same statement again, a moment later, normally succeeds."""
+
+
 class InvalidInput(Exception):
     """A value the database can never store (out of range, a character it cannot hold): retrying is useless."""
 
@@ -56,6 +61,8 @@ def translate_errors() -> typing.Iterator[None]:
     """
     try:
         yield
+    except asyncpg.exceptions.TransactionRollbackError as exc:
+        raise Conflict(f"database conflict: {_describe(exc)}") from exc
     except _TEMPORARY as exc:
         raise Unavailable(f"database unavailable: {_describe(exc)}") from exc
     except asyncpg.DataError as exc:

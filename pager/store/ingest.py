@@ -8,6 +8,8 @@ import dataclasses
 import datetime
 import typing
 
+import tenacity
+
 from pager import models
 from pager.store import db, sql
 
@@ -75,6 +77,8 @@ COALESCE_MAX = 64
 """At most this many groups (from any number of waiting requests) are committed together in one statement."""
 COALESCE_IN_FLIGHT = 2
 """Statements for lower-priority requests running at once; requests arriving meanwhile wait and join the next."""
+CONFLICT_ATTEMPTS = 4
+"""Tries of a batch PostgreSQL rolled back for a deadlock or serialization failure before its callers get 503."""
 URGENT = models.Priority.P1
 """A request triggering an alert at this priority or above goes ahead of the others and has a slot of its own."""
 
@@ -107,7 +111,8 @@ class _Coalescer:
     its statements to finish. Lower-priority requests use at most COALESCE_IN_FLIGHT slots (and
     pool connections), which leaves the urgent slot a connection of the pool.
 
-    An outage fails the whole batch (each caller answers 503); any other error retries the batch
+    A deadlock or serialization failure runs the batch again (CONFLICT_ATTEMPTS in all); an outage
+    fails the whole batch (each caller answers 503); any other error retries the batch
     request by request, so one bad request cannot fail the others.
     """
 
@@ -153,7 +158,7 @@ class _Coalescer:
         try:
             while batch := self._next(reserved):
                 try:
-                    rows = await self._together(batch)
+                    rows = await self._retrying(batch)
                 except db.Unavailable as exc:
                     _settle(batch, exc)
                     continue
@@ -172,6 +177,20 @@ class _Coalescer:
                 self._reserved = False
             else:
                 self._running -= 1
+
+    async def _retrying(self, batch: list[_Waiting]) -> list[list[typing.Any]]:
+        """`_together`, again after a deadlock or serialization failure: concurrent statements that lock
+        existing incidents may still meet in opposite orders, and a retry costs less than a 503."""
+        retrying = tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(db.Conflict),
+            stop=tenacity.stop_after_attempt(CONFLICT_ATTEMPTS),
+            wait=tenacity.wait_random(0, 0.01),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._together(batch)
+        raise AssertionError("unreachable: tenacity re-raises the last conflict")
 
     async def _together(self, batch: list[_Waiting]) -> list[list[typing.Any]]:
         """Every group of the batch in one statement (so one transaction); pager_ingest_many keeps the lock order."""

@@ -52,6 +52,9 @@ BATCH = [
     doc("gone", alert("g1", "resolve")),  # a resolve for nothing: ignored, still an event
     doc("acked", alert("a2", priority=2)),  # a new alert on an acknowledged incident: a notice
     doc("new-3", alert("o1", priority=1)),
+    # issue 12's blast radius: two firing alerts matching a min_firing 2 rule rank the new incident P0,
+    # so the group is no simple case either
+    doc("blast", *({**alert(f"b{n}"), "m": [{"r": "classification[0]", "n": 2, "p": 0}]} for n in (1, 2))),
 ]
 
 
@@ -130,6 +133,7 @@ async def test_one_statement_leaves_what_group_by_group_leaves(pg_server_url, pg
             ("new-2", "triggered", 3),
             ("new-1", "triggered", 0),
             ("new-3", "triggered", 1),
+            ("blast", "triggered", 0),
             ("dup-fp", "triggered", 3),
             ("mixed", "triggered", 3),
             ("twice", "triggered", 3),

@@ -75,16 +75,15 @@ def test_classify_alerts_routes_and_ranks_each_alert() -> None:
 
 
 def test_decisions_remembered_across_requests_depend_only_on_the_labels_the_matchers_read() -> None:
-    cfg = config.parse(
-        {
-            "classification": [{"matchers": ['severity=~"crit.*"'], "priority": "P0"}, {"priority": "P2"}],
-            "services": [{"id": "db", "matchers": ['team="db"']}, {"id": "web", "matchers": ['team="web"']}],
-            "integrations": [
-                {"id": "am", "type": "alertmanager", "token_env": "A", "service": "db"},
-                {"id": "other", "type": "alertmanager", "token_env": "B", "service": "web"},
-            ],
-        }
-    )
+    doc = {
+        "classification": [{"matchers": ['severity=~"crit.*"'], "priority": "P0"}, {"priority": "P2"}],
+        "services": [{"id": "db", "matchers": ['team="db"']}, {"id": "web", "matchers": ['team="web"']}],
+        "integrations": [
+            {"id": "am", "type": "alertmanager", "token_env": "A", "service": "db"},
+            {"id": "other", "type": "alertmanager", "token_env": "B", "service": "web"},
+        ],
+    }
+    cfg = config.parse(doc)
     am, other = cfg.integrations
 
     def decide(integration: config.Integration, **labels: str) -> tuple[str, P, str]:
@@ -99,7 +98,7 @@ def test_decisions_remembered_across_requests_depend_only_on_the_labels_the_matc
     assert decide(am, team="db", severity="") == decide(am, team="db")  # a missing label reads as ""
     assert decide(other, team="ops") == ("web", P.P2, "classification[1]")
     # Another configuration is decided by its own rules, not by what was remembered for this one.
-    stricter = config.parse({**cfg.model_dump(mode="json", by_alias=True), "classification": [{"priority": "P3"}]})
+    stricter = config.parse({**doc, "classification": [{"priority": "P3"}]})
     [c] = classify.classify_alerts(
         [models.Alert("g", "f", models.Action.TRIGGER, "s", {"team": "db", "severity": "critical"})],
         stricter.integrations[0],
