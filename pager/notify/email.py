@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import email.message
 import email.utils
+import socket
 import typing
 
 import aiosmtplib
@@ -113,6 +114,10 @@ class SmtpEmail:
         self._host = host
         self._port = port
         self._sender = sender
+        # The name our EHLO gives, looked up once: left to aiosmtplib, every mail's session resolved it
+        # again (socket.getfqdn, a DNS round trip in a worker thread), which in an email storm was
+        # more of the daemon's time than composing the mail.
+        self._local_hostname = socket.getfqdn()
         self._username = username
         self._password = password
         self._starttls = starttls
@@ -125,6 +130,7 @@ class SmtpEmail:
 
     def _session(self) -> dict[str, typing.Any]:
         return {
+            "local_hostname": self._local_hostname,
             "hostname": self._host,
             "port": self._port,
             "username": self._username,

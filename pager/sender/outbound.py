@@ -99,6 +99,11 @@ class Outbound:
         await self.store.follow(news_mod.followed(self.settings))
 
     async def run(self) -> None:
+        if not self.posters:
+            # No webhook and no Slack here: nothing this replica could post, so it claims nothing (a
+            # replica configured with targets takes the events) and costs no query per incident.
+            log.info("outbound lane idle: no webhook or Slack channel configured")
+            return
         await wakeup.forever("sender:outbound", self.drain, self.next_due, self.clock, self._wake, self._safety)
 
     async def aclose(self) -> None:

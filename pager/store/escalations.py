@@ -256,7 +256,7 @@ class Escalations:
             async with self.pool.acquire() as conn, conn.transaction():
                 rows = await conn.fetch(Q["claim_due_urgent" if urgent else "claim_due"], now, limit)
                 timers = await conn.fetch(Q["claim_timers_urgent" if urgent else "claim_timers"], now, limit)
-                timers += await conn.fetch(Q["claim_free_timers"], now, limit, 0 if urgent else 2)
+                timers += await conn.fetch(Q["claim_free_timers_urgent" if urgent else "claim_free_timers"], now, limit)
                 claimed = [_timer(r) for r in timers]
                 held = await maintenance.for_claim(conn, claimed, len(rows), now)  # issue 14
                 yield Batch(conn, [models.Incident.from_row(r) for r in rows], claimed, held)

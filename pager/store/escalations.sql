@@ -38,12 +38,22 @@ SELECT t.kind AS timer_kind, t.subject AS timer_subject, t.due_at AS timer_due_a
    FOR UPDATE OF t, i SKIP LOCKED;
 
 -- name: claim_free_timers
--- Due timers that belong to no incident (a heartbeat, a maintenance window, a schedule), in the lane
--- of their priority ($3: 0 for P0/P1, 2 for P2/P3).
+-- Due P2/P3 timers that belong to no incident (a heartbeat, a maintenance window, a schedule).
 SELECT kind AS timer_kind, subject AS timer_subject, due_at AS timer_due_at, priority AS timer_priority,
        data AS timer_data
   FROM timers
- WHERE due_at <= $1 AND incident_id IS NULL AND priority BETWEEN $3 AND $3 + 1
+ WHERE due_at <= $1 AND incident_id IS NULL AND priority >= 2
+ ORDER BY priority, due_at
+ LIMIT $2
+   FOR UPDATE SKIP LOCKED;
+
+-- name: claim_free_timers_urgent
+-- Due P0/P1 timers that belong to no incident. Each lane's claim names its priorities literally, so
+-- that its partial index (timers_due_urgent, timers_due_lower) serves every plan, generic ones too.
+SELECT kind AS timer_kind, subject AS timer_subject, due_at AS timer_due_at, priority AS timer_priority,
+       data AS timer_data
+  FROM timers
+ WHERE due_at <= $1 AND incident_id IS NULL AND priority <= 1
  ORDER BY priority, due_at
  LIMIT $2
    FOR UPDATE SKIP LOCKED;
@@ -59,9 +69,13 @@ SELECT least((SELECT min(next_escalation_at) FROM incidents
              (SELECT min(due_at) FROM timers WHERE priority <= 1));
 
 -- name: next_due_any
+-- Both lanes' indexes (incidents_due_urgent, incidents_due_lower, timers_due_urgent, timers_due_lower).
 SELECT least((SELECT min(next_escalation_at) FROM incidents
-               WHERE next_escalation_at IS NOT NULL AND status = 'triggered'),
-             (SELECT min(due_at) FROM timers));
+               WHERE next_escalation_at IS NOT NULL AND status = 'triggered' AND priority <= 1),
+             (SELECT min(next_escalation_at) FROM incidents
+               WHERE next_escalation_at IS NOT NULL AND status = 'triggered' AND priority >= 2),
+             (SELECT min(due_at) FROM timers WHERE priority <= 1),
+             (SELECT min(due_at) FROM timers WHERE priority >= 2));
 
 -- name: save_escalations
 UPDATE incidents i

@@ -67,10 +67,12 @@ CREATE TABLE incidents (
 -- duplicates cannot open two, whatever the number of replicas.
 CREATE UNIQUE INDEX incidents_open_dedup ON incidents (service, dedup_key) WHERE status <> 'resolved';
 CREATE INDEX incidents_open_by_integration ON incidents (integration, dedup_key) WHERE status <> 'resolved';
--- Exactly what the engine claims: triggered incidents with a timer, walked in order.
-CREATE INDEX incidents_due ON incidents (next_escalation_at) WHERE next_escalation_at IS NOT NULL AND status = 'triggered';
+-- Exactly what the engine claims: triggered incidents with a timer, walked in order, one index per
+-- lane (P0/P1, P2/P3), so neither lane reads the other's rows.
 CREATE INDEX incidents_due_urgent ON incidents (next_escalation_at)
     WHERE next_escalation_at IS NOT NULL AND status = 'triggered' AND priority <= 1;
+CREATE INDEX incidents_due_lower ON incidents (next_escalation_at)
+    WHERE next_escalation_at IS NOT NULL AND status = 'triggered' AND priority >= 2;
 CREATE INDEX incidents_status ON incidents (status, id DESC);
 CREATE INDEX incidents_acknowledged_at ON incidents (acknowledged_at) WHERE acknowledged_at IS NOT NULL;
 CREATE INDEX incidents_resolved_at ON incidents (resolved_at) WHERE resolved_at IS NOT NULL;
@@ -233,8 +235,8 @@ CREATE TABLE timers (
     data            jsonb NOT NULL DEFAULT '{}',
     PRIMARY KEY (kind, subject)
 );
-CREATE INDEX timers_due ON timers (due_at);
 CREATE INDEX timers_due_urgent ON timers (due_at) WHERE priority <= 1;
+CREATE INDEX timers_due_lower ON timers (due_at) WHERE priority >= 2;
 CREATE INDEX timers_incident ON timers (incident_id) WHERE incident_id IS NOT NULL;
 
 -- Heartbeats (config `heartbeats:`): when each last beat, and the incident its silence opened.
