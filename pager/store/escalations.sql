@@ -19,10 +19,12 @@ SELECT * FROM incidents
 
 -- name: claim_timers
 -- Due P2/P3 timers of incidents, oldest first. The incident is locked in the same statement and
--- skipped when another transaction holds it, so a claim never waits (and never deadlocks).
+-- skipped when another transaction holds it, so a claim never waits (and never deadlocks). It is
+-- read by its key for each due timer (the LATERAL ... LIMIT 1 keeps the planner from hashing the
+-- whole incidents table, as it did while statistics lagged behind a growing table).
 SELECT t.kind AS timer_kind, t.subject AS timer_subject, t.due_at AS timer_due_at,
        t.priority AS timer_priority, t.data AS timer_data, i.*
-  FROM timers t JOIN incidents i ON i.id = t.incident_id
+  FROM timers t CROSS JOIN LATERAL (SELECT * FROM incidents WHERE id = t.incident_id LIMIT 1) AS i
  WHERE t.due_at <= $1 AND t.priority >= 2
  ORDER BY t.priority, t.due_at
  LIMIT $2
@@ -31,7 +33,7 @@ SELECT t.kind AS timer_kind, t.subject AS timer_subject, t.due_at AS timer_due_a
 -- name: claim_timers_urgent
 SELECT t.kind AS timer_kind, t.subject AS timer_subject, t.due_at AS timer_due_at,
        t.priority AS timer_priority, t.data AS timer_data, i.*
-  FROM timers t JOIN incidents i ON i.id = t.incident_id
+  FROM timers t CROSS JOIN LATERAL (SELECT * FROM incidents WHERE id = t.incident_id LIMIT 1) AS i
  WHERE t.due_at <= $1 AND t.priority <= 1
  ORDER BY t.priority, t.due_at
  LIMIT $2
