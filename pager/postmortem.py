@@ -162,11 +162,12 @@ def _local(t: datetime.datetime, zone: zoneinfo.ZoneInfo, day: datetime.date | N
 
 
 def span(seconds: float | None) -> str:
-    """A duration to the second, as pager writes durations elsewhere (`2m13s`), with the seconds beside it."""
+    """A duration to the second, as pager writes durations elsewhere (`2m13s`), with the seconds beside it from a minute."""
     if seconds is None:
         return "—"
     whole = int(round(seconds))
-    return f"{values.format_duration(datetime.timedelta(seconds=whole))} ({whole} s)" if whole else "0s (0 s)"
+    text = values.format_duration(datetime.timedelta(seconds=whole)) if whole else "0s"
+    return text if whole < 60 else f"{text} ({whole} s)"
 
 
 def _name(cfg: config.Config, who: str | None) -> str:

@@ -73,7 +73,7 @@ def incident(inc: models.Incident, now: datetime.datetime) -> dict[str, typing.A
             "resolve_breached": inc.breached("resolve", now),
         },
         "roles": {role: inc.roles.get(role) for role in models.ROLES},
-        "next_update_due": timestamp(inc.next_update_due),
+        "next_update_due": None if inc.status is models.IncidentStatus.RESOLVED else timestamp(inc.next_update_due),
         "recovered_at": timestamp(inc.recovered_at),
         "stable_until": timestamp(inc.stable_until),
         "maintenance": inc.maintenance_id,

@@ -50,7 +50,7 @@ async def _signed(request: web.Request) -> typing.Mapping[str, typing.Any] | web
         return web.Response(status=403, text="voice is not configured")
     params = await request.post() if request.method == "POST" else {}
     if not twilio_signature.verified(request, settings, params, channel="voice"):
-        log.warning("voice callback rejected: bad or missing X-Twilio-Signature", path=request.match_info.route.name)
+        log.warning("voice callback rejected: bad or missing X-Twilio-Signature", path=request.path)
         return web.Response(status=403, text="invalid X-Twilio-Signature")
     return params
 

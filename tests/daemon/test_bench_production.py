@@ -38,6 +38,10 @@ def test_takeover_and_a_short_soak_report_their_figures(tmp_path):
     assert abs(soak["rate_per_s"] - soak["capacity_events_per_s"] / 2) <= 0.1  # half the measured capacity
     assert len(soak["intervals"]) >= 3
     for row in soak["intervals"]:
-        assert row["rss_mb"] > 0 and row["p99_ms"] > 0 and row["errors"] == {}
+        assert row["rss_mb"] > 0 and row["errors"] == {}
+        # an interval in which nothing completed (the daemon stalled on a machine busy with other work)
+        # has no percentile, and says so rather than inventing one
+        assert (row["p99_ms"] is None) == (row["events_per_s"] == 0), row
+    assert any(row["p99_ms"] for row in soak["intervals"])
     assert soak["start"]["at_s"] < soak["end"]["at_s"]
     assert "soak" in run.stderr and "RSS" in run.stderr  # each interval is printed as it ends

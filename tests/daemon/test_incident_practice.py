@@ -118,6 +118,7 @@ async def test_one_incident_run_from_page_to_a_stable_all_clear(make_client, twi
         return (await http.detail(client, n))["status"] == "resolved"
 
     await wait.eventually(resolved)
+    assert (await http.detail(client, n))["next_update_due"] is None  # nothing is due of a resolved incident
 
     async def told_thrice():
         return (await kinds(client, n)).count("stakeholders_notified") == 3
