@@ -515,12 +515,14 @@ def render(r: typing.Mapping[str, typing.Any], *, load_only: bool = False) -> st
         lines += _table(table)
         h = r["hour_of_week"]
         zones = sorted(set(h["zones"].values())) or ["UTC"]
-        lines += ["", f"Hour of week (local time: {', '.join(zones)}); incidents opened in each hour:"]
+        peak = max((n for row in h["matrix"] for n in row), default=0)
+        scaled = peak >= 100  # two digits a cell: past 99, each hour as a share of the busiest
+        what = f"each hour per 99 of the busiest ({peak})" if scaled else "incidents opened in each hour"
+        lines += ["", f"Hour of week (local time: {', '.join(zones)}); {what}:"]
         lines.append("       " + "".join(f"{hour:<3d}" if hour % 3 == 0 else "   " for hour in range(24)).rstrip())
         for name, row in zip(h["days"], h["matrix"]):
-            lines.append(
-                f"  {name}  " + "".join(f"{'.' if n == 0 else n if n < 100 else '++'!s:<3}" for n in row).rstrip()
-            )
+            cells = [max(1, round(n * 99 / peak)) if scaled and n else n for n in row]
+            lines.append(f"  {name}  " + "".join(f"{'.' if n == 0 else n!s:<3}" for n in cells).rstrip())
         ww = r["weekday_weekend"]
         share = ww["weekend_share"]
         lines += [

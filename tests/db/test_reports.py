@@ -153,6 +153,14 @@ async def test_the_report_of_fifty_incidents_has_the_known_answers(pool):
     loaded = reports.render(r, load_only=True)
     assert "Alice: 10 night pages: the team median is 0; heaviest week 2026-11-16 (10)" in loaded
 
+    # Past 99 incidents in an hour, the cells are each hour's share of the busiest, not a saturated "++".
+    busy = [[0] * 24 for _ in range(7)]
+    busy[0][9], busy[0][10], busy[6][23] = 300, 150, 1
+    scaled = reports.render({**r, "hour_of_week": {**r["hour_of_week"], "matrix": busy}})
+    assert "each hour per 99 of the busiest (300):" in scaled
+    assert re.search(r"^  Mon  (\.  ){9}99 50 \.", scaled, re.M)
+    assert re.search(r"^  Sun  (\.  ){23}1$", scaled, re.M)  # a single incident still shows
+
 
 async def test_the_report_and_its_picture_over_http(make_client, pool, monkeypatch):
     await seed(pool)
