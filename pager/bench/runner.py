@@ -296,6 +296,10 @@ class Bench:
         self._am_headers = {"Authorization": f"Bearer {daemon.am_token}", "Content-Type": "application/json"}
         self._ev_headers = {"Content-Type": "application/json"}
 
+    async def drained(self) -> float | None:
+        """Wait until the daemon has paged and fired everything due: a measurement's backlog is not the next's load."""
+        return await _wait_idle(self.d, self.o.drain_timeout)
+
     async def _measured(
         self,
         run: typing.Awaitable[load.Run],

@@ -93,6 +93,9 @@ async def run(bench: typing.Any) -> dict[str, typing.Any]:
         _log(f"soak: measuring capacity ({o.duration:g}s of single events, {o.events_concurrency} in flight) …")
         capacity, measured = await _capacity(bench)
         rate = max(1.0, capacity / 2)
+        # Every event of the measurement opened an incident that is paged: the soak starts once they are
+        # (it began with half a minute of that backlog, 30 s requests and a grown heap, otherwise).
+        measured["capacity_drain_s"] = await bench.drained()
         if d.bench_db is not None:
             await d.bench_db.vacuum()
     interval = o.soak_interval if soak >= 3 * o.soak_interval else max(soak / 3, 0.5)

@@ -747,7 +747,15 @@ DECLARE
     v_created   timestamptz[];
     v_service   text[];
     r           record;
+    v_key       bigint;
 BEGIN
+    -- Every dedup key of the batch, locked first and in one order (transaction-scoped advisory locks),
+    -- before any row: two batches that share keys then queue for them instead of deadlocking.
+    FOR v_key IN
+        SELECT DISTINCT hashtextextended(x.doc->>'k', 0) FROM jsonb_array_elements(p_groups) AS x(doc) ORDER BY 1
+    LOOP
+        PERFORM pg_advisory_xact_lock(v_key);
+    END LOOP;
     WITH g AS (
         SELECT x.ord AS g_ord, (x.doc->>'t')::timestamptz AS t, x.doc->>'i' AS i, x.doc->>'s' AS s,
                x.doc->>'k' AS k, x.doc->>'p' AS p, x.doc->'a' AS a, count(*) OVER (PARTITION BY x.doc->>'s', x.doc->>'k') AS same_key
