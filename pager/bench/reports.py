@@ -70,10 +70,7 @@ async def measure(url: str, incidents: int, span: datetime.timedelta, runs: int,
         q = reports_store.Query(
             p.start, p.until, p.previous, None, reports.service_zones(cfg), reports.user_zones(cfg), p.bucket
         )
-        window = await pool.fetchval(
-            "SELECT count(*) FROM incidents WHERE created_at >= $1 AND created_at < $2", p.start, UNTIL
-        )
-        changed = await pool.fetchval("SELECT count(*) FROM changes")
+        window, changed = await pool.fetchrow(sql.QUERIES["report_bench_counts"], p.start, UNTIL)
         print(
             f"{incidents:,} incidents over {span.days}d ({window:,} in the report's 30 days) and {changed:,} changes,"
             f" seeded in {seeded:.1f}s",

@@ -54,3 +54,8 @@ INSERT INTO changes (service, integration, summary, at, received_at)
 SELECT 'svc-' || s, 'bench', 'deploy svc-' || s || ' #' || k, t + s * interval '7 minutes', t + s * interval '7 minutes'
   FROM generate_series(0, 7) AS s,
        generate_series($1::timestamptz - $2::interval, $1::timestamptz, $3::interval) WITH ORDINALITY AS g(t, k);
+
+-- name: report_bench_counts
+-- What was seeded: incidents in the report's window [$1, $2), and changes.
+SELECT (SELECT count(*) FROM incidents WHERE created_at >= $1 AND created_at < $2) AS window,
+       (SELECT count(*) FROM changes) AS changed;

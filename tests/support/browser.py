@@ -1,6 +1,6 @@
 """Driving Debian's Chromium with Playwright: launch flags, screenshots, page width, axe-core.
 
-Never `playwright install`: the browser is /usr/bin/chromium from `apt-get install chromium`
+Playwright never downloads a browser here: it is /usr/bin/chromium from `apt-get install chromium`
 (`.ci/run` installs it), and axe-core comes from the npm registry (`.ci/run` puts it under
 build/npm). Screenshots go to build/screenshots/ (or $PAGER_SCREENSHOTS); the run lists them.
 """
