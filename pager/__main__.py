@@ -1,3 +1,4 @@
 from pager import cli
 
-raise SystemExit(cli.main())
+if __name__ == "__main__":  # not when a spawned process (the urgent lane's) imports it
+    raise SystemExit(cli.main())

@@ -18,7 +18,7 @@ import tenacity
 from aiohttp import web
 
 from pager import clock as clock_mod
-from pager import config, digest, mailer, notify, wakeup
+from pager import config, digest, mailer, notify, urgent, wakeup
 from pager import engine as engine_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
@@ -79,8 +79,13 @@ def create_app(
     clock: clock_mod.Clock | None = None,
     metrics: metrics_mod.Metrics | None = None,
     run_engine: bool = True,
+    urgent_worker: bool = False,
 ) -> web.Application:
-    """The whole daemon as one app; `run_engine=False` serves HTTP only (tests that drive engine and sender by hand)."""
+    """The whole daemon as one app; `run_engine=False` serves HTTP only (tests that drive engine and sender by hand).
+
+    `urgent_worker` (what `pager run` does) works the P0/P1 lane in a process of its own (`pager.urgent`), on
+    the system clock; without it every lane runs in this process, on `clock`.
+    """
     app = web_app.create_app(settings, clock=clock, metrics=metrics)
     clock, metrics = app[keys.CLOCK], app[keys.METRICS]
 
@@ -161,16 +166,35 @@ def create_app(
             if run_engine:
                 listener.start()
                 stack.push_async_callback(listener.stop)
-                await stack.enter_async_context(wakeup.running(engine.run(), "pager-engine"))
-                await stack.enter_async_context(wakeup.running(sender.run(), "pager-sender"))
-                await stack.enter_async_context(wakeup.running(outbound.run(), "pager-outbound"))
-                await stack.enter_async_context(wakeup.running(mail.run(), "pager-mailer"))
-                await stack.enter_async_context(wakeup.running(told.run(), "pager-stakeholder-mail"))
+                here: list[asyncio.Task[None]] = []
+                stack.push_async_callback(_cancel, here)
+
+                def work_here(lanes: tuple[str, ...]) -> None:
+                    here.append(asyncio.create_task(engine.run(lanes), name=f"pager-engine:{','.join(lanes)}"))
+                    here.append(asyncio.create_task(sender.run(lanes), name=f"pager-sender:{','.join(lanes)}"))
+
+                others = tuple(lane for lane in wakeup.LANES if lane not in urgent.LANE)
+                if urgent_worker:
+                    fast = urgent.UrgentWorker(settings, database_url, metrics)
+                    await fast.start(on_lost=lambda: work_here(urgent.LANE))
+                    stack.push_async_callback(fast.stop)
+                    app[keys.URGENT] = fast
+                    work_here(others)
+                else:
+                    work_here(urgent.LANE + others)
+                for name, loop in (("outbound", outbound.run), ("mailer", mail.run), ("stakeholder-mail", told.run)):
+                    here.append(asyncio.create_task(loop(), name=f"pager-{name}"))
             yield
         await pool.close()
 
     app.cleanup_ctx.append(parts)
     return app
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _person(cfg: config.Config) -> typing.Callable[[str], str | None]:
@@ -213,7 +237,7 @@ def run(settings: config.Settings) -> None:
     _install_uvloop()
     server = settings.config.server
     with database(settings) as url:
-        app = create_app(settings, database_url=url)
+        app = create_app(settings, database_url=url, urgent_worker=True)
         # Everything loaded so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise stalled pages in flight for ~40 ms (gen-2 pauses, measured).
         gc.freeze()

@@ -7,10 +7,19 @@ import sys
 
 import structlog
 
+_json = False
+
+
+def json_configured() -> bool:
+    """Whether `configure` chose JSON lines (a process the daemon starts logs the same way)."""
+    return _json
+
 
 def configure(*, json: bool | None = None, level: int = logging.INFO) -> None:
+    global _json
     if json is None:
         json = not sys.stderr.isatty()
+    _json = json
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )

@@ -64,8 +64,9 @@ async def lanes(
     clock: clock_mod.Clock,
     wakes: typing.Mapping[str, asyncio.Event],
     safety: datetime.timedelta,
+    only: typing.Collection[str] = tuple(LANES),
 ) -> None:
-    """`forever` for each lane, `work(urgent)` and `next_due(urgent)` told which lane they serve."""
+    """`forever` for each lane in `only`, `work(urgent)` and `next_due(urgent)` told which lane they serve."""
     await asyncio.gather(
         *(
             forever(
@@ -77,6 +78,7 @@ async def lanes(
                 safety,
             )
             for lane, urgent in LANES.items()
+            if lane in only
         )
     )
 

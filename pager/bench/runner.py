@@ -139,6 +139,27 @@ class Daemon:
     smtp: smtp_sink.SmtpSink | None = None
 
 
+def _tree_status(pid: int) -> dict[str, int]:
+    """`_proc_status` summed over the daemon and the processes it started (its urgent lane's)."""
+    import psutil
+
+    pids = [pid]
+    try:
+        pids += [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        pass
+    total: dict[str, int] = {"processes": 0}
+    for p in pids:
+        try:
+            status = _proc_status(p)
+        except (OSError, psutil.Error):
+            continue
+        total["processes"] += 1
+        for key, value in status.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
 def _proc_status(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM of a process in bytes, from /proc (psutil where there is no /proc)."""
     try:
@@ -157,7 +178,7 @@ def _proc_status(pid: int) -> dict[str, int]:
 
 
 class CpuMeter:
-    """CPU seconds used by the daemon, PostgreSQL (postmaster and backends) and the bench itself."""
+    """CPU seconds used by the daemon (with its urgent lane's process), PostgreSQL (postmaster and backends) and the bench itself."""
 
     def __init__(self, daemon_pid: int | None, postgres_pid: int | None, **others: int | None) -> None:
         import psutil
@@ -205,7 +226,7 @@ class CpuMeter:
 
     def snapshot(self) -> tuple[float, dict[str, float | None]]:
         return time.perf_counter(), {
-            "daemon": self._cpu(self._daemon),
+            "daemon": self._cpu(self._daemon, children=True),  # with its urgent lane's process
             "postgres": self._cpu(self._postgres, children=True),
             "bench": self._cpu(self._self),
             **{name: self._cpu(p) for name, p in self._others.items()},
@@ -778,7 +799,7 @@ class Bench:
         """Open incidents until `incidents` are open (100 per webhook, one per service), then read the RSS."""
         if self.d.pid is None:
             return {"status": "skipped", "reason": "the daemon's process id is unknown (give --pid)"}
-        base = _proc_status(self.d.pid)
+        base = _tree_status(self.d.pid)
         already = await self.d.bench_db.open_incidents() if self.d.bench_db is not None else 0
         needed = max(0, self.o.incidents - already)
         per = setup.RSS_SERVICES
@@ -804,7 +825,7 @@ class Bench:
         opened_in = time.perf_counter() - t0
         drain = await _wait_idle(self.d, self.o.drain_timeout)
         open_now = await self.d.bench_db.open_incidents() if self.d.bench_db is not None else already + needed
-        status = _proc_status(self.d.pid)
+        status = _tree_status(self.d.pid)
         mb = 1024 * 1024
         return {
             "open_incidents": open_now,
@@ -815,6 +836,7 @@ class Bench:
             "rss_mb": round(status["VmRSS"] / mb, 1),
             "peak_rss_mb": round(status["VmHWM"] / mb, 1) if "VmHWM" in status else None,
             "rss_before_mb": round(base["VmRSS"] / mb, 1),
+            "processes": status["processes"],
             "errors": failed,
         }
 

@@ -40,7 +40,14 @@ def _rss_mb(pid: int | None) -> float | None:
     import psutil
 
     try:
-        return round(psutil.Process(pid).memory_info().rss / (1024 * 1024), 1)
+        daemon = psutil.Process(pid)
+        rss = daemon.memory_info().rss
+        for child in daemon.children(recursive=True):  # its urgent lane's process
+            try:
+                rss += child.memory_info().rss
+            except psutil.Error:
+                continue
+        return round(rss / (1024 * 1024), 1)
     except psutil.Error:
         return None
 

@@ -193,8 +193,8 @@ class Engine:
 
         await self._locked(incident_id, decide)
 
-    async def run(self) -> None:
-        """Forever, in each lane: process what is due, then sleep until the lane's next item or a wake-up."""
+    async def run(self, lanes: typing.Collection[str] = tuple(wakeup.LANES)) -> None:
+        """Forever, in each of `lanes`: process what is due, then sleep until the lane's next item or a wake-up."""
         await wakeup.lanes(
             "engine",
             self._tick,
@@ -202,4 +202,5 @@ class Engine:
             self.clock,
             self._wake,
             self._safety,
+            lanes,
         )

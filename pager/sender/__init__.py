@@ -231,7 +231,7 @@ class Sender:
         self._emit(later)
         return reports
 
-    async def run(self) -> None:
+    async def run(self, lanes: typing.Collection[str] = tuple(wakeup.LANES)) -> None:
         await wakeup.lanes(
             "sender",
             self._drain,
@@ -239,6 +239,7 @@ class Sender:
             self.clock,
             self._wake,
             self._safety,
+            lanes,
         )
 
     async def aclose(self) -> None:

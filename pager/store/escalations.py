@@ -13,10 +13,13 @@ import datetime
 import typing
 import uuid
 
+import structlog
+
 from pager import models, plan
 from pager.store import db, maintenance, sql
 
 Q = sql.QUERIES
+log = structlog.get_logger(__name__)
 
 
 def _timer(row: typing.Any) -> models.Timer:
@@ -46,6 +49,7 @@ class Batch:
         self.timers = timers or []
         self.maintenance = maintenance  # store.maintenance.ClaimContext: active windows, a window's incidents
         self.queued = 0
+        self.later: set[str] = set()  # channels to announce after COMMIT (db.announce)
 
     def __len__(self) -> int:
         return len(self.incidents) + len(self.timers)
@@ -61,7 +65,7 @@ class Batch:
                 await self._conn.execute(
                     Q["clear_timers"], [t.kind for t in self.timers], [t.subject for t in self.timers]
                 )
-            self.queued += await write(self._conn, p, now)
+            self.queued += await write(self._conn, p, now, later=self.later)
 
     async def latest_update(self, incident_id: int) -> models.StatusUpdate | None:
         """The incident's newest status update, read inside this transaction (the incident is locked)."""
@@ -70,8 +74,12 @@ class Batch:
         return None if row is None else models.StatusUpdate.from_row(row)
 
 
-async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> int:
-    """Write a plan with `conn` (inside the caller's transaction); returns how many pages were queued."""
+async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime, *, later: set[str] | None = None) -> int:
+    """Write a plan with `conn` (inside the caller's transaction); returns how many pages were queued.
+
+    Queued P0/P1 pages notify the senders in this transaction. P2/P3 ones do too, unless `later` is
+    given: their channel is added to it, for the caller to announce after COMMIT (see db.announce).
+    """
     queued = 0
     if p.ack_expired:
         await conn.execute(Q["expire_acks"], list(p.ack_expired))
@@ -169,8 +177,10 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime) -> in
             now,
         )
         queued = len(rows)
-        if rows:
+        if rows and (later is None or any(r["priority"] <= models.Priority.P1 for r in rows)):
             await conn.execute(Q["notify_outbox"])
+        elif rows:
+            later.add("pager_outbox")
     if p.log:
         await append_log(conn, p.log, now)
     if p.close_drills:
@@ -239,6 +249,15 @@ async def append_log(conn: db.Connection | db.Pool, lines: typing.Sequence[plan.
     )
 
 
+async def _announce(conn: db.Connection, batch: Batch) -> None:
+    """After COMMIT: what the batch left to announce. An outage loses only the notification (the lanes re-check)."""
+    for channel in sorted(batch.later):
+        try:
+            await db.announce(conn, channel)
+        except db.Unavailable as exc:
+            log.warning("could not announce after commit", channel=channel, error=str(exc))
+
+
 class Escalations:
     def __init__(self, pool: db.Pool) -> None:
         self.pool = pool
@@ -253,21 +272,29 @@ class Escalations:
         waits on, or spins on, what the other holds.
         """
         with db.translate_errors():
-            async with self.pool.acquire() as conn, conn.transaction():
-                rows = await conn.fetch(Q["claim_due_urgent" if urgent else "claim_due"], now, limit)
-                timers = await conn.fetch(Q["claim_timers_urgent" if urgent else "claim_timers"], now, limit)
-                timers += await conn.fetch(Q["claim_free_timers_urgent" if urgent else "claim_free_timers"], now, limit)
-                claimed = [_timer(r) for r in timers]
-                held = await maintenance.for_claim(conn, claimed, len(rows), now)  # issue 14
-                yield Batch(conn, [models.Incident.from_row(r) for r in rows], claimed, held)
+            async with self.pool.acquire() as conn:
+                async with db.relaxed(conn):  # flushed by the page's durable `prepare`, before any send
+                    rows = await conn.fetch(Q["claim_due_urgent" if urgent else "claim_due"], now, limit)
+                    timers = await conn.fetch(Q["claim_timers_urgent" if urgent else "claim_timers"], now, limit)
+                    timers += await conn.fetch(
+                        Q["claim_free_timers_urgent" if urgent else "claim_free_timers"], now, limit
+                    )
+                    claimed = [_timer(r) for r in timers]
+                    held = await maintenance.for_claim(conn, claimed, len(rows), now)  # issue 14
+                    batch = Batch(conn, [models.Incident.from_row(r) for r in rows], claimed, held)
+                    yield batch
+                await _announce(conn, batch)
 
     @contextlib.asynccontextmanager
     async def lock(self, incident_id: int) -> typing.AsyncIterator[Batch]:
         """One incident, locked whatever its timer, for a manual escalation or a notice."""
         with db.translate_errors():
-            async with self.pool.acquire() as conn, conn.transaction():
-                row = await conn.fetchrow(Q["lock_incident"], incident_id)
-                yield Batch(conn, [] if row is None else [models.Incident.from_row(row)])
+            async with self.pool.acquire() as conn:
+                async with conn.transaction():
+                    row = await conn.fetchrow(Q["lock_incident"], incident_id)
+                    batch = Batch(conn, [] if row is None else [models.Incident.from_row(row)])
+                    yield batch
+                await _announce(conn, batch)
 
     async def get(self, incident_id: int) -> models.Incident | None:
         with db.translate_errors():

@@ -101,7 +101,7 @@ SELECT u.incident_id, u.round, u.step, u.user_id, u.channel, u.address, $7, $7, 
   JOIN incidents i ON i.id = u.incident_id
  ORDER BY u.ord
     ON CONFLICT (incident_id, round, step, user_id, channel) DO NOTHING
-RETURNING id;
+RETURNING id, priority;
 
 -- name: append_log
 INSERT INTO incident_log (incident_id, at, kind, actor, message, details)

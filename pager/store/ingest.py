@@ -8,12 +8,14 @@ import dataclasses
 import datetime
 import typing
 
+import structlog
 import tenacity
 
 from pager import models
 from pager.store import db, sql
 
 Q = sql.QUERIES
+log = structlog.get_logger(__name__)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -167,6 +169,8 @@ class _Coalescer:
                     continue
                 for w, row in zip(batch, rows):
                     _settle([w], row)
+                if any(_announced_later(r) for rs in rows for r in rs):
+                    await self._announce()
         except BaseException as exc:  # cancelled at shutdown: no caller may wait forever
             _settle([*batch, *self._urgent, *self._normal], db.Unavailable(f"ingest interrupted: {exc!r}"))
             self._urgent.clear()
@@ -177,6 +181,14 @@ class _Coalescer:
                 self._reserved = False
             else:
                 self._running -= 1
+
+    async def _announce(self) -> None:
+        """New P2/P3 incidents, announced to every replica after their COMMIT (0094); this one's engine is woken
+        in process. An outage loses only the notification: the lanes' safety re-check finds the incidents."""
+        try:
+            await db.announce(self._pool, "pager_incidents")
+        except db.Unavailable as exc:
+            log.warning("could not announce new incidents", error=str(exc))
 
     async def _retrying(self, batch: list[_Waiting]) -> list[list[typing.Any]]:
         """`_together`, again after a deadlock or serialization failure: concurrent statements that lock
@@ -209,6 +221,7 @@ class _Coalescer:
         return [out[id(w)] for w in batch]
 
     async def _one_by_one(self, batch: list[_Waiting]) -> None:
+        later = False
         for w in batch:
             try:
                 [rows] = await self._together([w])
@@ -216,6 +229,14 @@ class _Coalescer:
                 _settle([w], exc)
             else:
                 _settle([w], rows)
+                later = later or any(_announced_later(r) for r in rows)
+        if later:
+            await self._announce()
+
+
+def _announced_later(row: typing.Any) -> bool:
+    """A new P2/P3 incident: pager_ingest left its NOTIFY to the caller, after COMMIT (0094)."""
+    return bool(row["created"]) and row["priority"] is not None and row["priority"] > URGENT
 
 
 def _doc(w: _Waiting, g: Group) -> dict[str, typing.Any]:

@@ -11,9 +11,12 @@ WITH ready AS (
      LIMIT $2
        FOR UPDATE SKIP LOCKED
 ), claimed AS (
+    -- The lease commits without waiting for the WAL flush (relaxed): nothing is sent before `prepare`,
+    -- whose durable commit flushes the lease with it; a lease a crash loses only leaves the page pending.
     UPDATE notifications n
        SET status = 'sending', lease_until = $1 + $3::interval, attempts = n.attempts + 1
-      FROM ready WHERE n.id = ready.id
+      FROM ready, (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed
+     WHERE n.id = ready.id
  RETURNING n.*
 )
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
@@ -37,9 +40,12 @@ WITH ready AS (
      LIMIT $2
        FOR UPDATE SKIP LOCKED
 ), claimed AS (
+    -- The lease commits without waiting for the WAL flush (relaxed): nothing is sent before `prepare`,
+    -- whose durable commit flushes the lease with it; a lease a crash loses only leaves the page pending.
     UPDATE notifications n
        SET status = 'sending', lease_until = $1 + $3::interval, attempts = n.attempts + 1
-      FROM ready WHERE n.id = ready.id
+      FROM ready, (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed
+     WHERE n.id = ready.id
  RETURNING n.*
 )
 SELECT c.id, c.incident_id, c.round, c.step, c.user_id, c.channel, c.address, c.created_at, c.attempts,
