@@ -178,7 +178,6 @@ def create_app(
                     fast = urgent.UrgentWorker(settings, database_url, metrics)
                     await fast.start(on_lost=lambda: work_here(urgent.LANE))
                     stack.push_async_callback(fast.stop)
-                    app[keys.URGENT] = fast
                     work_here(others)
                 else:
                     work_here(urgent.LANE + others)

@@ -73,10 +73,6 @@ class UrgentWorker:
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = False
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
     async def start(self, on_lost: typing.Callable[[], None]) -> None:
         """Start it and return once it works the lane; `on_lost` runs on this loop if it ever ends early."""
         main = asyncio.get_running_loop()

@@ -98,13 +98,16 @@ async def announce(db: Pool | Connection, channel: str) -> None:
 
     A NOTIFY takes a database-wide lock that its transaction holds to the end of its commit, WAL flush
     included: transactions that notify commit one at a time (see migration 0094). Notified here, the
-    data's commit takes no such lock, and this one holds it only briefly. A notification is no data: a
-    server crash that loses one loses nothing the lanes' safety re-check does not find.
+    data's commit takes no such lock, and this one holds it only briefly. A notification is no data:
+    one an outage or a crash loses (logged, never raised) is found by the lanes' safety re-check.
     """
     if channel not in CHANNELS:
         raise ValueError(f"announce: unknown channel {channel!r}")
-    with translate_errors():
-        await db.execute(f"BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('{channel}', ''); COMMIT;")
+    try:
+        with translate_errors():
+            await db.execute(f"BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('{channel}', ''); COMMIT;")
+    except Unavailable as exc:
+        log.warning("could not announce after commit", channel=channel, error=str(exc))
 
 
 def _encode_json(value: object) -> str:

@@ -13,13 +13,10 @@ import datetime
 import typing
 import uuid
 
-import structlog
-
 from pager import models, plan
 from pager.store import db, maintenance, sql
 
 Q = sql.QUERIES
-log = structlog.get_logger(__name__)
 
 
 def _timer(row: typing.Any) -> models.Timer:
@@ -249,15 +246,6 @@ async def append_log(conn: db.Connection | db.Pool, lines: typing.Sequence[plan.
     )
 
 
-async def _announce(conn: db.Connection, batch: Batch) -> None:
-    """After COMMIT: what the batch left to announce. An outage loses only the notification (the lanes re-check)."""
-    for channel in sorted(batch.later):
-        try:
-            await db.announce(conn, channel)
-        except db.Unavailable as exc:
-            log.warning("could not announce after commit", channel=channel, error=str(exc))
-
-
 class Escalations:
     def __init__(self, pool: db.Pool) -> None:
         self.pool = pool
@@ -283,7 +271,8 @@ class Escalations:
                     held = await maintenance.for_claim(conn, claimed, len(rows), now)  # issue 14
                     batch = Batch(conn, [models.Incident.from_row(r) for r in rows], claimed, held)
                     yield batch
-                await _announce(conn, batch)
+                for channel in sorted(batch.later):  # after COMMIT
+                    await db.announce(conn, channel)
 
     @contextlib.asynccontextmanager
     async def lock(self, incident_id: int) -> typing.AsyncIterator[Batch]:
@@ -294,7 +283,8 @@ class Escalations:
                     row = await conn.fetchrow(Q["lock_incident"], incident_id)
                     batch = Batch(conn, [] if row is None else [models.Incident.from_row(row)])
                     yield batch
-                await _announce(conn, batch)
+                for channel in sorted(batch.later):  # after COMMIT
+                    await db.announce(conn, channel)
 
     async def get(self, incident_id: int) -> models.Incident | None:
         with db.translate_errors():

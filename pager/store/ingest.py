@@ -8,14 +8,12 @@ import dataclasses
 import datetime
 import typing
 
-import structlog
 import tenacity
 
 from pager import models
 from pager.store import db, sql
 
 Q = sql.QUERIES
-log = structlog.get_logger(__name__)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -184,11 +182,8 @@ class _Coalescer:
 
     async def _announce(self) -> None:
         """New P2/P3 incidents, announced to every replica after their COMMIT (0094); this one's engine is woken
-        in process. An outage loses only the notification: the lanes' safety re-check finds the incidents."""
-        try:
-            await db.announce(self._pool, "pager_incidents")
-        except db.Unavailable as exc:
-            log.warning("could not announce new incidents", error=str(exc))
+        in process."""
+        await db.announce(self._pool, "pager_incidents")
 
     async def _retrying(self, batch: list[_Waiting]) -> list[list[typing.Any]]:
         """`_together`, again after a deadlock or serialization failure: concurrent statements that lock

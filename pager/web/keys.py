@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pager import clock, config, engine, mailer, metrics, sender, urgent
+from pager import clock, config, engine, mailer, metrics, sender
 from pager.sender import outbound, stakeholder_mail
 from pager.store import acks, changes, heartbeats, maintenance, optouts, store
 from pager.store import actions as actions_store
@@ -31,5 +31,4 @@ MAILER = web.AppKey("mailer", mailer.Mailer)
 CHANGES = web.AppKey("changes", changes.Changes)
 HEARTBEATS = web.AppKey("heartbeats", heartbeats.Heartbeats)
 MAINTENANCE = web.AppKey("maintenance", maintenance.Maintenance)
-URGENT = web.AppKey("urgent", urgent.UrgentWorker)  # only when the P0/P1 lane has a process of its own
 MAINTENANCE_CACHE = web.AppKey("maintenance_cache", object)  # pager.web.maintenance.Cache
