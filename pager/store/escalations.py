@@ -64,6 +64,11 @@ class Batch:
                 )
             self.queued += await write(self._conn, p, now, later=self.later)
 
+    async def announce(self) -> None:
+        """After COMMIT: the channels `record` left to announce (db.announce)."""
+        for channel in sorted(self.later):
+            await db.announce(self._conn, channel)
+
     async def latest_update(self, incident_id: int) -> models.StatusUpdate | None:
         """The incident's newest status update, read inside this transaction (the incident is locked)."""
         with db.translate_errors():
@@ -271,8 +276,7 @@ class Escalations:
                     held = await maintenance.for_claim(conn, claimed, len(rows), now)  # issue 14
                     batch = Batch(conn, [models.Incident.from_row(r) for r in rows], claimed, held)
                     yield batch
-                for channel in sorted(batch.later):  # after COMMIT
-                    await db.announce(conn, channel)
+                await batch.announce()
 
     @contextlib.asynccontextmanager
     async def lock(self, incident_id: int) -> typing.AsyncIterator[Batch]:
@@ -283,8 +287,7 @@ class Escalations:
                     row = await conn.fetchrow(Q["lock_incident"], incident_id)
                     batch = Batch(conn, [] if row is None else [models.Incident.from_row(row)])
                     yield batch
-                for channel in sorted(batch.later):  # after COMMIT
-                    await db.announce(conn, channel)
+                await batch.announce()
 
     async def get(self, incident_id: int) -> models.Incident | None:
         with db.translate_errors():
