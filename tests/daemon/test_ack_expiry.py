@@ -56,6 +56,8 @@ async def test_an_ack_resolved_in_time_or_of_a_priority_without_expiry_never_lap
         fake = clock.ManualClock(paging.START)
         client = await make_client(paging.settings(double, EXPIRES), clock=fake, run_engine=True)
         await http.post_am(client, support.am_payload([("fp1", "firing", {"severity": "critical"})], group_key="p0"))
+        # one at a time: two pages to alice claimed together would be bundled into one SMS
+        await wait.eventually(lambda: len(double.messages) == 1)
         await http.post_am(client, support.am_payload([("fp2", "firing", {"severity": "error"})], group_key="p1"))
         await wait.eventually(lambda: len(double.messages) == 2)
         p1, p0 = await http.incidents(client)
