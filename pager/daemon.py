@@ -18,8 +18,9 @@ import tenacity
 from aiohttp import web
 
 from pager import clock as clock_mod
-from pager import config, digest, mailer, notify, urgent, wakeup
+from pager import config, digest, mailer, notify, urgent
 from pager import engine as engine_mod
+from pager import lanes as lanes_mod
 from pager import metrics as metrics_mod
 from pager import sender as sender_mod
 from pager.engine import ack_expiry
@@ -114,9 +115,12 @@ def create_app(
             metrics.observe_transition(t)
             outbound.wake()
 
-        def opened() -> None:
-            engine.wake()
+        live = ui.hub(app)  # the web UI's event streams
+
+        def opened(payload: str = "") -> None:
+            engine.wake(payload)
             outbound.wake()
+            live.publish()
 
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
         app[keys.STORE] = store.Store(
@@ -143,21 +147,15 @@ def create_app(
         )
         app[keys.MAILER] = mail
         await app[keys.DRILLS].arm_missing(engine.kept_timers(clock.now()))
-        live = ui.hub(app)  # the web UI's event streams hear of new incidents too
-
-        def incidents_changed() -> None:
-            opened()
-            live.publish()
-
-        wake = {
-            "pager_incidents": incidents_changed,
+        wake: dict[str, typing.Callable[[str], None]] = {
+            "pager_incidents": opened,
             "pager_outbox": sender.wake,
             "pager_notices": mail.wake,
             "pager_stakeholder_mail": told.wake,
             "pager_outbound": outbound.wake,
         }
         listener = db.Listener(
-            database_url, list(wake), lambda channel: wake[channel](), on_state=metrics.listener_state
+            database_url, list(wake), lambda channel, payload: wake[channel](payload), on_state=metrics.listener_state
         )
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(sender.aclose)
@@ -173,7 +171,7 @@ def create_app(
                     here.append(asyncio.create_task(engine.run(lanes), name=f"pager-engine:{','.join(lanes)}"))
                     here.append(asyncio.create_task(sender.run(lanes), name=f"pager-sender:{','.join(lanes)}"))
 
-                others = tuple(lane for lane in wakeup.LANES if lane not in urgent.LANE)
+                others = tuple(lane for lane in lanes_mod.LANES if lane not in urgent.LANE)
                 if urgent_worker:
                     fast = urgent.UrgentWorker(settings, database_url, metrics)
                     await fast.start(on_lost=lambda: work_here(urgent.LANE))

@@ -48,7 +48,7 @@ from pager.store import outbox as outbox_store
 log = structlog.get_logger(__name__)
 
 LANE = ("urgent",)
-"""The engine's and the sender's lane the worker works (`wakeup.LANES`)."""
+"""The engine's and the sender's lane the worker works (`lanes.LANES`)."""
 POOL_SIZE = 3
 """The worker's connections: the engine's claims, the sender's, and the next-due queries beside them."""
 START_TIMEOUT = 60.0
@@ -204,7 +204,7 @@ async def _work(
     sender = sender_mod.Sender(settings, outbox_store.Outbox(pool), clock, metrics, notify.build(settings))
     engine = engine_mod.Engine(settings, escalations.Escalations(pool), clock, metrics, on_pages=sender.wake)
     wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
-    listener = db.Listener(database_url, list(wake), lambda channel: wake[channel]())
+    listener = db.Listener(database_url, list(wake), lambda channel, payload: wake[channel](payload))
     listener.start()
     tasks = [
         asyncio.create_task(engine.run(LANE), name="pager-engine:urgent"),

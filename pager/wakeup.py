@@ -10,6 +10,7 @@ import typing
 import structlog
 
 from pager import clock as clock_mod
+from pager import lanes as lanes_mod
 from pager.store import db
 
 log = structlog.get_logger(__name__)
@@ -53,10 +54,6 @@ async def forever(
         await sleep(clock, wake, due, safety)
 
 
-LANES = {"urgent": True, "routine": False}
-"""Each loop of work runs once per lane: P0/P1 work (urgent) and P2/P3 work (routine), side by side."""
-
-
 async def lanes(
     name: str,
     work: typing.Callable[[bool], typing.Awaitable[object]],
@@ -64,7 +61,7 @@ async def lanes(
     clock: clock_mod.Clock,
     wakes: typing.Mapping[str, asyncio.Event],
     safety: datetime.timedelta,
-    only: typing.Collection[str] = tuple(LANES),
+    only: typing.Collection[str] = tuple(lanes_mod.LANES),
 ) -> None:
     """`forever` for each lane in `only`, `work(urgent)` and `next_due(urgent)` told which lane they serve."""
     await asyncio.gather(
@@ -77,7 +74,7 @@ async def lanes(
                 wakes[lane],
                 safety,
             )
-            for lane, urgent in LANES.items()
+            for lane, urgent in lanes_mod.LANES.items()
             if lane in only
         )
     )

@@ -23,6 +23,7 @@ import typing
 
 from pager import clock as clock_mod
 from pager import config, effects, models, oncall, plan, updates, wakeup
+from pager import lanes as lanes_mod
 from pager import metrics as metrics_mod
 from pager.engine import cadence, handlers, roles
 from pager.engine import escalate as escalate_plan
@@ -55,13 +56,14 @@ class Engine:
         self._wakes = {"stakeholder_mail": on_stakeholder_mail} if on_stakeholder_mail else {}
         self._safety = safety_interval
         self._batch = batch
-        self._wake = {lane: asyncio.Event() for lane in wakeup.LANES}
+        self._wake = {lane: asyncio.Event() for lane in lanes_mod.LANES}
         self._enabled = settings.enabled_channels()
         self.context = escalate_plan.Context(settings.config, self.resolver.users_at, self.channels_for)
 
-    def wake(self, *_: object) -> None:
-        for event in self._wake.values():
-            event.set()
+    def wake(self, payload: str = "") -> None:
+        """Wake the lanes a NOTIFY payload names (pager.lanes.named); every lane when called bare."""
+        for lane in lanes_mod.named(payload):
+            self._wake[lane].set()
 
     def kept_timers(self, now: datetime.datetime) -> list[plan.SetTimer]:
         """Timers of no incident that the config asks for (drill schedules, the report digest), armed at start."""
@@ -193,7 +195,7 @@ class Engine:
 
         await self._locked(incident_id, decide)
 
-    async def run(self, lanes: typing.Collection[str] = tuple(wakeup.LANES)) -> None:
+    async def run(self, lanes: typing.Collection[str] = tuple(lanes_mod.LANES)) -> None:
         """Forever, in each of `lanes`: process what is due, then sleep until the lane's next item or a wake-up."""
         await wakeup.lanes(
             "engine",

@@ -3,12 +3,19 @@
 SMTP says itself whether to try again: 4xx replies (greylisting, a full queue)
 and lost connections are temporary, 5xx replies (no such mailbox, relay
 denied, bad credentials) are final.
+
+Sessions are kept open between messages (a few, for a short while), so that
+an email storm's pages do not each pay for connect, EHLO, STARTTLS, AUTH and QUIT.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
+import email.headerregistry
 import email.message
+import email.policy
 import email.utils
 import socket
 import typing
@@ -21,6 +28,30 @@ from pager.notify import message
 log = structlog.get_logger(__name__)
 
 SUBJECT_SUMMARY_MAX = 120
+KEEP_SESSIONS = 4
+"""Idle SMTP sessions kept open for the next messages."""
+KEEP_FOR = 20.0
+"""Seconds an idle session is kept; servers close quiet ones themselves (Postfix after 300 s)."""
+
+
+class _Headers(email.headerregistry.HeaderRegistry):
+    """The standard header registry, keeping the class it makes for each header name. The stock one
+    makes a new class for every header set, which was half the time of composing a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[email.headerregistry.BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[email.headerregistry.BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+POLICY = email.policy.default.clone(header_factory=_Headers())
+"""email.policy.default, faster to compose with: the same messages byte for byte."""
 
 
 def subject(msg: message.Message) -> str:
@@ -77,7 +108,7 @@ def body(msg: message.Message) -> str:
 
 def compose(msg: message.Message, sender: str) -> email.message.EmailMessage:
     """The whole email; every page of one incident threads under one conversation."""
-    mail = email.message.EmailMessage()
+    mail = email.message.EmailMessage(policy=POLICY)
     domain = sender.rpartition("@")[2] or "pager.invalid"
     thread = f"<incident-{msg.incident_id}@{domain}>"
     mail["From"] = sender
@@ -94,8 +125,67 @@ def compose(msg: message.Message, sender: str) -> email.message.EmailMessage:
     return mail
 
 
+class _Sessions:
+    """SMTP sessions kept open between messages, each used by one message at a time.
+
+    A session that fails is closed. One the server closed while it was kept is found when it is next
+    used, and the message goes at once on a new session instead."""
+
+    def __init__(self, session: typing.Callable[[], dict[str, typing.Any]]) -> None:
+        self._session = session
+        self._idle: list[tuple[float, aiosmtplib.SMTP]] = []
+
+    async def _fresh(self) -> aiosmtplib.SMTP:
+        client = aiosmtplib.SMTP(**self._session())
+        await client.connect()
+        return client
+
+    def _kept(self, now: float) -> aiosmtplib.SMTP | None:
+        while self._idle:
+            since, client = self._idle.pop()
+            if client.is_connected and now - since < KEEP_FOR:
+                return client
+            client.close()
+        return None
+
+    async def use(self, job: typing.Callable[[aiosmtplib.SMTP], typing.Awaitable[object]]) -> None:
+        loop = asyncio.get_running_loop()
+        client = self._kept(loop.time())
+        if client is not None:
+            try:
+                await job(client)
+            except aiosmtplib.SMTPServerDisconnected:
+                client.close()  # closed while kept: once more, on a new session
+            except BaseException:
+                client.close()
+                raise
+            else:
+                self._keep(client, loop.time())
+                return
+        client = await self._fresh()
+        try:
+            await job(client)
+        except BaseException:
+            client.close()
+            raise
+        self._keep(client, loop.time())
+
+    def _keep(self, client: aiosmtplib.SMTP, now: float) -> None:
+        if len(self._idle) < KEEP_SESSIONS:
+            self._idle.append((now, client))
+        else:
+            client.close()
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, []
+        for _, client in idle:
+            with contextlib.suppress(Exception):
+                await client.quit()
+            client.close()
+
+
 class SmtpEmail:
-    """A `message.Notifier` for the `email` channel: one SMTP session per page."""
+    """A `message.Notifier` for the `email` channel; its SMTP sessions are kept for the next pages."""
 
     channel = "email"
 
@@ -123,6 +213,7 @@ class SmtpEmail:
         self._starttls = starttls
         self._tls = tls
         self._retry = retry
+        self._sessions = _Sessions(self._session)
 
     @property
     def sender(self) -> str:
@@ -141,8 +232,8 @@ class SmtpEmail:
         }
 
     async def transmit(self, mail: email.message.EmailMessage) -> None:
-        """One SMTP session for one composed mail; raises what aiosmtplib raises (the web UI's sign-in mail uses it too)."""
-        await aiosmtplib.send(mail, **self._session())
+        """One composed mail; raises what aiosmtplib raises (the web UI's sign-in mail uses it too)."""
+        await self._sessions.use(lambda client: client.send_message(mail))
 
     async def send_mail(self, mail: email.message.EmailMessage) -> message.Outcome:
         """A message composed elsewhere (stakeholder mail), in one attempt: the caller's outbox retries it.
@@ -153,7 +244,7 @@ class SmtpEmail:
         raw = mail.as_bytes(policy=mail.policy.clone(linesep="\r\n"))
         recipients = [address for _, address in email.utils.getaddresses(mail.get_all("To", []))]
         try:
-            await aiosmtplib.send(raw, sender=mail["From"], recipients=recipients, **self._session())
+            await self._sessions.use(lambda client: client.sendmail(mail["From"], recipients, raw))
         except Exception as exc:
             failure = self._classify(exc)
             if failure is None:
@@ -192,7 +283,7 @@ class SmtpEmail:
         return None
 
     async def aclose(self) -> None:
-        return None
+        await self._sessions.aclose()
 
 
 def _refused(exc: aiosmtplib.SMTPResponseException, what: str) -> message.Failure:

@@ -25,6 +25,7 @@ import structlog
 
 from pager import ack, channels, config, effects, plan, timeline, wakeup
 from pager import clock as clock_mod
+from pager import lanes as lanes_mod
 from pager import metrics as metrics_mod
 from pager.notify import message
 from pager.sender import bundle as bundle_mod
@@ -64,12 +65,13 @@ class Sender:
             throttles = {name: s.throttle for name, s in channels.REGISTRY.items() if s.throttle is not None}
         self.throttles = throttles
         self._safety = safety_interval
-        self._wake = {lane: asyncio.Event() for lane in wakeup.LANES}
+        self._wake = {lane: asyncio.Event() for lane in lanes_mod.LANES}
         self._stragglers: set[asyncio.Future[None]] = set()
 
-    def wake(self, *_: object) -> None:
-        for event in self._wake.values():
-            event.set()
+    def wake(self, payload: str = "") -> None:
+        """Wake the lanes a NOTIFY payload names (pager.lanes.named); every lane when called bare."""
+        for lane in lanes_mod.named(payload):
+            self._wake[lane].set()
 
     def _name(self, user_id: str) -> str:
         user = self.settings.config.user(user_id)
@@ -231,7 +233,7 @@ class Sender:
         self._emit(later)
         return reports
 
-    async def run(self, lanes: typing.Collection[str] = tuple(wakeup.LANES)) -> None:
+    async def run(self, lanes: typing.Collection[str] = tuple(lanes_mod.LANES)) -> None:
         await wakeup.lanes(
             "sender",
             self._drain,

@@ -91,9 +91,11 @@ async def relaxed(conn: Connection) -> typing.AsyncIterator[None]:
 
 CHANNELS = frozenset({"pager_incidents", "pager_outbox"})
 """What `announce` may notify: the channels whose busiest notifications it sends."""
+PAYLOADS = frozenset({"", "urgent", "routine"})
+"""What it may say: the lane woken (pager.lanes.named), or every lane."""
 
 
-async def announce(db: Pool | Connection, channel: str) -> None:
+async def announce(db: Pool | Connection, channel: str, payload: str = "") -> None:
     """NOTIFY `channel` after the COMMIT it tells of, in a transaction of its own that does not wait for the WAL flush.
 
     A NOTIFY takes a database-wide lock that its transaction holds to the end of its commit, WAL flush
@@ -101,11 +103,13 @@ async def announce(db: Pool | Connection, channel: str) -> None:
     data's commit takes no such lock, and this one holds it only briefly. A notification is no data:
     one an outage or a crash loses (logged, never raised) is found by the lanes' safety re-check.
     """
-    if channel not in CHANNELS:
-        raise ValueError(f"announce: unknown channel {channel!r}")
+    if channel not in CHANNELS or payload not in PAYLOADS:
+        raise ValueError(f"announce: unknown channel {channel!r} or payload {payload!r}")
     try:
         with translate_errors():
-            await db.execute(f"BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('{channel}', ''); COMMIT;")
+            await db.execute(
+                f"BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('{channel}', '{payload}'); COMMIT;"
+            )
     except Unavailable as exc:
         log.warning("could not announce after commit", channel=channel, error=str(exc))
 
@@ -191,7 +195,7 @@ class Listener:
         self,
         url: str,
         channels: typing.Sequence[str],
-        on_notify: typing.Callable[[str], None],
+        on_notify: typing.Callable[[str, str], None],
         *,
         on_state: typing.Callable[[bool], None] | None = None,
     ) -> None:
@@ -202,7 +206,7 @@ class Listener:
         self._task: asyncio.Task[None] | None = None
 
     def _callback(self, conn: object, pid: int, channel: str, payload: str) -> None:
-        self._on_notify(channel)
+        self._on_notify(channel, payload)
 
     async def _listen(self, conn: asyncpg.Connection) -> None:
         """Until the connection is lost: LISTEN, wake everyone once, then wait and check it now and then."""
@@ -211,7 +215,7 @@ class Listener:
         for channel in self._channels:
             await conn.add_listener(channel, self._callback)
         for channel in self._channels:
-            self._on_notify(channel)
+            self._on_notify(channel, "")
         while not lost.is_set():
             try:
                 await asyncio.wait_for(lost.wait(), timeout=self.KEEPALIVE)

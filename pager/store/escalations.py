@@ -13,6 +13,7 @@ import datetime
 import typing
 import uuid
 
+from pager import lanes as lanes_mod
 from pager import models, plan
 from pager.store import db, maintenance, sql
 
@@ -65,9 +66,9 @@ class Batch:
             self.queued += await write(self._conn, p, now, later=self.later)
 
     async def announce(self) -> None:
-        """After COMMIT: the channels `record` left to announce (db.announce)."""
+        """After COMMIT: the channels `record` left to announce (db.announce), all of them the P2/P3 lane's."""
         for channel in sorted(self.later):
-            await db.announce(self._conn, channel)
+            await db.announce(self._conn, channel, "routine")
 
     async def latest_update(self, incident_id: int) -> models.StatusUpdate | None:
         """The incident's newest status update, read inside this transaction (the incident is locked)."""
@@ -179,9 +180,10 @@ async def write(conn: db.Connection, p: plan.Plan, now: datetime.datetime, *, la
             now,
         )
         queued = len(rows)
-        if rows and (later is None or any(r["priority"] <= models.Priority.P1 for r in rows)):
-            await conn.execute(Q["notify_outbox"])
-        elif rows:
+        lanes = {lanes_mod.lane_of(models.Priority(r["priority"])) for r in rows}
+        if "urgent" in lanes or (lanes and later is None):
+            await conn.execute(Q["notify_outbox"], lanes_mod.payload(lanes))
+        elif lanes:
             later.add("pager_outbox")
     if p.log:
         await append_log(conn, p.log, now)

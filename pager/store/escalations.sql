@@ -123,7 +123,8 @@ DELETE FROM timers t
  WHERE t.kind = u.kind AND t.subject = u.subject;
 
 -- name: notify_outbox
-SELECT pg_notify('pager_outbox', '');
+-- $1: the lane woken, 'urgent' or 'routine' (pager.wakeup.named)
+SELECT pg_notify('pager_outbox', $1);
 
 -- name: close_drills
 -- Plan.close_drills: drills that are over resolve (by pager), their pending pages cancelled, the timeline told.

@@ -10,6 +10,7 @@ import typing
 
 import tenacity
 
+from pager import lanes as lanes_mod
 from pager import models
 from pager.store import db, sql
 
@@ -165,10 +166,7 @@ class _Coalescer:
                 except Exception:  # noqa: BLE001 - one request's fault: find it below, alone
                     await self._one_by_one(batch)
                     continue
-                for w, row in zip(batch, rows):
-                    _settle([w], row)
-                if any(_announced_later(r) for rs in rows for r in rs):
-                    await self._announce()
+                await self._answer(batch, rows)
         except BaseException as exc:  # cancelled at shutdown: no caller may wait forever
             _settle([*batch, *self._urgent, *self._normal], db.Unavailable(f"ingest interrupted: {exc!r}"))
             self._urgent.clear()
@@ -180,10 +178,18 @@ class _Coalescer:
             else:
                 self._running -= 1
 
-    async def _announce(self) -> None:
-        """New P2/P3 incidents, announced to every replica after their COMMIT (0094); this one's engine is woken
-        in process."""
-        await db.announce(self._pool, "pager_incidents")
+    async def _answer(self, batch: list[_Waiting], rows: list[list[typing.Any]]) -> None:
+        """Settle each caller, with the batch's new incidents announced to every replica (0095): a new
+        P0/P1 before its caller hears of the COMMIT, so no answered P0 can wait on a replica's safety
+        re-check; new P2/P3 ones after, so a storm's answers do not wait for it. This replica's engine
+        is woken in process (Store.ingest)."""
+        woken = {lanes_mod.lane_of(models.Priority(r["priority"])) for rs in rows for r in rs if _opened(r)}
+        if "urgent" in woken:
+            await db.announce(self._pool, "pager_incidents", "urgent")
+        for w, row in zip(batch, rows):
+            _settle([w], row)
+        if "routine" in woken:
+            await db.announce(self._pool, "pager_incidents", "routine")
 
     async def _retrying(self, batch: list[_Waiting]) -> list[list[typing.Any]]:
         """`_together`, again after a deadlock or serialization failure: concurrent statements that lock
@@ -216,22 +222,18 @@ class _Coalescer:
         return [out[id(w)] for w in batch]
 
     async def _one_by_one(self, batch: list[_Waiting]) -> None:
-        later = False
         for w in batch:
             try:
                 [rows] = await self._together([w])
             except Exception as exc:  # noqa: BLE001 - handed to the one caller it belongs to
                 _settle([w], exc)
             else:
-                _settle([w], rows)
-                later = later or any(_announced_later(r) for r in rows)
-        if later:
-            await self._announce()
+                await self._answer([w], [rows])
 
 
-def _announced_later(row: typing.Any) -> bool:
-    """A new P2/P3 incident: pager_ingest left its NOTIFY to the caller, after COMMIT (0094)."""
-    return bool(row["created"]) and row["priority"] is not None and row["priority"] > URGENT
+def _opened(row: typing.Any) -> bool:
+    """A new incident: pager_ingest leaves its NOTIFY to the caller, after COMMIT (0095)."""
+    return bool(row["created"]) and row["priority"] is not None
 
 
 def _doc(w: _Waiting, g: Group) -> dict[str, typing.Any]:

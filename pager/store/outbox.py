@@ -236,7 +236,7 @@ async def _fall_back(
         ):
             queued.setdefault(r["source"], []).append(r["channel"])
         if queued:
-            await conn.execute(Q["notify_outbox"])
+            await conn.execute(Q["notify_outbox"], "")  # both lanes: a fallback may be of any priority
     rest = [p.id for p in pages if p.id not in queued]
     reachable = {r["id"] for r in await conn.fetch(Q["reachable_elsewhere"], rest)} if rest else set()
     offered = frozenset(s for s, _, _ in wanted)

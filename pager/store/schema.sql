@@ -540,9 +540,6 @@ BEGIN
             SELECT v_inc.id, fp, 'firing', prio, summary, labels, annotations, starts, ends, p_now, p_now
               FROM unnest(p_fingerprints, p_priorities, p_summaries, p_labels, p_annotations, p_starts, p_ends)
                    AS t(fp, prio, summary, labels, annotations, starts, ends);
-            IF v_inc.priority <= 1 THEN
-                PERFORM pg_notify('pager_incidents', '');  -- see the end of the function
-            END IF;
             RETURN QUERY SELECT v_inc.id, true, 'triggered'::text, 0, v_inc.priority, v_inc.created_at,
                                 NULL::text, v_inc.service, NULL::text, NULL::bigint;
             RETURN;
@@ -704,10 +701,10 @@ BEGIN
      WHERE i.id = v_inc.id;
 
     -- A NOTIFY holds a database-wide lock from this commit's start to its end, WAL flush included,
-    -- so transactions that notify commit one at a time. Only a new P0/P1 incident (and the rare
-    -- wake-ups below) notify here, at once; the caller announces a new P2/P3 incident after COMMIT
-    -- (pager.store.db.announce), so a storm's commits neither queue behind each other nor delay a P0's.
-    IF v_wake OR (v_created AND v_inc.priority <= 1) THEN
+    -- so transactions that notify commit one at a time. Only the rare wake-ups above notify here;
+    -- the caller announces a new incident after COMMIT, naming its lane (pager.store.db.announce,
+    -- pager.lanes.named), so neither a storm's commits nor a flood of P0s queue behind each other.
+    IF v_wake THEN
         PERFORM pg_notify('pager_incidents', '');  -- identical payloads: one notification per transaction
     END IF;
 
@@ -730,7 +727,7 @@ $$;
 -- pager_ingest_many: the groups of concurrent requests in one statement (so one commit). Groups
 -- that open a new incident with distinct firing alerts and no blast-radius rule (issue 12's "m")
 -- (the common case, and a storm's) are written together: one INSERT each into incidents, alerts,
--- alert_events and incident_log for all of them, one NOTIFY if any is P0/P1. Every other group (an existing
+-- alert_events and incident_log for all of them (the caller announces them after COMMIT). Every other group (an existing
 -- incident, a repeat, a resolve, a key twice in the batch, or a new incident another transaction
 -- opened meanwhile) goes through pager_ingest afterwards, one by one in (service, dedup key)
 -- order. New incidents are inserted in that order too, so concurrent batches take their locks in
@@ -813,13 +810,11 @@ BEGIN
                format('Incident opened (%s) by %s: %s', 'P' || d.priority, d.integration, d.summary),
                jsonb_build_object('priority', 'P' || d.priority, 'rule', d.priority_rule, 'alerts', d.alert_count)
           FROM done d
-    ), notified AS (
-        -- new P0/P1 incidents only: the caller announces P2/P3 ones after COMMIT (see pager_ingest)
-        SELECT pg_notify('pager_incidents', '') FROM (SELECT 1 FROM done WHERE done.priority <= 1 LIMIT 1) AS any_urgent
     )
+    -- the caller announces the new incidents after COMMIT (see pager_ingest)
     SELECT array_agg(d.g_ord), array_agg(d.id), array_agg(d.priority), array_agg(d.created_at), array_agg(d.service)
       INTO v_ord, v_id, v_priority, v_created, v_service
-      FROM done d, (SELECT count(*) FROM notified) AS n;
+      FROM done d;
 
     RETURN QUERY
     SELECT u.o, u.id, true, 'triggered'::text, 0, u.prio, u.at, NULL::text, u.svc, NULL::text, NULL::bigint

@@ -7,6 +7,7 @@ import datetime
 import typing
 import uuid
 
+from pager import lanes as lanes_mod
 from pager import models, plan
 from pager.store import changes, db, escalations, ingest, sql
 
@@ -59,7 +60,7 @@ class Store:
     `on_transition` observes every acknowledge and resolve (MTTA/MTTR); `on_opened` runs after the
     COMMIT that opened an incident (or gave the engine other work now: a relapse, an all clear), so
     this replica's engine acts at once without waiting for LISTEN/NOTIFY (which may be reconnecting
-    after a database failover). `names` tells a person (user id → their name) from a script or an
+    after a database failover); it is told the lane to wake (a pager.lanes payload). `names` tells a person (user id → their name) from a script or an
     integration: a person who acknowledges becomes commander when there is none.
     """
 
@@ -67,7 +68,7 @@ class Store:
         self,
         pool: db.Pool,
         on_transition: OnTransition | None = None,
-        on_opened: typing.Callable[[], None] | None = None,
+        on_opened: typing.Callable[[str], None] | None = None,
         on_acknowledged: OnAcknowledged | None = None,
         names: typing.Callable[[str], str | None] | None = None,
     ) -> None:
@@ -104,8 +105,9 @@ class Store:
     ) -> list[ingest.IngestResult]:
         """Commit every group in one transaction; returns only after COMMIT."""
         results = await self._ingester.ingest(integration, groups, now)
-        if self._on_opened is not None and any(r.created or r.changed_to for r in results):
-            self._on_opened()
+        moved = [r for r in results if r.created or r.changed_to]
+        if self._on_opened is not None and moved:
+            self._on_opened(_lanes_woken(moved))
         for r in results:
             if r.changed_to not in ("acknowledged", "resolved"):
                 continue  # stabilizing and relapsed are no response times
@@ -199,7 +201,7 @@ class Store:
         if row is None:
             return None
         if row["all_clear"] and self._on_opened is not None:
-            self._on_opened()
+            self._on_opened("")
         # MTTR counts to recovery: an incident resolved while stabilizing recovered when its alerts cleared.
         at = row["recovered_at"] if status is models.IncidentStatus.RESOLVED and row["recovered_at"] else now
         return self._moved(incident_id, row["service"], row["priority"], status, row["created_at"], at, row["drill"])
@@ -248,7 +250,7 @@ class Store:
                 details,
             )
         if self._on_opened is not None:
-            self._on_opened()
+            self._on_opened(lanes_mod.payload({lanes_mod.lane_of(priority)}))
         return int(row["id"])
 
     async def add_note(
@@ -311,3 +313,9 @@ class Store:
             )
             for r in rows
         ]
+
+
+def _lanes_woken(moved: typing.Iterable[ingest.IngestResult]) -> str:
+    """A new incident wakes its own lane; anything else an ingest did (a relapse, a raise) wakes both."""
+    woken = {lanes_mod.lane_of(r.priority) if r.created and r.priority is not None else "" for r in moved}
+    return "" if "" in woken else lanes_mod.payload(woken)

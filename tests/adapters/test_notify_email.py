@@ -81,6 +81,39 @@ async def test_summary_cannot_inject_headers() -> None:
     assert mail["Subject"] == "[P0] checkout: disk full Bcc: eve@example.com (#1234)"
 
 
+async def test_pages_in_a_row_go_over_one_smtp_session_and_a_refusal_does_not_stop_the_next() -> None:
+    """An email storm's pages do not each connect, EHLO and QUIT (they did, one session per page)."""
+    with smtp_double.smtp_server() as (mailbox, port):
+        smtp = notifier(port)
+        try:
+            for n in range(3):
+                assert (await smtp.send(dataclasses.replace(PAGE, number=n))).ok
+            mailbox.refuse("RCPT", "550 5.1.1 User unknown")
+            refused = await smtp.send(dataclasses.replace(PAGE, number=3))
+            after = await smtp.send(dataclasses.replace(PAGE, number=4))
+        finally:
+            await smtp.aclose()
+
+    assert [m["X-Pager-Incident"] for _, _, m in mailbox.received] == ["0", "1", "2", "4"]
+    assert refused.permanent and after.ok and after.attempts == 1
+    assert mailbox.sessions == 2  # the refused page's session was closed; the next one opened a new one
+
+
+async def test_a_kept_session_the_server_closed_costs_the_next_page_no_retry() -> None:
+    port = smtp_double.free_port()
+    smtp = notifier(port)
+    try:
+        with smtp_double.smtp_server(port=port) as (first, _):
+            assert (await smtp.send(PAGE)).ok
+        with smtp_double.smtp_server(port=port) as (second, _):  # restarted: the kept session is gone
+            outcome = await smtp.send(dataclasses.replace(PAGE, number=2))
+    finally:
+        await smtp.aclose()
+
+    assert outcome.ok and outcome.attempts == 1
+    assert len(first.received) == 1 and [m["X-Pager-Incident"] for _, _, m in second.received] == ["2"]
+
+
 async def test_login_when_the_server_requires_it() -> None:
     def authenticate(
         server: smtp.SMTP, session: smtp.Session, envelope: smtp.Envelope, mechanism: str, data: smtp.LoginPassword

@@ -17,7 +17,7 @@ import typing
 import pytest
 
 from pager import clock, engine, metrics, models, wakeup
-from pager.store import db, escalations, store
+from pager.store import db, escalations, ingest, store
 from pager.web import keys
 from tests import support
 from tests.support import wait
@@ -484,17 +484,20 @@ async def test_a_restart_in_the_middle_of_the_walk_keeps_the_original_schedule(p
 
 
 class CountingEscalations(escalations.Escalations):
-    """Counts the turns of the engine's P0/P1 lane, where these tests' P0 incidents are: it reads `next_due`
-    once per turn, right before it sleeps."""
+    """Counts the turns of the engine's P0/P1 lane, where these tests' P0 incidents are, and of its P2/P3
+    lane: each reads `next_due` once per turn, right before it sleeps."""
 
     def __init__(self, pool: db.Pool) -> None:
         super().__init__(pool)
         self.turns = 0
+        self.routine_turns = 0
 
     async def next_due(self, *, urgent: bool | None = None) -> datetime.datetime | None:
         value = await super().next_due(urgent=urgent)
         if urgent is True:
             self.turns += 1
+        elif urgent is False:
+            self.routine_turns += 1
         return value
 
 
@@ -533,9 +536,9 @@ async def test_the_running_engine_wakes_on_notify_when_an_incident_opens(pool, d
     eng = engine.Engine(settings(), counting, fake, metrics.Metrics(), safety_interval=datetime.timedelta(hours=1))
     heard: list[str] = []
 
-    def on_notify(channel: str) -> None:
+    def on_notify(channel: str, payload: str) -> None:
         heard.append(channel)
-        eng.wake()
+        eng.wake(payload)
 
     listener = db.Listener(database_url, ["pager_incidents"], on_notify)
     listener.start()
@@ -556,6 +559,39 @@ async def test_the_running_engine_wakes_on_notify_when_an_incident_opens(pool, d
             await wait.eventually(lambda: _turns(counting, 2))
     finally:
         await listener.stop()
+
+
+async def test_a_new_p0_wakes_the_p0_lane_alone_and_a_bare_wake_up_wakes_both(pool, database_url):
+    """Every new P0 used to set the P2/P3 lane of every replica claiming nothing (0095)."""
+    fake = clock.ManualClock(START)
+    counting = CountingEscalations(pool)
+    eng = engine.Engine(settings(), counting, fake, metrics.Metrics(), safety_interval=datetime.timedelta(hours=1))
+    listener = db.Listener(database_url, ["pager_incidents"], lambda _channel, payload: eng.wake(payload))
+    async with wakeup.running(eng.run(), "engine-under-test"):
+        await wait.eventually(lambda: _turns(counting, 1))
+        await wait.eventually(lambda: _true(counting.routine_turns))
+        listener.start()
+        try:
+            await wait.eventually(lambda: _turns(counting, 2))  # the listener's wake-up on connecting: both lanes
+            await wait.eventually(lambda: _true(counting.routine_turns >= 2))
+            await asyncio.sleep(0.05)
+            before = (counting.turns, counting.routine_turns)
+
+            await ingest.Ingester(pool).ingest("prod-am", [_group("p0", models.Priority.P0)], fake.now())
+
+            await wait.eventually(lambda: _count(pool, 1))
+            await wait.eventually(lambda: _turns(counting, before[0] + 1))
+            await asyncio.sleep(0.1)
+            assert counting.routine_turns == before[1], "a new P0 woke the P2/P3 lane"
+            eng.wake()
+            await wait.eventually(lambda: _true(counting.routine_turns > before[1]))
+        finally:
+            await listener.stop()
+
+
+def _group(key: str, priority: models.Priority) -> ingest.Group:
+    a = models.Alert(key, "a", models.Action.TRIGGER, f"disk {key}", {"host": "a"}, {})
+    return ingest.Group("web", key, SERVICE_POLICY["web"], [models.Classified(a, "web", priority, "classification[0]")])
 
 
 async def _count(pool: db.Pool, n: int) -> bool:

@@ -1,9 +1,10 @@
 """Every replica hears of new incidents and queued pages, whichever priority, once they are committed.
 
-Since 0094 a new P2/P3 incident, and a P2/P3 page the engine queues, are announced after COMMIT in
-a transaction of their own (db.announce) instead of by a NOTIFY inside the data's transaction;
-a new P0/P1 incident still notifies in its own. Another replica (here: a LISTEN connection, as
-the urgent worker's) must hear both kinds, and a repeat that changes nothing wakes nobody.
+Since 0095 a new incident, and a P2/P3 page the engine queues, are announced after COMMIT in a
+transaction of their own (db.announce) instead of by a NOTIFY inside the data's transaction, and
+the payload names the lane to wake: 'urgent' (P0/P1) or 'routine' (P2/P3). Another replica (here:
+a LISTEN connection, as the urgent worker's) must hear every kind, and a repeat that changes
+nothing wakes nobody.
 """
 
 from __future__ import annotations
@@ -30,35 +31,37 @@ def group(key: str, priority: models.Priority, fp: str = "a") -> ingest.Group:
 async def heard(database_url: str, channel: str) -> typing.AsyncIterator[asyncio.Queue[str]]:
     conn = await db.connect(database_url)
     queue: asyncio.Queue[str] = asyncio.Queue()
-    await conn.add_listener(channel, lambda *args: queue.put_nowait(args[2]))
+    await conn.add_listener(channel, lambda _conn, _pid, _channel, payload: queue.put_nowait(payload))
     try:
         yield queue
     finally:
         await conn.close()
 
 
-async def notified(queue: asyncio.Queue[str], timeout: float = 5.0) -> bool:
+async def notified(queue: asyncio.Queue[str], timeout: float = 5.0) -> str | None:
+    """The next notification's payload: the lane it wakes (pager.lanes.named); None when none came."""
     try:
-        await asyncio.wait_for(queue.get(), timeout)
+        return await asyncio.wait_for(queue.get(), timeout)
     except TimeoutError:
-        return False
-    return True
+        return None
 
 
 async def test_new_incidents_of_every_priority_are_heard_and_a_repeat_is_not(pool, database_url):
     ingester = ingest.Ingester(pool)
     async with heard(database_url, "pager_incidents") as queue:
         await ingester.ingest("prod-am", [group("p3", models.Priority.P3)], T0)
-        assert await notified(queue), "a new P3 incident (one group: pager_ingest) was not announced"
+        assert await notified(queue) == "routine", "a new P3 incident (one group: pager_ingest) was not announced"
         await ingester.ingest("prod-am", [group("p2-a", models.Priority.P2), group("p2-b", models.Priority.P2)], T0)
-        assert await notified(queue), "new P2 incidents (a batch: pager_ingest_many) were not announced"
+        assert await notified(queue) == "routine", "new P2 incidents (a batch: pager_ingest_many) were not announced"
         await ingester.ingest("prod-am", [group("p0", models.Priority.P0)], T0)
-        assert await notified(queue), "a new P0 incident was not notified"
+        assert await notified(queue) == "urgent", "a new P0 incident (pager_ingest) did not wake the P0/P1 lane"
+        await ingester.ingest("prod-am", [group("p1-a", models.Priority.P1), group("p1-b", models.Priority.P1)], T0)
+        assert await notified(queue) == "urgent", "new P1 incidents (pager_ingest_many) did not wake the P0/P1 lane"
         await asyncio.sleep(QUIET)
         while not queue.empty():
             queue.get_nowait()
         await ingester.ingest("prod-am", [group("p3", models.Priority.P3)], T0 + datetime.timedelta(seconds=1))
-        assert not await notified(queue, QUIET), "a repeat that changed nothing woke the other replicas"
+        assert await notified(queue, QUIET) is None, "a repeat that changed nothing woke the other replicas"
 
 
 async def test_a_p3_page_the_engine_queues_is_heard_by_other_senders(pool, database_url):
@@ -75,4 +78,20 @@ notifiers:
     async with heard(database_url, "pager_outbox") as queue:
         assert await eng.tick() == 1
         assert await pool.fetchval("SELECT count(*) FROM notifications WHERE priority = 3") == 1
-        assert await notified(queue), "the P3 page was not announced to the senders"
+        assert await notified(queue) == "routine", "the P3 page was not announced to the senders' P2/P3 lane"
+
+
+async def test_a_p0_page_the_engine_queues_wakes_the_senders_p0_lane(pool, database_url):
+    settings = support.settings(
+        """
+priorities:
+  P0: {channels: [console]}
+notifiers:
+  console: {enabled: true}
+"""
+    )
+    await ingest.Ingester(pool).ingest("prod-am", [group("p0", models.Priority.P0)], T0)
+    eng = engine.Engine(settings, escalations.Escalations(pool), clock.ManualClock(T0), metrics.Metrics())
+    async with heard(database_url, "pager_outbox") as queue:
+        assert await eng.tick() == 1
+        assert await notified(queue) == "urgent", "the P0 page did not wake the senders' P0/P1 lane"

@@ -35,10 +35,18 @@ class Mailbox:
         self.received: list[tuple[str, list[str], email.message.EmailMessage]] = []
         self.script: dict[str, collections.deque[str]] = {"RCPT": collections.deque(), "DATA": collections.deque()}
         self.attempts = 0
+        self.sessions = 0  # EHLOs: one per SMTP session a client opened
         self.stall: Stalling | None = None
 
     def refuse(self, stage: str, reply: str, n: int = 1) -> None:
         self.script[stage].extend([reply] * n)
+
+    async def handle_EHLO(
+        self, server: smtp.SMTP, session: smtp.Session, envelope: smtp.Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(
         self, server: smtp.SMTP, session: smtp.Session, envelope: smtp.Envelope, address: str, options: list[str]
