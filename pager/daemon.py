@@ -116,11 +116,19 @@ def create_app(
             outbound.wake()
 
         live = ui.hub(app)  # the web UI's event streams
+        fast = urgent.UrgentWorker(settings, database_url, metrics) if run_engine and urgent_worker else None
 
-        def opened(payload: str = "") -> None:
+        def changed(payload: str = "") -> None:
+            """Incidents opened (or given work now) by any replica: `payload` names the lane (pager.lanes)."""
             engine.wake(payload)
             outbound.wake()
             live.publish()
+
+        def opened(payload: str = "") -> None:
+            """... by this one, just committed: the urgent worker hears at once, not by NOTIFY."""
+            changed(payload)
+            if fast is not None and "urgent" in lanes_mod.named(payload):
+                fast.wake()
 
         # The replica that commits a new incident wakes its own engine at once; LISTEN/NOTIFY tells the others.
         app[keys.STORE] = store.Store(
@@ -148,7 +156,7 @@ def create_app(
         app[keys.MAILER] = mail
         await app[keys.DRILLS].arm_missing(engine.kept_timers(clock.now()))
         wake: dict[str, typing.Callable[[str], None]] = {
-            "pager_incidents": opened,
+            "pager_incidents": changed,
             "pager_outbox": sender.wake,
             "pager_notices": mail.wake,
             "pager_stakeholder_mail": told.wake,
@@ -172,8 +180,7 @@ def create_app(
                     here.append(asyncio.create_task(sender.run(lanes), name=f"pager-sender:{','.join(lanes)}"))
 
                 others = tuple(lane for lane in lanes_mod.LANES if lane not in urgent.LANE)
-                if urgent_worker:
-                    fast = urgent.UrgentWorker(settings, database_url, metrics)
+                if fast is not None:
                     await fast.start(on_lost=lambda: work_here(urgent.LANE))
                     stack.push_async_callback(fast.stop)
                     work_here(others)

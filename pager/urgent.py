@@ -10,10 +10,12 @@ request, the record) waited its turn on the event loop behind a storm's webhooks
 SMTP sessions: p99 ~380 ms from alert to Twilio, with every database lock and claim already
 separate. A thread for the lane waited for the interpreter lock instead (p99 240-560 ms).
 
-The worker is a replica that works one lane only. It claims with SKIP LOCKED like any replica,
-is woken by LISTEN/NOTIFY when the main process commits a P0/P1 incident or queues its page, and
-shares nothing with the main process but PostgreSQL and a pipe that carries its metrics home, so
-/metrics still counts every page. If it dies, the main process works the lane itself (`on_lost`).
+The worker is a replica that works one lane only. It claims with SKIP LOCKED like any replica and
+is woken by LISTEN/NOTIFY when any replica commits a P0/P1 incident or queues its page. It shares
+nothing with the main process but PostgreSQL and two pipes: one carries its metrics home, so
+/metrics still counts every page; down the other the main process wakes it the moment it has
+committed a P0/P1 incident (`wake`), without waiting for its own event loop to get round to the
+NOTIFY that tells the other replicas (in a storm, each await there cost tens of milliseconds). If it dies, the main process works the lane itself (`on_lost`).
 If the main process dies, the worker stops too.
 
 It is started as `python -m pager.urgent` rather than by multiprocessing, whose spawn start
@@ -72,19 +74,23 @@ class UrgentWorker:
         self._metrics = metrics
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = False
+        self._wake_fd: int | None = None
 
     async def start(self, on_lost: typing.Callable[[], None]) -> None:
         """Start it and return once it works the lane; `on_lost` runs on this loop if it ever ends early."""
         main = asyncio.get_running_loop()
         args_in, args_out = os.pipe()
         home_in, home_out = os.pipe()
+        wake_in, wake_out = os.pipe()
+        os.set_blocking(wake_out, False)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "pager.urgent", str(args_in), str(home_out)],
-            pass_fds=(args_in, home_out),
+            [sys.executable, "-m", "pager.urgent", str(args_in), str(home_out), str(wake_in)],
+            pass_fds=(args_in, home_out, wake_in),
             stdin=subprocess.DEVNULL,
         )
-        os.close(args_in)
-        os.close(home_out)  # the worker holds the only writer: its end is this side's EOF
+        for fd in (args_in, home_out, wake_in):
+            os.close(fd)  # the worker holds the only ends: home's writer is this side's EOF
+        self._wake_fd = wake_out
         with multiprocessing.connection.Connection(args_out, readable=False) as to_worker:
             arguments: Arguments = (self._settings, self._url, os.getpid(), logs.json_configured())
             to_worker.send(arguments)
@@ -116,9 +122,23 @@ class UrgentWorker:
             raise
         log.info("urgent worker started", pid=self._process.pid)
 
+    def wake(self) -> None:
+        """Wake the worker's engine now: a P0/P1 incident was committed here (a byte down its pipe)."""
+        if self._wake_fd is None:
+            return
+        try:
+            os.write(self._wake_fd, b"!")
+        except BlockingIOError:
+            pass  # the pipe is full of wake-ups the worker has not read yet: it is awake
+        except OSError:
+            pass  # it is gone: `on_lost` has the main process work the lane, and the NOTIFY is sent anyway
+
     async def stop(self) -> None:
         """Ask it to finish (SIGTERM), wait for it, and kill it if it does not."""
         self._stopping = True
+        if self._wake_fd is not None:
+            os.close(self._wake_fd)
+            self._wake_fd = None
         process = self._process
         if process is None:
             return
@@ -177,22 +197,39 @@ def _die_with_parent() -> None:
 
 
 def main(argv: typing.Sequence[str]) -> None:
-    """`python -m pager.urgent ARGS_FD HOME_FD`, as `UrgentWorker.start` runs it."""
+    """`python -m pager.urgent ARGS_FD HOME_FD WAKE_FD`, as `UrgentWorker.start` runs it."""
     _die_with_parent()
     with multiprocessing.connection.Connection(int(argv[1]), writable=False) as from_main:
         settings, database_url, parent, json_logs = typing.cast(Arguments, from_main.recv())
     logs.configure(json=json_logs)
     home = multiprocessing.connection.Connection(int(argv[2]), readable=False)
+    wake_fd = int(argv[3])
     try:
         import uvloop
     except ImportError:
-        asyncio.run(_work(settings, database_url, home, parent))
+        asyncio.run(_work(settings, database_url, home, wake_fd, parent))
     else:
-        uvloop.run(_work(settings, database_url, home, parent))
+        uvloop.run(_work(settings, database_url, home, wake_fd, parent))
+
+
+def _woken(loop: asyncio.AbstractEventLoop, fd: int, wake: typing.Callable[[], None]) -> None:
+    """Read the main process's wake-ups (`UrgentWorker.wake`) and wake the engine; at EOF stop reading."""
+    try:
+        data = os.read(fd, 4096)
+    except BlockingIOError:
+        return
+    if data:
+        wake()
+    else:
+        loop.remove_reader(fd)
 
 
 async def _work(
-    settings: config.Settings, database_url: str, home: multiprocessing.connection.Connection, parent: int
+    settings: config.Settings,
+    database_url: str,
+    home: multiprocessing.connection.Connection,
+    wake_fd: int,
+    parent: int,
 ) -> None:
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
@@ -206,6 +243,8 @@ async def _work(
     wake = {"pager_incidents": engine.wake, "pager_outbox": sender.wake}
     listener = db.Listener(database_url, list(wake), lambda channel, payload: wake[channel](payload))
     listener.start()
+    os.set_blocking(wake_fd, False)
+    loop.add_reader(wake_fd, _woken, loop, wake_fd, lambda: engine.wake("urgent"))
     tasks = [
         asyncio.create_task(engine.run(LANE), name="pager-engine:urgent"),
         asyncio.create_task(sender.run(LANE), name="pager-sender:urgent"),
@@ -219,6 +258,7 @@ async def _work(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        loop.remove_reader(wake_fd)
         await listener.stop()
         await sender.aclose()
         await pool.close()

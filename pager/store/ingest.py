@@ -117,8 +117,9 @@ class _Coalescer:
     request by request, so one bad request cannot fail the others.
     """
 
-    def __init__(self, pool: db.Pool) -> None:
+    def __init__(self, pool: db.Pool, on_opened: typing.Callable[[str], None] | None = None) -> None:
         self._pool = pool
+        self._on_opened = on_opened
         self._urgent: collections.deque[_Waiting] = collections.deque()
         self._normal: collections.deque[_Waiting] = collections.deque()
         self._running = 0  # statements in the shared slots
@@ -158,15 +159,7 @@ class _Coalescer:
         batch: list[_Waiting] = []
         try:
             while batch := self._next(reserved):
-                try:
-                    rows = await self._retrying(batch)
-                except db.Unavailable as exc:
-                    _settle(batch, exc)
-                    continue
-                except Exception:  # noqa: BLE001 - one request's fault: find it below, alone
-                    await self._one_by_one(batch)
-                    continue
-                await self._answer(batch, rows)
+                await self._write(batch)
         except BaseException as exc:  # cancelled at shutdown: no caller may wait forever
             _settle([*batch, *self._urgent, *self._normal], db.Unavailable(f"ingest interrupted: {exc!r}"))
             self._urgent.clear()
@@ -178,20 +171,38 @@ class _Coalescer:
             else:
                 self._running -= 1
 
-    async def _answer(self, batch: list[_Waiting], rows: list[list[typing.Any]]) -> None:
-        """Settle each caller, with the batch's new incidents announced to every replica (0095): a new
-        P0/P1 before its caller hears of the COMMIT, so no answered P0 can wait on a replica's safety
-        re-check; new P2/P3 ones after, so a storm's answers do not wait for it. This replica's engine
-        is woken in process (Store.ingest)."""
+    async def _write(self, batch: list[_Waiting]) -> None:
+        """One batch on one connection: its statement, its announcements, each caller's answer."""
+        try:
+            with db.translate_errors():
+                async with self._pool.acquire() as conn:
+                    try:
+                        rows = await self._retrying(conn, batch)
+                    except db.Unavailable:
+                        raise
+                    except Exception:  # noqa: BLE001 - one request's fault: find it below, alone
+                        await self._one_by_one(conn, batch)
+                        return
+                    await self._answer(conn, batch, rows)
+        except db.Unavailable as exc:
+            _settle(batch, exc)
+
+    async def _answer(self, conn: db.Connection, batch: list[_Waiting], rows: list[list[typing.Any]]) -> None:
+        """Settle each caller, the batch's new incidents told to this replica at once (`on_opened`, before
+        any await) and announced to the others (0095): a new P0/P1 before its caller hears of the COMMIT,
+        so no answered P0 waits on another replica's safety re-check; new P2/P3 ones after, so a storm's
+        answers do not wait for it."""
         woken = {lanes_mod.lane_of(models.Priority(r["priority"])) for rs in rows for r in rs if _opened(r)}
+        if woken and self._on_opened is not None:
+            self._on_opened(lanes_mod.payload(woken))
         if "urgent" in woken:
-            await db.announce(self._pool, "pager_incidents", "urgent")
+            await db.announce(conn, "pager_incidents", "urgent")
         for w, row in zip(batch, rows):
             _settle([w], row)
         if "routine" in woken:
-            await db.announce(self._pool, "pager_incidents", "routine")
+            await db.announce(conn, "pager_incidents", "routine")
 
-    async def _retrying(self, batch: list[_Waiting]) -> list[list[typing.Any]]:
+    async def _retrying(self, conn: db.Connection, batch: list[_Waiting]) -> list[list[typing.Any]]:
         """`_together`, again after a deadlock or serialization failure: concurrent statements that lock
         existing incidents may still meet in opposite orders, and a retry costs less than a 503."""
         retrying = tenacity.AsyncRetrying(
@@ -202,17 +213,17 @@ class _Coalescer:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._together(batch)
+                return await self._together(conn, batch)
         raise AssertionError("unreachable: tenacity re-raises the last conflict")
 
-    async def _together(self, batch: list[_Waiting]) -> list[list[typing.Any]]:
+    async def _together(self, conn: db.Connection, batch: list[_Waiting]) -> list[list[typing.Any]]:
         """Every group of the batch in one statement (so one transaction); pager_ingest_many keeps the lock order."""
         with db.translate_errors():
             if len(batch) == 1 and len(batch[0].groups) == 1:
                 w = batch[0]
-                return [[await self._pool.fetchrow(Q["ingest"], *_args(w.now, w.integration, w.groups[0]))]]
+                return [[await conn.fetchrow(Q["ingest"], *_args(w.now, w.integration, w.groups[0]))]]
             flat = [(w, j) for w in batch for j in range(len(w.groups))]
-            rows = await self._pool.fetch(Q["ingest_many"], [_doc(w, w.groups[j]) for w, j in flat])
+            rows = await conn.fetch(Q["ingest_many"], [_doc(w, w.groups[j]) for w, j in flat])
         out: dict[int, list[typing.Any]] = {id(w): [None] * len(w.groups) for w in batch}
         for row in rows:
             w, j = flat[row["ord"] - 1]
@@ -221,14 +232,16 @@ class _Coalescer:
             raise RuntimeError(f"pager_ingest_many answered {len(rows)} rows for {len(flat)} groups")
         return [out[id(w)] for w in batch]
 
-    async def _one_by_one(self, batch: list[_Waiting]) -> None:
+    async def _one_by_one(self, conn: db.Connection, batch: list[_Waiting]) -> None:
         for w in batch:
             try:
-                [rows] = await self._together([w])
+                [rows] = await self._together(conn, [w])
+            except db.Unavailable:
+                raise
             except Exception as exc:  # noqa: BLE001 - handed to the one caller it belongs to
                 _settle([w], exc)
             else:
-                await self._answer([w], [rows])
+                await self._answer(conn, [w], [rows])
 
 
 def _opened(row: typing.Any) -> bool:
@@ -251,9 +264,11 @@ def _settle(waiting: typing.Iterable[_Waiting], outcome: typing.Any) -> None:
 
 
 class Ingester:
-    def __init__(self, pool: db.Pool) -> None:
+    """`on_opened(payload)` runs the moment a COMMIT opened incidents, told their lanes (pager.lanes)."""
+
+    def __init__(self, pool: db.Pool, on_opened: typing.Callable[[str], None] | None = None) -> None:
         self.pool = pool
-        self._coalescer = _Coalescer(pool)
+        self._coalescer = _Coalescer(pool, on_opened)
 
     async def ingest(self, integration: str, groups: list[Group], now: datetime.datetime) -> list[IngestResult]:
         """Commit every group in one transaction; returns only after COMMIT."""

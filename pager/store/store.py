@@ -77,7 +77,7 @@ class Store:
         self._on_opened = on_opened
         self._on_acknowledged = on_acknowledged
         self._names = names or (lambda _: None)
-        self._ingester = ingest.Ingester(pool)
+        self._ingester = ingest.Ingester(pool, on_opened)
 
     def _moved(
         self,
@@ -105,9 +105,9 @@ class Store:
     ) -> list[ingest.IngestResult]:
         """Commit every group in one transaction; returns only after COMMIT."""
         results = await self._ingester.ingest(integration, groups, now)
-        moved = [r for r in results if r.created or r.changed_to]
-        if self._on_opened is not None and moved:
-            self._on_opened(_lanes_woken(moved))
+        # new incidents were told by the ingester, the moment they were committed
+        if self._on_opened is not None and any(r.changed_to for r in results):
+            self._on_opened("")
         for r in results:
             if r.changed_to not in ("acknowledged", "resolved"):
                 continue  # stabilizing and relapsed are no response times
@@ -313,9 +313,3 @@ class Store:
             )
             for r in rows
         ]
-
-
-def _lanes_woken(moved: typing.Iterable[ingest.IngestResult]) -> str:
-    """A new incident wakes its own lane; anything else an ingest did (a relapse, a raise) wakes both."""
-    woken = {lanes_mod.lane_of(r.priority) if r.created and r.priority is not None else "" for r in moved}
-    return "" if "" in woken else lanes_mod.payload(woken)

@@ -25,9 +25,9 @@ def batch_sizes(monkeypatch):
     sizes: list[int] = []
     together = ingest._Coalescer._together
 
-    async def spy(self, batch):
+    async def spy(self, conn, batch):
         sizes.append(len(batch))
-        return await together(self, batch)
+        return await together(self, conn, batch)
 
     monkeypatch.setattr(ingest._Coalescer, "_together", spy)
     return sizes

@@ -97,9 +97,9 @@ async def test_urgent_requests_jump_the_queue_when_their_own_slot_is_busy(pool, 
     batches: list[list[str]] = []
     together = ingest._Coalescer._together
 
-    async def spy(self, batch):
+    async def spy(self, conn, batch):
         batches.append([g.dedup_key for w in batch for g in w.groups])
-        return await together(self, batch)
+        return await together(self, conn, batch)
 
     monkeypatch.setattr(ingest._Coalescer, "_together", spy)
     s = store.Store(pool)
