@@ -120,6 +120,8 @@ class _Coalescer:
     def __init__(self, pool: db.Pool, on_opened: typing.Callable[[str], None] | None = None) -> None:
         self._pool = pool
         self._on_opened = on_opened
+        self._unannounced: set[str] = set()  # lanes of new incidents committed, not yet announced
+        self._announcing = False
         self._urgent: collections.deque[_Waiting] = collections.deque()
         self._normal: collections.deque[_Waiting] = collections.deque()
         self._running = 0  # statements in the shared slots
@@ -189,18 +191,29 @@ class _Coalescer:
 
     async def _answer(self, conn: db.Connection, batch: list[_Waiting], rows: list[list[typing.Any]]) -> None:
         """Settle each caller, the batch's new incidents told to this replica at once (`on_opened`, before
-        any await) and announced to the others (0095): a new P0/P1 before its caller hears of the COMMIT,
-        so no answered P0 waits on another replica's safety re-check; new P2/P3 ones after, so a storm's
-        answers do not wait for it."""
+        any await: its engines and urgent worker act on them) and announced to the others after (0095), so
+        that no answer waits for the announcement. Should this process die between the two, its
+        incidents are claimed by the other replicas' safety re-check, or by its own engines on restart."""
         woken = {lanes_mod.lane_of(models.Priority(r["priority"])) for rs in rows for r in rs if _opened(r)}
         if woken and self._on_opened is not None:
             self._on_opened(lanes_mod.payload(woken))
-        if "urgent" in woken:
-            await db.announce(conn, "pager_incidents", "urgent")
         for w, row in zip(batch, rows):
             _settle([w], row)
-        if "routine" in woken:
-            await db.announce(conn, "pager_incidents", "routine")
+        self._unannounced |= woken
+        await self._announce(conn)
+
+    async def _announce(self, conn: db.Connection) -> None:
+        """One statement announces at a time; the batches committed meanwhile are in its next NOTIFY, so a
+        burst of small commits (single events) costs a few NOTIFYs, not one each."""
+        if self._announcing:
+            return
+        self._announcing = True
+        try:
+            while self._unannounced:
+                lanes, self._unannounced = self._unannounced, set()
+                await db.announce(conn, "pager_incidents", lanes_mod.payload(lanes))
+        finally:
+            self._announcing = False
 
     async def _retrying(self, conn: db.Connection, batch: list[_Waiting]) -> list[list[typing.Any]]:
         """`_together`, again after a deadlock or serialization failure: concurrent statements that lock
