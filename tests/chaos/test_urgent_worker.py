@@ -17,6 +17,7 @@ import tempfile
 import aiohttp
 import psutil
 
+from pager import metrics, urgent
 from tests import support
 from tests.support import daemons, smtp_double, twilio_double, wait
 
@@ -130,3 +131,19 @@ async def test_a_killed_worker_loses_no_page_and_a_killed_main_process_takes_its
                 pid = _worker(again)
                 again.kill9()
                 await wait.eventually(lambda: _gone(pid), WAIT)
+
+
+def test_waking_the_worker_never_fails_the_ingest_that_asks_even_when_its_pipe_is_full_or_gone():
+    """The main process wakes the worker from inside an ingest's answer: a full pipe (a worker busy
+    reading) or a broken one (a worker gone, its lane taken over) must never raise there."""
+    worker = urgent.UrgentWorker(support.settings(), "postgresql://unused", metrics.Metrics())
+    worker.wake()  # not started: nothing to wake
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    worker._wake_fd = write_end
+    for _ in range(100_000):  # far more than a pipe holds
+        worker.wake()
+    assert len(os.read(read_end, 1 << 20)) > 0
+    os.close(read_end)
+    worker.wake()  # EPIPE: the worker is gone
+    os.close(write_end)
