@@ -8,6 +8,7 @@ import dataclasses
 import datetime
 import typing
 
+import structlog
 import tenacity
 
 from pager import lanes as lanes_mod
@@ -15,6 +16,7 @@ from pager import models
 from pager.store import db, sql
 
 Q = sql.QUERIES
+log = structlog.get_logger(__name__)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -196,7 +198,10 @@ class _Coalescer:
         incidents are claimed by the other replicas' safety re-check, or by its own engines on restart."""
         woken = {lanes_mod.lane_of(models.Priority(r["priority"])) for rs in rows for r in rs if _opened(r)}
         if woken and self._on_opened is not None:
-            self._on_opened(lanes_mod.payload(woken))
+            try:
+                self._on_opened(lanes_mod.payload(woken))
+            except Exception:  # noqa: BLE001 - committed: a wake-up's fault must not turn the answers into errors
+                log.exception("waking this replica after an ingest failed; the safety re-check will find it")
         for w, row in zip(batch, rows):
             _settle([w], row)
         self._unannounced |= woken

@@ -95,3 +95,14 @@ notifiers:
     async with heard(database_url, "pager_outbox") as queue:
         assert await eng.tick() == 1
         assert await notified(queue) == "urgent", "the P0 page did not wake the senders' P0/P1 lane"
+
+
+async def test_a_failing_wake_up_here_neither_fails_the_answer_nor_the_announcement(pool, database_url):
+    def broken(_payload: str) -> None:
+        raise RuntimeError("a bug in waking this replica")
+
+    ingester = ingest.Ingester(pool, on_opened=broken)
+    async with heard(database_url, "pager_incidents") as queue:
+        [result] = await ingester.ingest("prod-am", [group("p0", models.Priority.P0)], T0)
+        assert result.created and result.status == "triggered"
+        assert await notified(queue) == "urgent", "the other replicas were not told of the P0"
