@@ -77,8 +77,13 @@ async def relaxed(conn: Connection) -> typing.AsyncIterator[None]:
     durable commit (the sender's `prepare`, before anything is sent) flushes with it. During a storm
     every durable commit waits for the flush of all WAL written before it; the P0 path now waits for
     two (its ingest and its page's `prepare`) instead of four.
+
+    Its statements are planned for their parameters each time (`force_custom_plan`): plans cached
+    while `incidents` was small kept hashing the whole table to save a few escalations or queue a few
+    pages (auto_explain, pager bench's single-event phase on a new database: 2-4 ms a statement, and
+    growing with the table), where the planner, seeing the table's size now, reads it by key.
     """
-    await conn.execute("BEGIN; SET LOCAL synchronous_commit = off")
+    await conn.execute("BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL plan_cache_mode = force_custom_plan")
     try:
         yield
     except BaseException:
