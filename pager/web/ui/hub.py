@@ -29,10 +29,22 @@ class Hub:
     def listeners(self) -> int:
         return len(self._waiters)
 
-    async def changes(self, heartbeat: float, settle: float = 0.2) -> typing.AsyncIterator[bool]:
-        """True after each change (a burst within `settle` seconds counts once), False every `heartbeat` quiet seconds."""
+    def subscribe(self) -> asyncio.Event:
+        """Start hearing of changes now, before reading what is already there: none published in between is missed."""
         event = asyncio.Event()
         self._waiters.add(event)
+        return event
+
+    def unsubscribe(self, event: asyncio.Event) -> None:
+        self._waiters.discard(event)
+
+    async def changes(
+        self, heartbeat: float, settle: float = 0.2, event: asyncio.Event | None = None
+    ) -> typing.AsyncIterator[bool]:
+        """True after each change (a burst within `settle` seconds counts once), False every `heartbeat` quiet seconds.
+
+        `event`: one `subscribe` returned, whose changes count from then; it is unsubscribed at the end."""
+        event = event or self.subscribe()
         try:
             while not self._closed:
                 try:

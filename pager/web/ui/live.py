@@ -57,10 +57,11 @@ async def stream(request: web.Request, visit: viewer.Visit) -> web.StreamRespons
     sessions = request.app[uikeys.SESSIONS]
     v = visit.viewer
     assert v is not None
+    heard = hub.subscribe()  # before the catch-up below, so an incident opened during it is still told
     try:
         await resp.write(b"retry: 5000\n\n")
         after = await _send_newer(request, v, resp, pick, after)  # what opened between the page and the stream
-        async for changed in hub.changes(HEARTBEAT):
+        async for changed in hub.changes(HEARTBEAT, event=heard):
             if changed:
                 after = await _send_newer(request, v, resp, pick, after)
             else:
@@ -69,4 +70,6 @@ async def stream(request: web.Request, visit: viewer.Visit) -> web.StreamRespons
                 await resp.write(b": still here\n\n")
     except (ConnectionResetError, ConnectionError):
         pass
+    finally:
+        hub.unsubscribe(heard)
     return resp
