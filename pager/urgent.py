@@ -15,7 +15,8 @@ is woken by LISTEN/NOTIFY when any replica commits a P0/P1 incident or queues it
 nothing with the main process but PostgreSQL and two pipes: one carries its metrics home, so
 /metrics still counts every page; down the other the main process wakes it the moment it has
 committed a P0/P1 incident (`wake`), without waiting for its own event loop to get round to the
-NOTIFY that tells the other replicas (in a storm, each await there cost tens of milliseconds). If it dies, the main process works the lane itself (`on_lost`).
+NOTIFY that tells the other replicas (in a storm, each await there cost tens of milliseconds). If
+it dies, the main process works the lane itself (`on_lost`).
 If the main process dies, the worker stops too.
 
 It is started as `python -m pager.urgent` rather than by multiprocessing, whose spawn start

@@ -149,30 +149,26 @@ class _Sessions:
         return None
 
     async def use(self, job: typing.Callable[[aiosmtplib.SMTP], typing.Awaitable[object]]) -> None:
-        loop = asyncio.get_running_loop()
-        client = self._kept(loop.time())
+        client = self._kept(asyncio.get_running_loop().time())
         if client is not None:
             try:
-                await job(client)
-            except aiosmtplib.SMTPServerDisconnected:
-                client.close()  # closed while kept: once more, on a new session
-            except BaseException:
-                client.close()
-                raise
-            else:
-                self._keep(client, loop.time())
+                await self._run(client, job)
                 return
-        client = await self._fresh()
+            except aiosmtplib.SMTPServerDisconnected:
+                pass  # closed while kept: once more, on a new session
+        await self._run(await self._fresh(), job)
+
+    async def _run(
+        self, client: aiosmtplib.SMTP, job: typing.Callable[[aiosmtplib.SMTP], typing.Awaitable[object]]
+    ) -> None:
+        """`job` on `client`, kept for the next message afterwards, or closed if it failed."""
         try:
             await job(client)
         except BaseException:
             client.close()
             raise
-        self._keep(client, loop.time())
-
-    def _keep(self, client: aiosmtplib.SMTP, now: float) -> None:
         if len(self._idle) < KEEP_SESSIONS:
-            self._idle.append((now, client))
+            self._idle.append((asyncio.get_running_loop().time(), client))
         else:
             client.close()
 

@@ -123,7 +123,7 @@ DELETE FROM timers t
  WHERE t.kind = u.kind AND t.subject = u.subject;
 
 -- name: notify_outbox
--- $1: the lane woken, 'urgent' or 'routine' (pager.wakeup.named)
+-- $1: the lane woken, 'urgent' or 'routine' (pager.lanes.named)
 SELECT pg_notify('pager_outbox', $1);
 
 -- name: close_drills

@@ -60,8 +60,9 @@ class Store:
     `on_transition` observes every acknowledge and resolve (MTTA/MTTR); `on_opened` runs after the
     COMMIT that opened an incident (or gave the engine other work now: a relapse, an all clear), so
     this replica's engine acts at once without waiting for LISTEN/NOTIFY (which may be reconnecting
-    after a database failover); it is told the lane to wake (a pager.lanes payload). `names` tells a person (user id → their name) from a script or an
-    integration: a person who acknowledges becomes commander when there is none.
+    after a database failover); it is told the lane to wake (a pager.lanes payload). `names` tells a
+    person (user id → their name) from a script or an integration: a person who acknowledges
+    becomes commander when there is none.
     """
 
     def __init__(
