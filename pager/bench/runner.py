@@ -698,16 +698,26 @@ class Bench:
                     )
                     p_rate, a_rate = p_run.throughput(items), a_run.throughput(items)
                     ratio = round(p_rate / a_rate, 3) if a_rate > 0 else None
-                    runs.append(
-                        {
-                            "kind": kind,
-                            "alerts_per_request": items,
-                            "concurrency": concurrency,
-                            "ratio": ratio,
-                            "pager": _loop_figures(p_run, items, p_cpu) | {"drain_s": drain},
-                            "alertmanager": _loop_figures(a_run, items, a_cpu),
-                        }
-                    )
+                    entry = {
+                        "kind": kind,
+                        "alerts_per_request": items,
+                        "concurrency": concurrency,
+                        "ratio": ratio,
+                        "pager": _loop_figures(p_run, items, p_cpu) | {"drain_s": drain},
+                        "alertmanager": _loop_figures(a_run, items, a_cpu),
+                    }
+                    if worker := _urgent_worker(self.d):
+                        entry["ingest_alone"] = await self._ingest_alone(
+                            worker,
+                            url,
+                            headers,
+                            self._ingest_body(f"{tag}a") if kind == "batch" else self._events_body(f"{tag}a"),
+                            concurrency,
+                            items,
+                            a_rate,
+                            meter,
+                        )
+                    runs.append(entry)
                     out[f"{kind}_ratio_{concurrency}"] = ratio
             version = am.version
         return {
@@ -716,6 +726,32 @@ class Bench:
             "alertmanager": {"binary": binary, "version": version},
             "duration_s": self.o.duration,
             "warmup_s": self.o.warmup,
+        }
+
+    async def _ingest_alone(
+        self,
+        worker: typing.Any,
+        url: str,
+        headers: typing.Mapping[str, str],
+        body: load.Body,
+        concurrency: int,
+        items: int,
+        am_rate: float,
+        meter: CpuMeter,
+    ) -> dict[str, typing.Any]:
+        """The same loop with the urgent worker stopped (SIGSTOP), so pager only ingests: what its P0
+        pages cost beside the ingest, which Alertmanager's null receiver never pays. Not a target: the
+        incidents queue while it is stopped, and it pages them all once continued."""
+        worker.suspend()
+        try:
+            run, cpu = await self._closed(url, headers, body, concurrency, cpu=meter)
+        finally:
+            worker.resume()
+        drain = await _wait_idle(self.d, self.o.drain_timeout)
+        rate = run.throughput(items)
+        return _loop_figures(run, items, cpu) | {
+            "drain_s": drain,
+            "ratio": round(rate / am_rate, 3) if am_rate > 0 else None,
         }
 
     async def voice(self) -> dict[str, typing.Any]:
@@ -841,6 +877,18 @@ class Bench:
         }
 
 
+def _urgent_worker(d: Daemon) -> typing.Any | None:
+    """The urgent worker (`python -m pager.urgent`) of a pager the bench started, as a psutil.Process."""
+    import psutil
+
+    if d.mode != "embedded" or d.pid is None:
+        return None
+    try:
+        return next((c for c in psutil.Process(d.pid).children() if "pager.urgent" in c.cmdline()), None)
+    except psutil.Error:
+        return None
+
+
 def _first_arrivals(arrivals: typing.Iterable[twilio_sink.Arrival]) -> dict[int, float]:
     """When the first SMS naming each incident reached the sink."""
     out: dict[int, float] = {}
@@ -954,6 +1002,15 @@ def _vs_rows(r: dict[str, typing.Any]) -> list[tuple[str, str, str]]:
                 f"{run['kind']}_ratio_{run['concurrency']}",
             )
         )
+        if alone := run.get("ingest_alone"):
+            alone_ratio = "-" if alone["ratio"] is None else f"{alone['ratio']:.2f}×"
+            rows.append(
+                (
+                    "  pager ingesting alone (urgent worker paused): ",
+                    f"{alone_ratio} ({_num(alone['alerts_per_s'])} {unit})",
+                    "",
+                )
+            )
     rows.append(("", r["alertmanager"]["version"], ""))
     return rows
 
@@ -1052,8 +1109,11 @@ def table(summary: dict[str, typing.Any]) -> str:
         r = phases.get(phase)
         if phase == "vs_alertmanager" and r and r.get("status") == "ok":
             for run in r["runs"]:
-                for who in ("pager", "alertmanager"):
-                    notes.append(f"  vs_alertmanager {run['kind']} {run['concurrency']} {who}: {_cpu(run[who]['cpu'])}")
+                for who in ("pager", "alertmanager", "ingest_alone"):
+                    if who in run:
+                        notes.append(
+                            f"  vs_alertmanager {run['kind']} {run['concurrency']} {who}: {_cpu(run[who]['cpu'])}"
+                        )
             continue
         if r and r.get("status") == "ok":
             bits = [_cpu(r.get("cpu"))]

@@ -44,6 +44,12 @@ def test_vs_alertmanager_measures_both_with_the_same_loops_and_prints_ratios(tmp
         assert r["ratio"] == round(r["pager"]["alerts_per_s"] / r["alertmanager"]["alerts_per_s"], 3)
         assert vs[f"{r['kind']}_ratio_{r['concurrency']}"] == r["ratio"]
         assert r["alertmanager"]["cpu"]["alertmanager_pct"] > 0  # Alertmanager's own CPU, apart from pager's
+        # the same loop with pager's urgent worker paused: every incident it opened is still paged once continued
+        alone = r["ingest_alone"]
+        assert alone["requests"] > 0 and alone["errors"] == {}, alone
+        assert alone["ratio"] == round(alone["alerts_per_s"] / r["alertmanager"]["alerts_per_s"], 3)
+        assert alone["drain_s"] is not None, alone
     checks = {c["figure"]: c for c in json.loads(run.stdout)["checks"] if c["phase"] == "vs_alertmanager"}
     assert set(checks) == {"batch_ratio_8", "batch_ratio_64", "single_ratio_8"}
     assert "side by side with Alertmanager" in run.stderr
+    assert "pager ingesting alone (urgent worker paused)" in run.stderr
