@@ -686,7 +686,8 @@ class Bench:
             for kind, (items, (url, headers), am_body) in kinds.items():
                 for concurrency in VS_CONCURRENCY:
                     tag = f"-vs{concurrency}"
-                    pager_body = self._ingest_body(tag) if kind == "batch" else self._events_body(tag)
+                    new_body = self._ingest_body if kind == "batch" else self._events_body
+                    pager_body = new_body(tag)
                     p_run, p_cpu = await self._closed(url, headers, pager_body, concurrency, cpu=meter)
                     drain = await _wait_idle(self.d, self.o.drain_timeout)
                     a_run, a_cpu = await self._closed(
@@ -711,7 +712,7 @@ class Bench:
                             worker,
                             url,
                             headers,
-                            self._ingest_body(f"{tag}a") if kind == "batch" else self._events_body(f"{tag}a"),
+                            new_body(f"{tag}a"),
                             concurrency,
                             items,
                             a_rate,
@@ -747,7 +748,7 @@ class Bench:
             run, cpu = await self._closed(url, headers, body, concurrency, cpu=meter)
         finally:
             worker.resume()
-        drain = await _wait_idle(self.d, self.o.drain_timeout)
+        drain = await self.drained()
         rate = run.throughput(items)
         return _loop_figures(run, items, cpu) | {
             "drain_s": drain,
